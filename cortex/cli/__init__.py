@@ -1,0 +1,1 @@
+"""The ``cortex`` command line: thin click commands over the library."""

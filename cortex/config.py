@@ -1,0 +1,404 @@
+"""Layered configuration: one table of keys, three files, the environment.
+
+Every setting Cortex reads is a row of ``KEYS`` below. A key lives in one file:
+
+* ``daemon.conf`` (INI, ``key: value``): ``/etc/cortex/daemon.conf``, then the
+  user's ``daemon.conf`` (``~/.cortex`` or ``$CORTEX_HOME``); the later wins.
+  ``cortexd --config FILE`` replaces both with FILE.
+* ``llm.env`` (``KEY=value``): the cortex-llm service file of the run mode.
+* ``.env`` (``KEY=value``): the CLI's provider settings and API keys.
+
+The environment variable named by a key (if any) wins over every file.
+``load_config`` returns a :class:`Config` whose values carry their source, so
+``cortex config show`` and the ``config`` IPC command can say where each came
+from. A wrong value raises :class:`ConfigError` naming the file, the key and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cortex.paths import SYSTEM_CONFIG_DIR, Paths, get_paths
+
+DAEMON_CONF, LLM_ENV, DOTENV = "daemon.conf", "llm.env", ".env"
+PROVIDERS = ("llama_cpp", "ollama", "openai", "claude", "fake")
+LOG_LEVELS = {"0": "DEBUG", "1": "INFO", "2": "WARNING", "3": "ERROR", "4": "CRITICAL"}
+
+
+class ConfigError(ValueError):
+    """A configuration value or file is wrong; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: where it lives, its type, its default and who may override it."""
+
+    name: str  # "section.key"
+    default: Any
+    kind: str  # int | float | bool | str | path | url | choice | loglevel
+    help: str
+    file: str = DAEMON_CONF
+    env: str | None = None  # environment variable that wins over files
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+
+    @property
+    def section(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def option(self) -> str:
+        return self.name.split(".", 1)[1]
+
+    @property
+    def file_key(self) -> str:
+        """The name inside its file: ``option`` in daemon.conf, the variable in env files."""
+        return self.option if self.file == DAEMON_CONF else (self.env or "")
+
+    def allowed(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "loglevel":
+            return "0-4 (0 = debug) or debug, info, warning, error, critical"
+        if self.kind == "url":
+            return "an http:// or https:// URL"
+        if self.kind in ("int", "float"):
+            rng = f" from {self.low:g}" if self.low is not None else ""
+            rng += f" to {self.high:g}" if self.high is not None else ""
+            return ("a whole number" if self.kind == "int" else "a number") + rng
+        return "a path" if self.kind == "path" else "text"
+
+
+def _pct(name: str, default: int, what: str) -> Key:
+    return Key(name, default, "int", what, low=1, high=100)
+
+
+KEYS: tuple[Key, ...] = (
+    # [daemon]
+    Key("daemon.socket_path", "", "path", "IPC socket (empty: the run mode's default)", env="CORTEX_SOCKET"),
+    Key("daemon.log_level", "INFO", "loglevel", "log level", env="CORTEXD_LOG_LEVEL"),
+    Key("daemon.max_connections", 1024, "int", "concurrent IPC connections", low=1, high=65536),
+    Key("daemon.idle_timeout", 300, "float", "seconds an idle connection is kept", low=1),
+    Key("daemon.rate_limit", 500, "float", "requests per second allowed to one peer", low=1),
+    Key("daemon.rate_burst", 1000, "int", "requests one peer may send at once", low=1),
+    Key("daemon.shutdown_timeout", 10, "float", "seconds SIGTERM waits for in-flight requests", low=0),
+    # [monitor]
+    Key("monitor.interval", 30, "float", "seconds between system samples", low=1),
+    Key("monitor.updates_interval", 3600, "float", "seconds between apt update counts", low=60),
+    # [thresholds]
+    _pct("thresholds.cpu_warning", 90, "CPU % for a warning"),
+    _pct("thresholds.cpu_critical", 98, "CPU % for a critical alert"),
+    _pct("thresholds.memory_warning", 90, "memory % for a warning"),
+    _pct("thresholds.memory_critical", 95, "memory % for a critical alert"),
+    _pct("thresholds.disk_warning", 85, "disk % for a warning"),
+    _pct("thresholds.disk_critical", 95, "disk % for a critical alert"),
+    # [alerts]
+    Key("alerts.db_path", "", "path", "alert database (empty: state_dir/alerts.db)"),
+    Key("alerts.retention_days", 30, "int", "days resolved alerts are kept", low=1),
+    Key("alerts.repeat_interval", 3600, "float", "seconds between repeats of a firing alert", low=1),
+    Key("alerts.ai_explain", False, "bool", "ask cortex-llm to explain new critical alerts"),
+    # [llm]
+    Key("llm.model_path", "", "path", "GGUF model (empty: the bundled model)", env="CORTEXD_MODEL_PATH"),
+    Key("llm.n_threads", 4, "int", "inference threads", env="CORTEXD_N_THREADS", low=1, high=256),
+    Key("llm.n_ctx", 512, "int", "context size in tokens", low=128, high=1048576),
+    Key("llm.use_mmap", True, "bool", "memory-map the model file"),
+    Key("llm.parallel", 2, "int", "llama-server slots (parallel requests)", low=1, high=64),
+    Key("llm.max_tokens_per_request", 256, "int", "largest max_tokens a request may ask", low=1),
+    Key("llm.temperature", 0.7, "float", "default sampling temperature", low=0, high=2),
+    Key("llm.base_url", "http://127.0.0.1:8085", "url", "cortex-llm URL the daemon forwards to"),
+    Key("llm.timeout", 120, "float", "seconds one inference may take", low=1),
+    Key("llm.queue_size", 100, "int", "inference requests waiting at most", low=1),
+    Key("llm.system_prompt", "", "str", "system prompt for inference requests without one"),
+    # [metrics]
+    Key("metrics.enabled", False, "bool", "serve Prometheus metrics over HTTP on 127.0.0.1"),
+    Key("metrics.port", 9185, "int", "Prometheus HTTP port", low=1, high=65535),
+    # llm.env: the cortex-llm service
+    Key("service.model_path", "", "path", "GGUF model llama-server loads", LLM_ENV, "CORTEX_LLM_MODEL_PATH"),
+    Key("service.threads", 0, "int", "threads (0: [llm] n_threads)", LLM_ENV, "CORTEX_LLM_THREADS", low=0, high=256),
+    Key("service.ctx_size", 0, "int", "context size (0: [llm] n_ctx)", LLM_ENV, "CORTEX_LLM_CTX_SIZE", low=0),
+    Key("service.port", 8085, "int", "llama-server port", LLM_ENV, "CORTEX_LLM_PORT", low=1, high=65535),
+    Key("service.host", "127.0.0.1", "str", "llama-server address", LLM_ENV, "CORTEX_LLM_HOST"),
+    Key("service.server_bin", "", "path", "llama-server binary (empty: search)", LLM_ENV, "CORTEX_LLM_SERVER_BIN"),
+    # .env: the CLI's providers
+    Key("provider.name", "llama_cpp", "choice", "LLM provider", DOTENV, "CORTEX_PROVIDER", choices=PROVIDERS),
+    Key("provider.llama_cpp_base_url", "http://127.0.0.1:8085", "url", "llama.cpp URL", DOTENV, "LLAMA_CPP_BASE_URL"),
+    Key("provider.llama_cpp_model", "", "str", "llama.cpp model display name", DOTENV, "LLAMA_CPP_MODEL"),
+    Key("provider.ollama_base_url", "http://127.0.0.1:11434", "url", "Ollama URL", DOTENV, "OLLAMA_BASE_URL"),
+    Key("provider.ollama_model", "llama3.2", "str", "Ollama model", DOTENV, "OLLAMA_MODEL"),
+    Key("provider.openai_base_url", "https://api.openai.com/v1", "url", "OpenAI-compatible URL", DOTENV, "OPENAI_BASE_URL"),
+    Key("provider.openai_model", "gpt-4o-mini", "str", "OpenAI model", DOTENV, "OPENAI_MODEL"),
+    Key("provider.openai_api_key", "", "str", "OpenAI API key", DOTENV, "OPENAI_API_KEY", secret=True),
+    Key("provider.claude_model", "claude-sonnet-4-5", "str", "Claude model", DOTENV, "CLAUDE_MODEL"),
+    Key("provider.anthropic_api_key", "", "str", "Anthropic API key", DOTENV, "ANTHROPIC_API_KEY", secret=True),
+)
+KEY_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
+DAEMON_SECTIONS = sorted({k.section for k in KEYS if k.file == DAEMON_CONF})
+
+
+def convert(key: Key, raw: str, where: str) -> Any:
+    """Turn the text of a setting into its value, or raise ConfigError naming ``where``."""
+    text = raw.strip()
+
+    def bad() -> ConfigError:
+        return ConfigError(f"{where}: {key.file_key} = {raw!r} is not valid; expected {key.allowed()}")
+
+    if key.kind in ("str", "path"):
+        return os.path.expanduser(text) if key.kind == "path" and text else text
+    if key.kind == "bool":
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise bad()
+    if key.kind == "choice":
+        if text not in key.choices:
+            raise bad()
+        return text
+    if key.kind == "url":
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
+            raise bad()
+        return text.rstrip("/")
+    if key.kind == "loglevel":
+        level = LOG_LEVELS.get(text, text.upper())
+        if level not in LOG_LEVELS.values():
+            raise bad()
+        return level
+    try:
+        value: float = int(text) if key.kind == "int" else float(text)
+    except ValueError:
+        raise bad() from None
+    if (key.low is not None and value < key.low) or (key.high is not None and value > key.high):
+        raise bad()
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: Any
+    source: str  # "default", a file path, or "env:NAME"
+
+
+class Config:
+    """The effective configuration: every key's value and where it came from."""
+
+    def __init__(self, settings: dict[str, Setting], paths: Paths, files: list[Path]):
+        self._settings = settings
+        self.paths = paths
+        self.files = files  # the files that were read, in order
+
+    def __getitem__(self, name: str) -> Any:
+        return self._settings[name].value
+
+    def source(self, name: str) -> str:
+        return self._settings[name].source
+
+    def section(self, section: str) -> dict[str, Any]:
+        return {k.option: self[k.name] for k in KEYS if k.section == section}
+
+    def as_dict(self, redact: bool = True) -> dict[str, dict[str, Any]]:
+        out = {}
+        for key in KEYS:
+            s = self._settings[key.name]
+            value = "***" if redact and key.secret and s.value else s.value
+            out[key.name] = {"value": value, "source": s.source}
+        return out
+
+    def diff(self, other: Config) -> list[str]:
+        """Names of keys whose value differs from ``other``."""
+        return [k.name for k in KEYS if self[k.name] != other[k.name]]
+
+    # Derived values: each has one rule, written once here.
+    @property
+    def socket_path(self) -> Path:
+        return Path(self["daemon.socket_path"]) if self["daemon.socket_path"] else self.paths.socket
+
+    @property
+    def alerts_db(self) -> Path:
+        return Path(self["alerts.db_path"]) if self["alerts.db_path"] else self.paths.state_dir / "alerts.db"
+
+    @property
+    def model_path(self) -> Path:
+        """llm.env wins, then CORTEXD_MODEL_PATH / [llm] model_path, then the bundled model."""
+        for name in ("service.model_path", "llm.model_path"):
+            if self[name]:
+                return Path(self[name])
+        return self.paths.bundled_model
+
+    @property
+    def model_path_source(self) -> str:
+        for name in ("service.model_path", "llm.model_path"):
+            if self[name]:
+                return self.source(name)
+        return "default"
+
+    @property
+    def llm_threads(self) -> int:
+        return self["service.threads"] or self["llm.n_threads"]
+
+    @property
+    def llm_ctx(self) -> int:
+        return self["service.ctx_size"] or self["llm.n_ctx"]
+
+    @property
+    def llm_url(self) -> str:
+        return f"http://{self['service.host']}:{self['service.port']}"
+
+
+def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
+    """``KEY=value`` lines (``export`` and quotes allowed) -> {KEY: (value, line)}."""
+    out: dict[str, tuple[str, int]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        if "=" not in line:
+            raise ConfigError(f"{path}:{n}: expected KEY=value, got {line!r}")
+        name, value = line.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[name.strip()] = (value, n)
+    return out
+
+
+def _read_ini(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, delimiters=(":", "="))
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot parse: {e}".replace("\n", " ")) from None
+    return parser
+
+
+def daemon_conf_files(paths: Paths, config_file: Path | None = None) -> list[Path]:
+    if config_file is not None:
+        return [config_file]
+    files = [SYSTEM_CONFIG_DIR / DAEMON_CONF]
+    if paths.daemon_conf not in files:
+        files.append(paths.daemon_conf)
+    return files
+
+
+def load_config(
+    paths: Paths | None = None,
+    config_file: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Config:
+    """Read defaults, files and environment into a Config; raise ConfigError on any wrong value."""
+    env = os.environ if env is None else env
+    paths = paths or get_paths(env=dict(env))
+    settings = {k.name: Setting(k.default, "default") for k in KEYS}
+    read: list[Path] = []
+    explicit = Path(config_file) if config_file else None
+    if explicit is not None and not explicit.is_file():
+        raise ConfigError(f"{explicit}: no such configuration file")
+
+    for path in daemon_conf_files(paths, explicit):
+        if not path.is_file():
+            continue
+        parser = _read_ini(path)
+        read.append(path)
+        for section in parser.sections():
+            if section not in DAEMON_SECTIONS:
+                raise ConfigError(f"{path}: unknown section [{section}]; known: {', '.join(DAEMON_SECTIONS)}")
+            for option, raw in parser.items(section):
+                key = KEY_BY_NAME.get(f"{section}.{option}")
+                if key is None or key.file != DAEMON_CONF:
+                    known = ", ".join(k.option for k in KEYS if k.section == section)
+                    raise ConfigError(f"{path}: [{section}] unknown key {option!r}; known: {known}")
+                settings[key.name] = Setting(convert(key, raw, f"{path} [{section}]"), str(path))
+
+    for fname, path in ((LLM_ENV, paths.llm_env), (DOTENV, paths.dotenv)):
+        if not path.is_file():
+            continue
+        read.append(path)
+        by_var = {k.env: k for k in KEYS if k.file == fname}
+        for var, (raw, line) in read_env_file(path).items():
+            key = by_var.get(var)
+            if key is None:
+                continue  # env files may carry variables for other programs
+            settings[key.name] = Setting(convert(key, raw, f"{path}:{line}"), str(path))
+
+    for key in KEYS:
+        if key.env and key.env in env:
+            settings[key.name] = Setting(convert(key, env[key.env], f"environment {key.env}"), f"env:{key.env}")
+    return Config(settings, paths, read)
+
+
+def user_file_for(key: Key, paths: Paths) -> Path:
+    return {DAEMON_CONF: paths.daemon_conf, LLM_ENV: paths.llm_env, DOTENV: paths.dotenv}[key.file]
+
+
+def _set_ini_line(text: str, section: str, option: str, value: str) -> str:
+    lines = text.splitlines()
+    head = re.compile(r"^\s*\[(.+)\]\s*$")
+    start = next((i for i, line in enumerate(lines) if (m := head.match(line)) and m.group(1) == section), None)
+    if start is None:
+        return "\n".join([*lines, *([""] if lines else []), f"[{section}]", f"{option}: {value}"]) + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if head.match(lines[i])), len(lines))
+    pattern = re.compile(rf"^\s*{re.escape(option)}\s*[:=]")
+    for i in range(start + 1, end):
+        if pattern.match(lines[i]):
+            lines[i] = f"{option}: {value}"
+            return "\n".join(lines) + "\n"
+    lines.insert(end, f"{option}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _set_env_line(text: str, var: str, value: str) -> str:
+    lines = text.splitlines()
+    pattern = re.compile(rf"^\s*(export\s+)?{re.escape(var)}\s*=")
+    for i, line in enumerate(lines):
+        if pattern.match(line):
+            lines[i] = f"{var}={value}"
+            break
+    else:
+        lines.append(f"{var}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def set_value(name: str, raw: str, paths: Paths | None = None, path: Path | None = None) -> Path:
+    """Validate ``raw`` for key ``name`` and write it to the key's file; return that file.
+
+    Other lines and comments of the file are kept. Files holding secrets are 0600.
+    """
+    key = KEY_BY_NAME.get(name)
+    if key is None:
+        raise ConfigError(f"unknown key {name!r}; see 'cortex config show' for the keys")
+    paths = paths or get_paths()
+    target = path or user_file_for(key, paths)
+    convert(key, raw, f"{target} {key.file_key}")
+    if "\n" in raw:
+        raise ConfigError(f"{name}: a value cannot contain a newline")
+    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    if key.file == DAEMON_CONF:
+        new = _set_ini_line(old, key.section, key.option, raw)
+    else:
+        new = _set_env_line(old, key.file_key, raw)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    tmp.chmod(0o600 if key.file != DAEMON_CONF else 0o644)
+    tmp.replace(target)
+    return target
+
+
+def redacted(value: str, secrets: list[str]) -> str:
+    """``value`` with every non-empty secret replaced, for messages and logs."""
+    for s in secrets:
+        if s:
+            value = value.replace(s, "***")
+    return value
+

@@ -1,0 +1,1 @@
+"""Package plans: from a request to checked argv steps, their execution, history and rollback."""

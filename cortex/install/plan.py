@@ -1,0 +1,42 @@
+"""A plan is data: argv steps with verdicts, never a shell string (DESIGN section 6)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Step:
+    """One command of a plan, as the argv it would run."""
+
+    argv: list[str]
+    why: str = ""  # what this step is for, shown to the user
+    needs_root: bool = False
+    verdict: str = ""  # allow | confirm | block, set by the validator
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Plan:
+    """What ``cortex install REQUEST`` proposes: the packages and the steps that install them."""
+
+    request: str
+    packages: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # why these packages, what was uncertain
+
+    @property
+    def runnable(self) -> bool:
+        return bool(self.steps) and all(s.verdict in ("allow", "confirm") for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "packages": list(self.packages),
+            "steps": [s.to_dict() for s in self.steps],
+            "notes": list(self.notes),
+        }

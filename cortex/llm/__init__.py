@@ -1,0 +1,1 @@
+"""Providers behind one model/response interface, and the CommandInterpreter."""

@@ -1,0 +1,1 @@
+"""cortex-llm: checks a GGUF model and runs llama.cpp's llama-server on it."""

@@ -1,0 +1,1 @@
+"""Safety checks for commands before anything runs them."""
