@@ -136,7 +136,14 @@ KEYS: tuple[Key, ...] = (
     Key("provider.llama_cpp_model", "", "str", "llama.cpp model display name", DOTENV, "LLAMA_CPP_MODEL"),
     Key("provider.ollama_base_url", "http://127.0.0.1:11434", "url", "Ollama URL", DOTENV, "OLLAMA_BASE_URL"),
     Key("provider.ollama_model", "llama3.2", "str", "Ollama model", DOTENV, "OLLAMA_MODEL"),
-    Key("provider.openai_base_url", "https://api.openai.com/v1", "url", "OpenAI-compatible URL", DOTENV, "OPENAI_BASE_URL"),
+    Key(
+        "provider.openai_base_url",
+        "https://api.openai.com/v1",
+        "url",
+        "OpenAI-compatible URL",
+        DOTENV,
+        "OPENAI_BASE_URL",
+    ),
     Key("provider.openai_model", "gpt-4o-mini", "str", "OpenAI model", DOTENV, "OPENAI_MODEL"),
     Key("provider.openai_api_key", "", "str", "OpenAI API key", DOTENV, "OPENAI_API_KEY", secret=True),
     Key("provider.claude_model", "claude-sonnet-4-5", "str", "Claude model", DOTENV, "CLAUDE_MODEL"),
@@ -401,4 +408,3 @@ def redacted(value: str, secrets: list[str]) -> str:
         if s:
             value = value.replace(s, "***")
     return value
-

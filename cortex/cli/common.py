@@ -10,7 +10,9 @@ import click
 
 from cortex.config import Config, ConfigError, load_config
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else."
+)
 
 
 def emit_json(data: Any) -> None:

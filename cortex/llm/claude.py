@@ -1,0 +1,73 @@
+"""Claude through Anthropic's Messages API, streamed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+
+API_URL = "https://api.anthropic.com/v1/messages"
+API_VERSION = "2023-06-01"
+
+
+class ClaudeProvider(Provider):
+    name = "claude"
+
+    def __init__(self, api_key: str, model: str, url: str = API_URL):
+        self._api_key = api_key
+        self.model = model
+        self.url = url
+
+    def body(self, messages: Messages, options: Options) -> dict[str, Any]:
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": options.max_tokens,
+            "temperature": min(options.temperature, 1.0),
+            "messages": [m for m in messages if m["role"] != "system"],
+            "stream": True,
+        }
+        if system:
+            body["system"] = system
+        if options.stop:
+            body["stop_sequences"] = options.stop
+        return body
+
+    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+        if not self._api_key:
+            raise ProviderError("claude needs an API key: set ANTHROPIC_API_KEY in ~/.cortex/.env")
+        response = Response(iter(()), self.model)
+        response._chunks = self._stream(self.body(messages, options or Options()), response)
+        return response
+
+    def _stream(self, body: dict[str, Any], response: Response) -> Iterator[str]:
+        headers = {"x-api-key": self._api_key, "anthropic-version": API_VERSION}
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(120.0, connect=5.0), headers=headers) as client,
+                client.stream("POST", self.url, json=body) as r,
+            ):
+                if r.status_code in (401, 403):
+                    raise ProviderError(f"claude at {self.url} rejected the API key; check ANTHROPIC_API_KEY")
+                if r.status_code != 200:
+                    r.read()
+                    raise ProviderError(f"claude at {self.url} answered HTTP {r.status_code}: {r.text[:200]}")
+                for line in r.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    event = json.loads(line[5:])
+                    kind = event.get("type")
+                    if kind == "message_start":
+                        response.prompt_tokens = event["message"].get("usage", {}).get("input_tokens", 0)
+                    elif kind == "content_block_delta":
+                        yield event.get("delta", {}).get("text", "")
+                    elif kind == "message_delta":
+                        response.tokens_generated = event.get("usage", {}).get("output_tokens", 0)
+        except httpx.TransportError as e:
+            raise ProviderError(
+                f"claude at {self.url} not reachable ({type(e).__name__}); check your network"
+            ) from None

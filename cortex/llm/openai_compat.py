@@ -1,0 +1,158 @@
+"""llama.cpp, Ollama and any OpenAI-compatible URL through the chat-completions API.
+
+Streaming is Server-Sent Events (``data: {...}`` lines, ``data: [DONE]``).
+Connection errors and 5xx answers are retried with backoff, but only before the
+first chunk arrived: a half-streamed answer is never silently restarted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from cortex.config import Config
+from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 120.0
+RETRIES = 2  # after the first try
+BACKOFF = 0.25  # seconds, doubled each retry
+
+# What to tell the user when a backend cannot be reached.
+START_HINTS = {
+    "llama_cpp": "start it with 'cortex up' (or 'cortex llm start'), or point LLAMA_CPP_BASE_URL at a running server",
+    "ollama": "start it with 'ollama serve', or set OLLAMA_BASE_URL",
+    "openai": "check OPENAI_BASE_URL and your network",
+}
+KEY_HINTS = {"openai": "set OPENAI_API_KEY in ~/.cortex/.env", "ollama": "", "llama_cpp": ""}
+
+
+def chat_url(base_url: str) -> str:
+    """``.../v1/chat/completions`` for a base URL given with or without its ``/v1``."""
+    base = base_url.rstrip("/")
+    return f"{base}/chat/completions" if base.endswith("/v1") else f"{base}/v1/chat/completions"
+
+
+class OpenAICompatProvider(Provider):
+    def __init__(self, name: str, base_url: str, model: str = "", api_key: str = ""):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key
+        self.url = chat_url(self.base_url)
+
+    @classmethod
+    def from_config(
+        cls, name: str, config: Config, model: str | None = None, api_key: str = ""
+    ) -> OpenAICompatProvider:
+        if name == "llama_cpp":
+            base, default_model, key = config["provider.llama_cpp_base_url"], config["provider.llama_cpp_model"], ""
+        elif name == "ollama":
+            base, default_model, key = config["provider.ollama_base_url"], config["provider.ollama_model"], ""
+        else:
+            base, default_model = config["provider.openai_base_url"], config["provider.openai_model"]
+            key = config["provider.openai_api_key"]
+        return cls(name, base, model or default_model, api_key or key)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    def body(self, messages: Messages, options: Options) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if self.model:
+            body["model"] = self.model
+        if options.stop:
+            body["stop"] = options.stop
+        if options.json_schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": options.json_schema, "strict": True},
+            }
+        if self.name == "llama_cpp":
+            body["cache_prompt"] = True  # reuse the KV cache of a byte-identical prompt prefix
+        body.update(options.extra)
+        return body
+
+    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+        options = options or Options()
+        response = Response(iter(()), self.model or self.name)
+        response._chunks = self._stream(self.body(messages, options), response)
+        return response
+
+    def _fail(self, what: str) -> ProviderError:
+        return ProviderError(f"{self.name} at {self.base_url}: {what}; {START_HINTS.get(self.name, '')}".rstrip("; "))
+
+    def _stream(self, body: dict[str, Any], response: Response) -> Iterator[str]:
+        timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+        delay = BACKOFF
+        with httpx.Client(timeout=timeout, headers=self._headers()) as client:
+            for attempt in range(RETRIES + 1):
+                try:
+                    with client.stream("POST", self.url, json=body) as r:
+                        if r.status_code >= 500 and attempt < RETRIES:
+                            raise _Retry(f"HTTP {r.status_code}")
+                        if r.status_code != 200:
+                            raise self._http_error(r)
+                        yield from self._events(r, response)
+                        return
+                except (httpx.ConnectError, httpx.ConnectTimeout, _Retry) as e:
+                    if attempt == RETRIES:
+                        reason = "connection refused" if isinstance(e, httpx.ConnectError) else str(e) or "timed out"
+                        raise self._fail(f"not reachable ({reason})") from None
+                    time.sleep(delay)
+                    delay *= 2
+                except httpx.ReadTimeout:
+                    raise self._fail(f"no answer within {READ_TIMEOUT:g} s") from None
+                except httpx.RemoteProtocolError:
+                    raise self._fail("the server closed the connection mid-answer (did it crash?)") from None
+
+    def _http_error(self, r: httpx.Response) -> ProviderError:
+        r.read()
+        try:
+            detail = r.json().get("error", {})
+            detail = detail.get("message", "") if isinstance(detail, dict) else str(detail)
+        except (ValueError, AttributeError):
+            detail = r.text[:200]
+        if r.status_code in (401, 403):
+            return ProviderError(f"{self.name} at {self.base_url} rejected the API key; {KEY_HINTS.get(self.name, '')}")
+        if r.status_code == 503:
+            return ProviderError(f"{self.name} at {self.base_url} is still loading the model; try again in a moment")
+        return ProviderError(f"{self.name} at {self.base_url} answered HTTP {r.status_code}: {detail}".strip())
+
+    @staticmethod
+    def _events(r: httpx.Response, response: Response) -> Iterator[str]:
+        for line in r.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            try:
+                event = json.loads(data)
+            except ValueError:
+                continue
+            usage = event.get("usage") or {}
+            timings = event.get("timings") or {}
+            if usage or timings:
+                response.prompt_tokens = usage.get("prompt_tokens") or timings.get("prompt_n") or 0
+                response.tokens_generated = usage.get("completion_tokens") or timings.get("predicted_n") or 0
+            if event.get("model"):
+                response.model = event["model"]
+            for choice in event.get("choices") or []:
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield text
+
+
+class _Retry(Exception):
+    """A 5xx answer worth one more try."""
