@@ -1,0 +1,80 @@
+"""Requests that name their packages exactly ("install tree and htop") need no model at all.
+
+After dropping filler words (install, please, the, and...), a request is exact
+when every word left is a package in apt's index, or one of the few names
+people use for a package that Debian calls otherwise (``docker`` means
+``docker.io``). Anything else returns None and goes to the grounded planner.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cortex.packages.index import PackageIndex, open_index
+
+# fmt: off
+FILLER = frozenset({
+    "install", "installs", "installing", "reinstall", "add", "get", "setup", "set", "up", "please", "pls", "me",
+    "us", "i", "we", "want", "need", "would", "like", "to", "could", "can", "you", "the", "a", "an", "and", "also",
+    "plus", "with", "package", "packages", "program", "programs", "tool", "tools", "app", "apps", "application",
+    "latest", "new", "on", "this", "machine", "system", "for", "my",
+})
+# fmt: on
+# What people type -> the Debian package they mean, where the typed name is not (or is another) package.
+ALIASES: dict[str, str] = {
+    "docker": "docker.io",
+    "node": "nodejs",
+    "python": "python3",
+    "pip": "python3-pip",
+    "pip3": "python3-pip",
+    "venv": "python3-venv",
+    "chrome": "chromium",
+    "google-chrome": "chromium",
+    "firefox": "firefox-esr",
+    "vscode": "code",
+    "java": "default-jdk",
+    "jdk": "default-jdk",
+    "jre": "default-jre",
+    "mysql": "default-mysql-server",
+    "mysql-server": "default-mysql-server",
+    "postgres": "postgresql",
+    "psql": "postgresql-client",
+    "golang": "golang-go",
+    "go": "golang-go",
+    "rust": "rustc",
+    "sshd": "openssh-server",
+    "ag": "silversearcher-ag",
+    "rg": "ripgrep",
+    "fd": "fd-find",
+    "ifconfig": "net-tools",
+    "netstat": "net-tools",
+    "dig": "bind9-dnsutils",
+    "nslookup": "bind9-dnsutils",
+    "wg": "wireguard-tools",
+}
+_WORD = re.compile(r"[a-z0-9][a-z0-9+.\-]*")
+
+
+def request_words(request: str) -> list[str]:
+    """The lower-case words of a request that could be package names, in order, filler removed."""
+    words = _WORD.findall(request.lower().replace(",", " "))
+    return [w.rstrip(".") for w in words if w.rstrip(".") not in FILLER]
+
+
+def exact_packages(request: str, index: PackageIndex | None = None) -> list[str] | None:
+    """The packages a request names exactly, in its order, or None when any word is not a package."""
+    words = request_words(request)
+    if not words:
+        return None
+    index = index or open_index()
+    names: list[str] = []
+    for word in words:
+        if word in ALIASES and index.exists(ALIASES[word]):
+            name = ALIASES[word]
+        elif index.exists(word):
+            name = word
+        else:
+            return None
+        if name not in names:
+            names.append(name)
+    return names

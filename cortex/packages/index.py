@@ -1,0 +1,371 @@
+"""The local package index: apt's lists in SQLite with FTS5, so plans are grounded in real package names.
+
+One database, ``state_dir/packages.db``, holds a row per package (name,
+section, priority, summary and long description, provides, installed size,
+reverse-dependency count, debtags, the service unit it ships, install state)
+and an FTS5 table over the text columns. It remembers the path, mtime and size
+of every list file and of dpkg's status file:
+
+* lists changed (``apt-get update``) -> full rebuild into a temporary file,
+  then an atomic rename, so readers never see a half-built index;
+* only dpkg's status changed (a package was installed) -> the install state
+  columns are refreshed in place, in well under a second;
+* nothing changed -> nothing is read but two ``stat`` calls per file.
+
+No lists at all raises :class:`PackageIndexError` telling the user to run
+``apt-get update``: an empty index must never turn into an empty plan.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cortex.packages import debian
+from cortex.packages.services import service_unit
+
+LISTS_DIR = Path("/var/lib/apt/lists")
+STATUS_FILE = Path("/var/lib/dpkg/status")
+SCHEMA_VERSION = "1"
+PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE packages (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    version TEXT NOT NULL DEFAULT '',
+    section TEXT NOT NULL DEFAULT '',
+    priority TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    provides TEXT NOT NULL DEFAULT '',
+    installed_size INTEGER NOT NULL DEFAULT 0,
+    rdepends INTEGER NOT NULL DEFAULT 0,
+    tags TEXT NOT NULL DEFAULT '',
+    essential INTEGER NOT NULL DEFAULT 0,
+    service TEXT NOT NULL DEFAULT '',
+    installed INTEGER NOT NULL DEFAULT 0,
+    installed_version TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
+CREATE INDEX provides_virtual ON provides (virtual);
+CREATE VIRTUAL TABLE packages_fts USING fts5(
+    name, provides, summary, description, tags,
+    content='packages', content_rowid='id', tokenize='porter unicode61'
+);
+"""
+# bm25 weights of the FTS columns: a word in the name matters most, then provides and the summary.
+BM25_WEIGHTS = (10.0, 4.0, 5.0, 1.0, 1.5)
+
+
+class PackageIndexError(RuntimeError):
+    """The index cannot be built or read; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    section: str
+    priority: str
+    summary: str
+    description: str
+    provides: tuple[str, ...]
+    installed_size: int  # KiB, as apt reports it
+    rdepends: int  # how many packages depend on this one
+    tags: tuple[str, ...]
+    essential: bool
+    service: str  # systemd unit to enable after install, "" for none
+    installed: bool
+    installed_version: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Package:
+        return cls(
+            name=row["name"],
+            version=row["version"],
+            section=row["section"],
+            priority=row["priority"],
+            summary=row["summary"],
+            description=row["description"],
+            provides=tuple(p for p in row["provides"].split() if p),
+            installed_size=row["installed_size"],
+            rdepends=row["rdepends"],
+            tags=tuple(t for t in row["tags"].split() if t),
+            essential=bool(row["essential"]),
+            service=row["service"],
+            installed=bool(row["installed"]),
+            installed_version=row["installed_version"],
+        )
+
+    @property
+    def priority_rank(self) -> int:
+        return PRIORITY_RANK.get(self.priority, 1)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the package and its FTS5 bm25 relevance (higher is better)."""
+
+    package: Package
+    relevance: float
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    action: str  # "built" | "refreshed" | "unchanged"
+    packages: int
+    seconds: float
+
+
+def _signature(paths: list[Path]) -> list[list[Any]]:
+    out = []
+    for p in paths:
+        st = p.stat()
+        out.append([str(p), st.st_mtime_ns, st.st_size])
+    return out
+
+
+def fts_query(terms: list[str]) -> str:
+    """An FTS5 OR-query of ``terms``, each quoted so no word is read as FTS syntax."""
+    quoted = []
+    for term in terms:
+        words = re.findall(r"[\w+.]+", term.lower())
+        if words:
+            quoted.append('"' + " ".join(words).replace('"', "") + '"')
+    return " OR ".join(dict.fromkeys(quoted))
+
+
+class PackageIndex:
+    """apt's package data in SQLite; ``ensure()`` keeps it in step with apt's lists and dpkg."""
+
+    def __init__(self, db_path: Path, lists_dir: Path = LISTS_DIR, status_file: Path = STATUS_FILE):
+        self.db_path = Path(db_path)
+        self.lists_dir = Path(lists_dir)
+        self.status_file = Path(status_file)
+        self._conn: sqlite3.Connection | None = None
+
+    # Building -------------------------------------------------------------------------------------------------
+
+    def _lists(self) -> list[Path]:
+        lists = debian.list_files(self.lists_dir)
+        if not lists:
+            raise PackageIndexError(
+                f"no package lists in {self.lists_dir}; run 'apt-get update' (as root) so Cortex can see the packages"
+            )
+        return lists
+
+    def _stored_meta(self) -> dict[str, str]:
+        if not self.db_path.exists():
+            return {}
+        try:
+            with sqlite3.connect(self.db_path) as conn:
+                return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            return {}  # corrupt or foreign file: rebuild it
+
+    def ensure(self) -> BuildReport:
+        """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
+        start = time.monotonic()
+        lists = self._lists() + debian.list_files(self.lists_dir, "Translation-en")
+        lists_sig = json.dumps(_signature(lists))
+        status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
+        meta = self._stored_meta()
+        if meta.get("schema") != SCHEMA_VERSION or meta.get("lists") != lists_sig:
+            count = self._build(lists_sig, status_sig)
+            return BuildReport("built", count, time.monotonic() - start)
+        if meta.get("status") != status_sig:
+            self._refresh_installed(status_sig)
+            return BuildReport("refreshed", int(meta.get("packages", 0)), time.monotonic() - start)
+        return BuildReport("unchanged", int(meta.get("packages", 0)), time.monotonic() - start)
+
+    def _read_packages(self) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+        """{name: fields} from every Packages list (last list wins for a name) and {md5: long text} translations."""
+        packages: dict[str, dict[str, str]] = {}
+        for path in self._lists():
+            for fields in debian.stanzas(debian.read_text(path)):
+                packages[fields["package"]] = fields
+        translations: dict[str, str] = {}
+        for path in debian.list_files(self.lists_dir, "Translation-en"):
+            for fields in debian.stanzas(debian.read_text(path)):
+                translations[fields.get("description-md5", "")] = debian.long_description(
+                    fields.get("description-en", "")
+                )[1]
+        return packages, translations
+
+    def _build(self, lists_sig: str, status_sig: str) -> int:
+        packages, translations = self._read_packages()
+        installed = debian.installed_packages(self.status_file)
+        if self.status_file.is_file():  # locally installed packages that no list carries still belong in the index
+            for fields in debian.stanzas(self.status_file.read_text(encoding="utf-8", errors="replace")):
+                if fields["package"] in installed and fields["package"] not in packages:
+                    packages[fields["package"]] = fields
+
+        rdepends: Counter[str] = Counter()
+        virtual: list[tuple[str, str]] = []
+        rows = []
+        for name, f in packages.items():
+            for dep in debian.dependency_names(f.get("depends", "") + "," + f.get("pre-depends", "")):
+                if dep != name:
+                    rdepends[dep] += 1
+            provides = sorted(debian.dependency_names(f.get("provides", "")))
+            virtual.extend((v, name) for v in provides)
+            summary, long_text = debian.long_description(f.get("description", ""))
+            if not long_text:
+                long_text = translations.get(f.get("description-md5", ""), "")
+            tags = " ".join(t.strip() for t in f.get("tag", "").replace("\n", " ").split(",") if t.strip())
+            section = f.get("section", "").rsplit("/", 1)[-1]
+            size = f.get("installed-size", "0")
+            rows.append(
+                [
+                    name,
+                    f.get("version", ""),
+                    section,
+                    f.get("priority", ""),
+                    summary,
+                    long_text,
+                    " ".join(provides),
+                    int(size) if size.isdigit() else 0,
+                    tags,
+                    1 if f.get("essential", "").lower() == "yes" else 0,
+                    service_unit(name, section, tags),
+                    1 if name in installed else 0,
+                    installed.get(name, ""),
+                ]
+            )
+        for row in rows:
+            row.insert(8, rdepends.get(row[0], 0))
+
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.db_path.with_name(f"{self.db_path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
+            conn.executemany(
+                "INSERT INTO packages (name, version, section, priority, summary, description, provides,"
+                " installed_size, rdepends, tags, essential, service, installed, installed_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
+            conn.execute(
+                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags)"
+                " SELECT id, name, provides, summary, description, replace(tags, '::', ' ') FROM packages"
+            )
+            meta = {
+                "schema": SCHEMA_VERSION,
+                "lists": lists_sig,
+                "status": status_sig,
+                "packages": str(len(rows)),
+                "built_at": str(int(time.time())),
+            }
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            conn.commit()
+        finally:
+            conn.close()
+        self.close()
+        os.replace(tmp, self.db_path)
+        return len(rows)
+
+    def _refresh_installed(self, status_sig: str) -> None:
+        installed = debian.installed_packages(self.status_file)
+        conn = sqlite3.connect(self.db_path)
+        try:
+            with conn:
+                conn.execute("UPDATE packages SET installed = 0, installed_version = '' WHERE installed = 1")
+                conn.executemany(
+                    "UPDATE packages SET installed = 1, installed_version = ? WHERE name = ?",
+                    [(v, n) for n, v in installed.items()],
+                )
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('status', ?)", (status_sig,))
+        finally:
+            conn.close()
+
+    # Reading --------------------------------------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.db_path.exists():
+                self.ensure()
+            self._conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def get(self, name: str) -> Package | None:
+        row = self.conn.execute("SELECT * FROM packages WHERE name = ?", (name,)).fetchone()
+        return Package.from_row(row) if row else None
+
+    def get_many(self, names: list[str]) -> dict[str, Package]:
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        rows = self.conn.execute(f"SELECT * FROM packages WHERE name IN ({marks})", names).fetchall()
+        return {r["name"]: Package.from_row(r) for r in rows}
+
+    def exists(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM packages WHERE name = ?", (name,)).fetchone() is not None
+
+    def providers(self, virtual: str) -> list[str]:
+        """Real packages that provide ``virtual`` (e.g. ``httpd``), most depended-on first."""
+        rows = self.conn.execute(
+            "SELECT p.name FROM provides v JOIN packages p ON p.name = v.package WHERE v.virtual = ?"
+            " ORDER BY p.rdepends DESC, p.name",
+            (virtual,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def search(self, terms: list[str], limit: int = 200) -> list[Hit]:
+        """Packages matching any of ``terms`` (words or phrases), best bm25 relevance first."""
+        query = fts_query(terms)
+        if not query:
+            return []
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        rows = self.conn.execute(
+            f"SELECT p.*, -bm25(packages_fts, {weights}) AS relevance FROM packages_fts"
+            " JOIN packages p ON p.id = packages_fts.rowid WHERE packages_fts MATCH ?"
+            " ORDER BY bm25(packages_fts, " + weights + ") LIMIT ?",
+            (query, limit),
+        ).fetchall()
+        return [Hit(Package.from_row(r), r["relevance"]) for r in rows]
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM packages").fetchone()[0]
+
+
+def popularity(pkg: Package) -> float:
+    """A popularity proxy without popcon: log of reverse dependencies plus priority."""
+    return math.log1p(pkg.rdepends) + 0.5 * pkg.priority_rank
+
+
+_indexes: dict[Path, PackageIndex] = {}
+
+
+def open_index(config: Any = None, db_path: Path | None = None) -> PackageIndex:
+    """The process-wide index for ``config`` (its ``state_dir/packages.db``), brought up to date once."""
+    if db_path is None:
+        from cortex.config import load_config
+
+        config = config or load_config()
+        db_path = config.paths.state_dir / "packages.db"
+    index = _indexes.get(db_path)
+    if index is None:
+        index = PackageIndex(db_path)
+        index.ensure()
+        _indexes[db_path] = index
+    return index
