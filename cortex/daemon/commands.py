@@ -1,0 +1,191 @@
+"""The command table of DESIGN section 2: names, aliases, params checks and handlers.
+
+A handler is ``async (daemon, request, conn) -> data``; it raises ProtocolError
+for anything the caller did wrong. Adding a command is one function and one row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
+
+if TYPE_CHECKING:
+    from cortex.daemon.app import Daemon
+    from cortex.daemon.server import Connection
+
+Handler = Callable[["Daemon", Request, "Connection"], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    handler: Handler
+    params: tuple[str, ...] | None = ()  # accepted params (None: the handler checks its own)
+    admin: bool = False  # needs root or the daemon's own user
+
+
+def check_params(request: Request, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(request.params) - set(allowed))
+    if unknown:
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else "; this command takes none"
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, f"unknown params {', '.join(unknown)}{hint}")
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def ping(d: Daemon, r: Request, c: Connection) -> Any:
+    return {"pong": True}
+
+
+async def version(d: Daemon, r: Request, c: Connection) -> Any:
+    return {"name": "cortexd", "version": d.version, "protocol": PROTOCOL_VERSION}
+
+
+async def _llm_state(d: Daemon) -> dict[str, Any]:
+    from cortex.daemon.inference import probe
+
+    url = d.config["llm.base_url"]
+    state = await probe(url, timeout=0.5)
+    return {
+        "backend": "llama.cpp",
+        "url": url,
+        "state": state["state"],
+        "model": state["model"] or d.config.model_path.name,
+        "model_path": str(d.config.model_path),
+    }
+
+
+async def status(d: Daemon, r: Request, c: Connection) -> Any:
+    counts = await asyncio.to_thread(d.monitor.counts)
+    return {
+        "version": d.version,
+        "pid": d.pid,
+        "uptime_seconds": round(d.uptime(), 1),
+        "socket": str(d.socket_path),
+        "mode": d.mode,
+        "llm": await _llm_state(d),
+        "alerts": {"active": counts.get("active", 0), "critical": counts.get("critical", 0)},
+        "queue": {"depth": d.inference.depth, "max": d.inference.max},
+    }
+
+
+async def health(d: Daemon, r: Request, c: Connection) -> Any:
+    data = await asyncio.to_thread(d.monitor.health)
+    data["llm"] = await _llm_state(d)
+    data["daemon"] = {"rss_bytes": _rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
+    data["thresholds"] = d.config.section("thresholds")
+    return data
+
+
+async def config(d: Daemon, r: Request, c: Connection) -> Any:
+    return d.config.as_dict()
+
+
+async def reload_config(d: Daemon, r: Request, c: Connection) -> Any:
+    changed, why = d.try_reload()
+    if changed is None:
+        raise ProtocolError(ErrorCode.CONFIG_ERROR, f"{why} (the old configuration stays in effect)")
+    return {"reloaded": True, "changed": changed}
+
+
+def _opt_str(r: Request, name: str) -> str | None:
+    value = r.params.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, f"'{name}' must be a string")
+    return value
+
+
+async def alerts(d: Daemon, r: Request, c: Connection) -> Any:
+    limit = r.params.get("limit", 100)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, "'limit' must be a whole number from 1 to 10000")
+    args = (_opt_str(r, "severity"), _opt_str(r, "category"), _opt_str(r, "status"), limit)
+    try:
+        return await asyncio.to_thread(d.monitor.alerts, *args)
+    except ValueError as e:  # the store rejects an unknown severity/status with a message
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, str(e)) from None
+
+
+def _target(r: Request) -> tuple[int | None, bool]:
+    alert_id, every = r.params.get("id"), r.params.get("all", False)
+    if not isinstance(every, bool):
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, "'all' must be true or false")
+    if (alert_id is None) == (not every):
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, "give either an alert 'id' or 'all': true")
+    if alert_id is not None and (not isinstance(alert_id, int) or isinstance(alert_id, bool)):
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, "'id' must be a whole number (see 'cortex daemon alerts')")
+    return alert_id, every
+
+
+async def _change_alerts(method: Callable[[int | None, bool], Any], r: Request) -> Any:
+    alert_id, every = _target(r)
+    try:
+        return await asyncio.to_thread(method, alert_id, every)
+    except KeyError:
+        raise ProtocolError(ErrorCode.NOT_FOUND, f"no alert with id {alert_id}") from None
+
+
+async def acknowledge(d: Daemon, r: Request, c: Connection) -> Any:
+    return await _change_alerts(d.monitor.acknowledge, r)
+
+
+async def dismiss(d: Daemon, r: Request, c: Connection) -> Any:
+    if r.params.get("all") is True and not c.is_admin:
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "dismissing all alerts needs root or the daemon's own user")
+    return await _change_alerts(d.monitor.dismiss, r)
+
+
+async def inference(d: Daemon, r: Request, c: Connection) -> Any:
+    async def on_token(text: str) -> None:
+        await c.send(token_event(r.id, text))
+
+    return await d.inference.run(r.params, on_token)
+
+
+async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
+    from cortex.daemon.metrics import render
+
+    def gauges() -> dict[str, tuple[str, float]]:
+        return {
+            "cortexd_inference_queue_depth": ("inference requests waiting or running", d.inference.depth),
+            "cortexd_inference_queue_max": ("inference requests allowed to wait", d.inference.max),
+            "cortexd_uptime_seconds": ("seconds since cortexd started", d.uptime()),
+            "cortexd_resident_memory_bytes": ("resident set size of cortexd", _rss_bytes()),
+        }
+
+    return {"text": render(d.stats, gauges), "content_type": "text/plain; version=0.0.4"}
+
+
+async def shutdown(d: Daemon, r: Request, c: Connection) -> Any:
+    asyncio.get_running_loop().call_soon(d.shutdown_requested.set)
+    return {"shutdown": "initiated"}
+
+
+COMMANDS: dict[str, Command] = {
+    "ping": Command(ping),
+    "version": Command(version),
+    "status": Command(status),
+    "health": Command(health),
+    "config": Command(config),
+    "reload-config": Command(reload_config, admin=True),
+    "alerts": Command(alerts, ("severity", "category", "status", "limit")),
+    "alerts.acknowledge": Command(acknowledge, ("id", "all")),
+    "alerts.dismiss": Command(dismiss, ("id", "all")),
+    "inference": Command(inference, None),  # inference.build_request checks its params
+    "metrics": Command(metrics),
+    "shutdown": Command(shutdown, admin=True),
+}
+ALIASES = {"config.get": "config", "config.reload": "reload-config", "alerts.list": "alerts"}
+
+
+def resolve(name: str) -> str | None:
+    """The canonical command name for ``name`` (an alias or itself), or None."""
+    name = ALIASES.get(name, name)
+    return name if name in COMMANDS else None

@@ -1,0 +1,194 @@
+"""``cortexd``: parse arguments, daemonize if asked, run the server until a signal says stop.
+
+argparse, not click: the daemon's own RSS and start-up time matter more than
+pretty help. Signals: SIGHUP reloads the configuration (an invalid file keeps
+the old one), SIGTERM/SIGINT stop accepting, let in-flight requests finish for
+up to ``[daemon] shutdown_timeout`` seconds, remove the socket and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cortex import __version__
+from cortex.config import Config, ConfigError, load_config
+from cortex.paths import get_paths
+
+if TYPE_CHECKING:
+    from cortex.daemon.notify import Notifier
+
+log = logging.getLogger("cortexd")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="cortexd", description="Cortex daemon: IPC, system monitor, inference queue.")
+    parser.add_argument("--foreground", "-f", action="store_true", help="stay in the foreground (systemd, tests)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--user", action="store_true", help="run in user mode (no root, files under ~/.cortex)")
+    mode.add_argument("--system", action="store_true", help="run in system mode (/run/cortex, /etc/cortex)")
+    parser.add_argument("--socket", type=Path, help="IPC socket path (default: the run mode's)")
+    parser.add_argument("--config", type=Path, help="read this daemon.conf instead of the usual files")
+    parser.add_argument("--version", action="version", version=f"cortexd {__version__}")
+    return parser.parse_args(argv)
+
+
+def load(args: argparse.Namespace) -> tuple[Config, Path]:
+    mode = "user" if args.user else "system" if args.system else None
+    config = load_config(paths=get_paths(mode), config_file=args.config)
+    return config, args.socket or config.socket_path
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr: the terminal, the journal under systemd, or the log file once daemonized."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def daemonize(log_file: Path) -> int:
+    """Double fork; the first process waits for the daemon to be ready and exits with its verdict.
+
+    Returns, in the daemon, the write end of a pipe: write b"ok" when serving, or the reason it failed.
+    """
+    read_end, write_end = os.pipe()
+    if os.fork() > 0:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            verdict = pipe.read().decode(errors="replace").strip()
+        if verdict.startswith("ok"):
+            os._exit(0)
+        sys.stderr.write(f"cortexd: {verdict or 'exited before it was ready; see ' + str(log_file)}\n")
+        os._exit(1)
+    os.close(read_end)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    os.chdir("/")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(devnull, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    os.close(devnull)
+    os.close(out)
+    return write_end
+
+
+def write_pid_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{os.getpid()}\n")
+    tmp.replace(path)
+
+
+def remove_pid_file(path: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text().strip()) == os.getpid():
+            path.unlink()
+
+
+async def run(config: Config, socket_path: Path, config_file: Path | None, on_ready: Callable[[], None]) -> None:
+    """Serve until SIGTERM/SIGINT or the ``shutdown`` command."""
+    from cortex.daemon.app import Daemon
+    from cortex.daemon.notify import Notifier
+    from cortex.daemon.server import Limits, Server
+
+    daemon = Daemon(config, socket_path, config_file)
+    server = Server(socket_path, daemon.dispatch, Limits.from_config(config), config.paths.mode)
+    daemon.on_reload.append(lambda new, changed: setattr(server, "limits", Limits.from_config(new)))
+    notifier = Notifier()
+    loop = asyncio.get_running_loop()
+
+    def on_hup() -> None:
+        notifier.reloading()
+        changed, why = daemon.try_reload()
+        notifier.ready("reloaded" if changed is not None else f"reload rejected: {why}")
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.shutdown_requested.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+
+    await server.start()
+    daemon.monitor.start()
+    on_ready()
+    notifier.ready(f"serving on {socket_path}")
+    watchdog = None
+    if notifier.watchdog_interval:
+        watchdog = asyncio.create_task(_watchdog(notifier, notifier.watchdog_interval))
+    log.info("cortexd %s ready (pid %d, %s mode)", __version__, os.getpid(), config.paths.mode)
+
+    await daemon.shutdown_requested.wait()
+    log.info("stopping: finishing in-flight requests (up to %g s)", daemon.config["daemon.shutdown_timeout"])
+    notifier.stopping()
+    await server.stop(daemon.config["daemon.shutdown_timeout"])
+    if watchdog:
+        watchdog.cancel()
+    await asyncio.to_thread(daemon.monitor.stop)
+    await daemon.inference.close()
+    log.info("stopped")
+
+
+async def _watchdog(notifier: Notifier, interval: float) -> None:
+    while True:
+        notifier.watchdog()
+        await asyncio.sleep(interval)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config, socket_path = load(args)
+    except ConfigError as e:
+        sys.stderr.write(f"cortexd: configuration error: {e}\n")
+        return 1
+    from cortex.daemon.server import SocketInUse, remove_stale_socket
+
+    try:  # refuse before forking, so the caller sees the reason
+        remove_stale_socket(socket_path)
+    except SocketInUse as e:
+        sys.stderr.write(f"cortexd: {e}\n")
+        return 1
+
+    ready_fd: int | None = None
+    pid_file = config.paths.pid_file("cortexd")
+    if not args.foreground:
+        ready_fd = daemonize(config.paths.log_file("cortexd"))  # stderr is the log file from here on
+        write_pid_file(pid_file)
+    setup_logging(config["daemon.log_level"])
+
+    def on_ready() -> None:
+        nonlocal ready_fd
+        if ready_fd is not None:
+            os.write(ready_fd, b"ok\n")
+            os.close(ready_fd)
+            ready_fd = None
+
+    try:
+        asyncio.run(run(config, socket_path, args.config, on_ready))
+    except (SocketInUse, PermissionError, OSError) as e:
+        log.error("%s", e)
+        if ready_fd is not None:
+            os.write(ready_fd, str(e).encode())
+        else:
+            sys.stderr.write(f"cortexd: {e}\n")
+        return 1
+    finally:
+        if not args.foreground:
+            remove_pid_file(pid_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

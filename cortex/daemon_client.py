@@ -1,0 +1,162 @@
+"""``CortexDaemonClient``: the Python client of cortexd's IPC protocol (DESIGN sections 2 and 5).
+
+Blocking sockets and the standard library only, so ``cortex daemon status``
+and scripts importing this pay almost nothing. Envelopes and error codes come
+from ``cortex.daemon.protocol``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cortex.daemon.protocol import encode
+
+START_HINT = "start it with 'cortex daemon start' (or 'cortex up')"
+
+
+class DaemonError(Exception):
+    """cortexd answered with an error envelope; ``code`` is one of protocol.ErrorCode's values."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class DaemonNotRunning(DaemonError):
+    """Nothing answers on the socket."""
+
+    def __init__(self, socket_path: Path, why: str):
+        super().__init__("not_running", f"cortexd is not running on {socket_path} ({why}); {START_HINT}")
+        self.socket_path = socket_path
+
+
+def default_socket_path() -> Path:
+    """The run mode's socket: CORTEX_SOCKET, then daemon.conf's socket_path, then the mode's default."""
+    if os.environ.get("CORTEX_SOCKET"):
+        return Path(os.environ["CORTEX_SOCKET"])
+    from cortex.config import ConfigError, load_config
+
+    try:
+        return load_config().socket_path
+    except ConfigError:
+        from cortex.paths import get_paths
+
+        return get_paths().socket
+
+
+class CortexDaemonClient:
+    """One connection per call; ``timeout`` bounds each wait for the daemon (None: wait forever)."""
+
+    def __init__(self, socket_path: str | Path | None = None, timeout: float | None = 30.0):
+        self.socket_path = Path(socket_path) if socket_path else default_socket_path()
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self.socket_path))
+        except FileNotFoundError:
+            sock.close()
+            raise DaemonNotRunning(self.socket_path, "no socket") from None
+        except (TimeoutError, ConnectionRefusedError, PermissionError) as e:
+            sock.close()
+            why = "permission denied" if isinstance(e, PermissionError) else "no answer"
+            raise DaemonNotRunning(self.socket_path, why) from None
+        return sock
+
+    def _frames(self, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Send one request and yield every frame the daemon sends back until the final response."""
+        sock = self._connect()
+        try:
+            sock.sendall(encode(request))
+            reader = sock.makefile("rb")
+            while True:
+                try:
+                    line = reader.readline()
+                except TimeoutError:
+                    raise DaemonError("timeout", f"cortexd did not answer within {self.timeout:g} s") from None
+                if not line:
+                    raise DaemonError("internal", "cortexd closed the connection without an answer")
+                frame = json.loads(line)
+                yield frame
+                if "success" in frame:
+                    return
+        finally:
+            sock.close()
+
+    def _send_command(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send a raw request dict; return the response envelope (token events of a stream are skipped)."""
+        response: dict[str, Any] = {}
+        for frame in self._frames(request):
+            response = frame
+        return response
+
+    def call(self, command: str, **params: Any) -> Any:
+        """Run ``command``; return its ``data`` or raise DaemonError with the daemon's code and message."""
+        response = self._send_command({"command": command, "params": params, "id": next(self._ids)})
+        if not response.get("success"):
+            err = response.get("error") or {}
+            raise DaemonError(err.get("code", "internal"), err.get("message", "unknown error"))
+        return response["data"]
+
+    def ping(self) -> bool:
+        return bool(self.call("ping").get("pong"))
+
+    def version(self) -> dict[str, Any]:
+        return self.call("version")
+
+    def status(self) -> dict[str, Any]:
+        return self.call("status")
+
+    def health(self) -> dict[str, Any]:
+        return self.call("health")
+
+    def config(self) -> dict[str, Any]:
+        return self.call("config")
+
+    def alerts(self, **filters: Any) -> dict[str, Any]:
+        """Filters: severity, category, status, limit."""
+        return self.call("alerts", **filters)
+
+    def acknowledge_alert(self, alert_id: int | None = None, all: bool = False) -> dict[str, Any]:
+        return self.call("alerts.acknowledge", **({"all": True} if all else {"id": alert_id}))
+
+    def dismiss_alert(self, alert_id: int | None = None, all: bool = False) -> dict[str, Any]:
+        return self.call("alerts.dismiss", **({"all": True} if all else {"id": alert_id}))
+
+    def inference(self, prompt: str | None = None, **params: Any) -> dict[str, Any]:
+        if prompt is not None:
+            params["prompt"] = prompt
+        return self.call("inference", **params)
+
+    def stream_inference(self, prompt: str | None = None, **params: Any) -> Iterator[str]:
+        """Yield text pieces as the model produces them; the iterator's return value is the final data."""
+        if prompt is not None:
+            params["prompt"] = prompt
+        request = {"command": "inference", "params": {**params, "stream": True}, "id": next(self._ids)}
+        for frame in self._frames(request):
+            if frame.get("event") == "token":
+                yield frame["data"]["text"]
+            elif not frame.get("success"):
+                err = frame.get("error") or {}
+                raise DaemonError(err.get("code", "internal"), err.get("message", "unknown error"))
+            else:
+                return frame["data"]
+
+    def metrics(self) -> str:
+        return self.call("metrics")["text"]
+
+    def reload_config(self) -> dict[str, Any]:
+        return self.call("reload-config")
+
+    def shutdown(self) -> dict[str, Any]:
+        return self.call("shutdown")
