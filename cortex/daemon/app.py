@@ -82,7 +82,7 @@ class Daemon:
         self.config = new
         logging.getLogger().setLevel(new["daemon.log_level"])
         self.inference.reconfigure(new.section("llm"))
-        self.monitor.reconfigure(new)
+        self.monitor.apply_config(new)
         for hook in self.on_reload:
             hook(new, changed)
         log.info("configuration reloaded; changed: %s", ", ".join(changed) or "nothing")

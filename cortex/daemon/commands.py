@@ -80,7 +80,7 @@ async def health(d: Daemon, r: Request, c: Connection) -> Any:
     data = await asyncio.to_thread(d.monitor.health)
     data["llm"] = await _llm_state(d)
     data["daemon"] = {"rss_bytes": _rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
-    data["thresholds"] = d.config.section("thresholds")
+    data.setdefault("thresholds", d.config.section("thresholds"))
     return data
 
 
@@ -113,23 +113,25 @@ async def alerts(d: Daemon, r: Request, c: Connection) -> Any:
         raise ProtocolError(ErrorCode.INVALID_PARAMS, str(e)) from None
 
 
-def _target(r: Request) -> tuple[int | None, bool]:
+def _target(r: Request) -> tuple[int | str | None, bool]:
     alert_id, every = r.params.get("id"), r.params.get("all", False)
     if not isinstance(every, bool):
         raise ProtocolError(ErrorCode.INVALID_PARAMS, "'all' must be true or false")
     if (alert_id is None) == (not every):
         raise ProtocolError(ErrorCode.INVALID_PARAMS, "give either an alert 'id' or 'all': true")
-    if alert_id is not None and (not isinstance(alert_id, int) or isinstance(alert_id, bool)):
-        raise ProtocolError(ErrorCode.INVALID_PARAMS, "'id' must be a whole number (see 'cortex daemon alerts')")
+    if alert_id is not None and (not isinstance(alert_id, (int, str)) or isinstance(alert_id, bool)):
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, "'id' must be an alert number (see 'cortex daemon alerts')")
     return alert_id, every
 
 
-async def _change_alerts(method: Callable[[int | None, bool], Any], r: Request) -> Any:
+async def _change_alerts(method: Callable[..., Any], r: Request) -> Any:
     alert_id, every = _target(r)
     try:
         return await asyncio.to_thread(method, alert_id, every)
     except KeyError:
         raise ProtocolError(ErrorCode.NOT_FOUND, f"no alert with id {alert_id}") from None
+    except ValueError as e:
+        raise ProtocolError(ErrorCode.INVALID_PARAMS, str(e)) from None
 
 
 async def acknowledge(d: Daemon, r: Request, c: Connection) -> Any:

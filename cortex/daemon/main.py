@@ -121,7 +121,7 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     loop.add_signal_handler(signal.SIGHUP, on_hup)
 
     await server.start()
-    daemon.monitor.start()
+    monitoring = asyncio.create_task(daemon.monitor.run())
     on_ready()
     notifier.ready(f"serving on {socket_path}")
     watchdog = None
@@ -135,7 +135,9 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     await server.stop(daemon.config["daemon.shutdown_timeout"])
     if watchdog:
         watchdog.cancel()
-    await asyncio.to_thread(daemon.monitor.stop)
+    daemon.monitor.stop()
+    await asyncio.wait({monitoring}, timeout=5)
+    await asyncio.to_thread(daemon.monitor.close)
     await daemon.inference.close()
     log.info("stopped")
 
