@@ -74,10 +74,14 @@ class Key:
         if self.kind == "url":
             return "an http:// or https:// URL"
         if self.kind in ("int", "float"):
-            rng = f" from {self.low:g}" if self.low is not None else ""
-            rng += f" to {self.high:g}" if self.high is not None else ""
+            rng = f" from {_num(self.low)}" if self.low is not None else ""
+            rng += f" to {_num(self.high)}" if self.high is not None else ""
             return ("a whole number" if self.kind == "int" else "a number") + rng
         return "a path" if self.kind == "path" else "text"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
 
 
 def _pct(name: str, default: int, what: str) -> Key:
@@ -398,7 +402,7 @@ def set_value(name: str, raw: str, paths: Paths | None = None, path: Path | None
         raise ConfigError(f"unknown key {name!r}; see 'cortex config show' for the keys")
     paths = paths or get_paths()
     target = path or user_file_for(key, paths)
-    convert(key, raw, f"{target} {key.file_key}")
+    convert(key, raw, f"{target} [{key.section}]" if key.file == DAEMON_CONF else str(target))
     if "\n" in raw:
         raise ConfigError(f"{name}: a value cannot contain a newline")
     old = target.read_text(encoding="utf-8") if target.exists() else ""

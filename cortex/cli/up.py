@@ -1,0 +1,70 @@
+"""``cortex up`` / ``cortex down``: everything a user needs, started or stopped in user mode."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import click
+
+from cortex.cli.common import emit_json, fail, get_config, json_option
+
+
+def _daemon_control():  # cortexd's background control, once the daemon is installed with the package
+    if importlib.util.find_spec("cortex.daemon.control") is None:
+        return None
+    from cortex.daemon import control
+
+    return control
+
+
+@click.command()
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the model to load.")
+@json_option
+def up(timeout: float, as_json: bool) -> None:
+    """Start cortex-llm (llama-server with the configured model) and cortexd for this user.
+
+    Idempotent: what already runs is left as it is. Files live under ~/.cortex
+    (or $CORTEX_HOME); logs in its logs/ folder.
+    """
+    from cortex.llm_service.server import ServiceError, start
+
+    config = get_config()
+    result: dict[str, object] = {}
+    try:
+        st = start(config, timeout=timeout)
+    except ServiceError as e:
+        fail(f"cortex-llm: {e}")
+    result["llm"] = st.to_dict()
+    control = _daemon_control()
+    if control is not None:
+        try:
+            result["daemon"] = control.start_background(config)
+        except Exception as e:  # the daemon's own errors are one clear line already
+            fail(f"cortexd: {e}")
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
+    if "daemon" in result:
+        click.echo(f"cortexd: running on {config.socket_path}")
+
+
+@click.command()
+@json_option
+def down(as_json: bool) -> None:
+    """Stop cortexd and cortex-llm for this user."""
+    from cortex.llm_service.server import ServiceError, stop
+
+    config = get_config()
+    result: dict[str, object] = {}
+    control = _daemon_control()
+    if control is not None:
+        result["daemon"] = control.stop_background(config)
+    try:
+        result["llm"] = stop(config)
+    except ServiceError as e:
+        fail(f"cortex-llm: {e}")
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo("cortex: stopped" if any(result.values()) else "cortex: nothing was running")

@@ -1,0 +1,43 @@
+"""``cortex-llm``: check the model and become llama-server, in the foreground.
+
+This is what ``cortex-llm.service`` runs: after the checks the process execs
+llama-server itself, so systemd supervises the real server (signals, memory
+limits, restarts) with no Python left in between. In user mode,
+``cortex llm start`` / ``cortex up`` start llama-server in the background
+instead (``server.start``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from cortex.config import ConfigError, load_config
+from cortex.llm_service.server import ServiceError, check_port, preflight, server_argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="cortex-llm",
+        description="Check the GGUF model named by llm.env and run llama.cpp's llama-server on it (foreground).",
+    )
+    parser.add_argument("--check", action="store_true", help="only run the checks and print the command line")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+        binary, model = preflight(config)
+        cmd = server_argv(config, binary, model)
+        if args.check:
+            print(" ".join(cmd))
+            return
+        check_port(config)
+    except (ConfigError, ServiceError) as e:
+        print(f"cortex-llm: {e}", file=sys.stderr)
+        sys.exit(1)
+    sys.stdout.flush()
+    os.execv(cmd[0], cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Models: the bundled default, the catalog, downloads and GGUF inspection."""
