@@ -34,7 +34,7 @@ from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -50,6 +50,7 @@ CREATE TABLE packages (
     provides TEXT NOT NULL DEFAULT '',
     installed_size INTEGER NOT NULL DEFAULT 0,
     rdepends INTEGER NOT NULL DEFAULT 0,
+    mentions INTEGER NOT NULL DEFAULT 0,
     tags TEXT NOT NULL DEFAULT '',
     essential INTEGER NOT NULL DEFAULT 0,
     service TEXT NOT NULL DEFAULT '',
@@ -82,6 +83,7 @@ class Package:
     provides: tuple[str, ...]
     installed_size: int  # KiB, as apt reports it
     rdepends: int  # how many packages depend on this one
+    mentions: int  # how many recommend, suggest or enhance it: a popularity proxy where popcon is absent
     tags: tuple[str, ...]
     essential: bool
     service: str  # systemd unit to enable after install, "" for none
@@ -100,6 +102,7 @@ class Package:
             provides=tuple(p for p in row["provides"].split() if p),
             installed_size=row["installed_size"],
             rdepends=row["rdepends"],
+            mentions=row["mentions"],
             tags=tuple(t for t in row["tags"].split() if t),
             essential=bool(row["essential"]),
             service=row["service"],
@@ -211,12 +214,18 @@ class PackageIndex:
                     packages[fields["package"]] = fields
 
         rdepends: Counter[str] = Counter()
+        mentions: Counter[str] = Counter()
         virtual: list[tuple[str, str]] = []
         rows = []
         for name, f in packages.items():
             for dep in debian.dependency_names(f.get("depends", "") + "," + f.get("pre-depends", "")):
                 if dep != name:
                     rdepends[dep] += 1
+            for other in debian.dependency_names(
+                f.get("recommends", "") + "," + f.get("suggests", "") + "," + f.get("enhances", "")
+            ):
+                if other != name:
+                    mentions[other] += 1
             provides = sorted(debian.dependency_names(f.get("provides", "")))
             virtual.extend((v, name) for v in provides)
             summary, long_text = debian.long_description(f.get("description", ""))
@@ -243,7 +252,7 @@ class PackageIndex:
                 ]
             )
         for row in rows:
-            row.insert(8, rdepends.get(row[0], 0))
+            row[8:8] = [rdepends.get(row[0], 0), mentions.get(row[0], 0)]
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.db_path.with_name(f"{self.db_path.name}.{os.getpid()}.tmp")
@@ -253,8 +262,8 @@ class PackageIndex:
             conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
             conn.executemany(
                 "INSERT INTO packages (name, version, section, priority, summary, description, provides,"
-                " installed_size, rdepends, tags, essential, service, installed, installed_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
@@ -332,7 +341,17 @@ class PackageIndex:
 
     def search(self, terms: list[str], limit: int = 200) -> list[Hit]:
         """Packages matching any of ``terms`` (words or phrases), best bm25 relevance first."""
-        query = fts_query(terms)
+        return self._match(fts_query(terms), limit)
+
+    def search_all(self, any_of: list[str], limit: int = 200) -> list[Hit]:
+        """Packages matching every one of ``any_of``, each an FTS5 OR-query from :func:`fts_query`."""
+        return self._match(" AND ".join(f"({q})" for q in any_of if q), limit)
+
+    def frequency(self, fts: str) -> int:
+        """How many packages an FTS5 query matches: how generic its words are."""
+        return self.conn.execute("SELECT count(*) FROM packages_fts WHERE packages_fts MATCH ?", (fts,)).fetchone()[0]
+
+    def _match(self, query: str, limit: int) -> list[Hit]:
         if not query:
             return []
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
@@ -349,8 +368,8 @@ class PackageIndex:
 
 
 def popularity(pkg: Package) -> float:
-    """A popularity proxy without popcon: log of reverse dependencies plus priority."""
-    return math.log1p(pkg.rdepends) + 0.5 * pkg.priority_rank
+    """A popularity proxy without popcon: how many packages depend on, recommend or suggest it, and its priority."""
+    return math.log1p(pkg.rdepends + pkg.mentions) + 0.5 * pkg.priority_rank
 
 
 _indexes: dict[Path, PackageIndex] = {}

@@ -1,0 +1,142 @@
+"""From a request to a checked plan, grounded in apt's own index.
+
+1. A request that names packages exactly ("install tree and htop") is planned
+   from the index alone, no model involved.
+2. Otherwise each part of the request ("a web server and a database" has two)
+   is matched against the index without a model (``cortex.packages.search``).
+3. The model then picks among the few best real candidates only: its answer is
+   constrained by a JSON schema whose ``enum`` is their names (llama-server's
+   ``response_format``), so it cannot invent a package. A small model is a weak
+   judge, so its pick replaces the ranking's first choice only when the two
+   are close (within ``MODEL_MARGIN`` of the top score).
+4. Commands are synthesised, never generated: ``apt-get install -y`` for the
+   packages, ``systemctl enable --now`` for the services they ship; every step
+   goes through the validator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shlex
+from typing import Any
+
+from cortex.install.exact import exact_packages
+from cortex.install.plan import Plan, Step
+from cortex.llm.provider import Options, Provider, ProviderError
+from cortex.packages.index import PackageIndex, open_index
+from cortex.packages.search import Candidate, rank
+
+log = logging.getLogger(__name__)
+
+CHOICES = 6  # candidates the model sees
+MODEL_MARGIN = 0.15  # the model may overrule the ranking only among candidates this close to the top (relative)
+CHOOSER_SYSTEM = (
+    "You pick the Debian package that best fulfils a user's request. "
+    "Answer with JSON naming exactly one package from the list."
+)
+_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&)\s*")
+_DETERMINER = re.compile(r"^(?:a|an|the|some|install|set up|setup|add|get)\b")
+
+
+class PlanError(RuntimeError):
+    """No package fulfils the request; the message says what to try."""
+
+
+def split_request(request: str) -> list[str]:
+    """The independent parts of a request: "a web server and a database" -> two parts.
+
+    Split only where every part starts like a request of its own (an article or a verb),
+    so "a tool to search and replace text" stays whole.
+    """
+    parts = [p for p in _SPLIT.split(request.strip()) if p]
+    if len(parts) > 1 and all(_DETERMINER.match(p.lower()) for p in parts[1:]):
+        return parts
+    return [request]
+
+
+def choose(request: str, candidates: list[Candidate], provider: Provider | None) -> tuple[Candidate, str]:
+    """The candidate to install and why: the ranking's best, or the model's pick when it is close enough."""
+    best = candidates[0]
+    if provider is None or len(candidates) == 1:
+        return best, "best match in the package index"
+    shown = candidates[:CHOICES]
+    names = [c.package.name for c in shown]
+    listing = "\n".join(f"- {c.package.name}: {c.package.summary}" for c in shown)
+    messages = [
+        {"role": "system", "content": CHOOSER_SYSTEM},
+        {"role": "user", "content": f"Request: {request}\nPackages:\n{listing}\nWhich package?"},
+    ]
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {"package": {"type": "string", "enum": names}},
+        "required": ["package"],
+    }
+    try:
+        text = provider.prompt(messages, Options(max_tokens=32, temperature=0.0, json_schema=schema)).text()
+        picked = json.loads(text).get("package")
+    except (ProviderError, ValueError, AttributeError) as e:
+        log.info("model choice unavailable, keeping the ranking: %s", e)
+        return best, "best match in the package index (model unavailable)"
+    pick = next((c for c in shown if c.package.name == picked), None)
+    if pick is None or pick is best:
+        return best, "best match in the package index, confirmed by the model"
+    if pick.score >= best.score - MODEL_MARGIN * abs(best.score):
+        return pick, f"chosen by the model among close matches (ranking preferred {best.package.name})"
+    return best, f"best match in the package index (the model's {pick.package.name} ranked clearly lower)"
+
+
+def install_steps(packages: list[str], index: PackageIndex) -> list[Step]:
+    """``apt-get install`` for the packages, then enabling each service they ship."""
+    steps = [Step(["apt-get", "install", "-y", *packages], why="install " + ", ".join(packages), needs_root=True)]
+    for name, pkg in index.get_many(packages).items():
+        if pkg.service:
+            steps.append(
+                Step(
+                    ["systemctl", "enable", "--now", pkg.service], why=f"start {name} now and at boot", needs_root=True
+                )
+            )
+    return steps
+
+
+def validate_steps(steps: list[Step]) -> None:
+    """Set each step's verdict and reasons from the validator (DESIGN section 6)."""
+    try:
+        from cortex.safety.validator import validate
+    except ImportError:
+        for step in steps:
+            step.reasons = ["not validated: the command validator is not installed"]
+        return
+    for step in steps:
+        verdict = validate(shlex.join(step.argv))
+        step.verdict = verdict.verdict
+        step.reasons = list(verdict.reasons)
+
+
+def make_plan(
+    request: str, config: Any = None, provider: Provider | None = None, index: PackageIndex | None = None
+) -> Plan:
+    """A checked plan for ``request``; raises PlanError when nothing in the index fits, PackageIndexError
+    when apt's lists are missing."""
+    if not request.strip():
+        raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
+    index = index or open_index(config)
+    plan = Plan(request=request)
+    exact = exact_packages(request, index)
+    if exact:
+        plan.packages = exact
+        plan.notes.append("named exactly: " + ", ".join(exact))
+    else:
+        for part in split_request(request):
+            candidates = rank(part, index)
+            if not candidates:
+                raise PlanError(f"no package in the index matches {part!r}; try other words or 'apt-cache search'")
+            picked, why = choose(part, candidates, provider)
+            if picked.package.name not in plan.packages:
+                plan.packages.append(picked.package.name)
+            others = ", ".join(c.package.name for c in candidates[1:4])
+            plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
+    plan.steps = install_steps(plan.packages, index)
+    validate_steps(plan.steps)
+    return plan

@@ -1,0 +1,61 @@
+"""The seed's Python API (DESIGN section 5): plain requests in, checked commands out.
+
+``CommandInterpreter(api_key, provider, model).parse(text)`` returns the plan's
+commands as shell-quoted strings for display; ``plan(text)`` returns the
+structured :class:`~cortex.install.plan.Plan` (argv steps, packages, verdicts).
+Both are grounded in the local package index (``cortex.install.planner``): the
+model only ever chooses among real packages.
+"""
+
+from __future__ import annotations
+
+import shlex
+from enum import Enum
+
+from cortex.config import Config, load_config
+from cortex.install.plan import Plan
+from cortex.install.planner import make_plan
+from cortex.llm.provider import Provider, ProviderError, get_provider
+from cortex.packages.index import PackageIndex
+
+
+class APIProvider(str, Enum):
+    """The backends a CommandInterpreter can use; the values are ``CORTEX_PROVIDER``'s."""
+
+    LLAMA_CPP = "llama_cpp"
+    OLLAMA = "ollama"
+    OPENAI = "openai"
+    CLAUDE = "claude"
+    FAKE = "fake"
+
+
+class CommandInterpreter:
+    """Turns a plain-language request into package-manager commands that passed the validator."""
+
+    def __init__(
+        self,
+        api_key: str = "",
+        provider: str | APIProvider = "llama_cpp",
+        model: str | None = None,
+        config: Config | None = None,
+        index: PackageIndex | None = None,
+    ):
+        try:
+            self.provider_name = APIProvider(provider).value
+        except ValueError:
+            choices = ", ".join(p.value for p in APIProvider)
+            raise ValueError(f"unknown provider {provider!r}; choose one of {choices}") from None
+        self.config = config or load_config()
+        self.provider: Provider = get_provider(self.provider_name, self.config, model=model, api_key=api_key)
+        self.index = index
+
+    def plan(self, text: str) -> Plan:
+        """The structured plan for ``text``: packages, argv steps with verdicts, notes on the choice."""
+        return make_plan(text, self.config, provider=self.provider, index=self.index)
+
+    def parse(self, text: str) -> list[str]:
+        """The plan's commands as shell-quoted strings, for display (they are run as argv, never by a shell)."""
+        return [shlex.join(step.argv) for step in self.plan(text).steps]
+
+
+__all__ = ["APIProvider", "CommandInterpreter", "ProviderError"]
