@@ -98,57 +98,70 @@ def status(as_json: bool) -> None:
         click.echo("hint: start cortex-llm with 'cortex llm start' (or 'cortex up')")
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB"
-
-
 @daemon.command()
 @json_option
 def health(as_json: bool) -> None:
-    """CPU, memory, disks, failed units and updates, as cortexd sees them."""
+    """CPU, memory, disks, failed units and updates, as cortexd sees them, coloured against the thresholds."""
     data = _call(lambda: _client().health())
     if as_json:
         emit_json(data)
         return
-    mem, swap = data.get("memory", {}), data.get("swap", {})
-    rows = [
-        ("cpu", f"{data.get('cpu', {}).get('percent', '?')} %"),
-        ("memory", f"{mem.get('percent', '?')} % of {_gib(mem.get('total_bytes', 0))}"),
-        ("swap", f"{swap.get('percent', '?')} % of {_gib(swap.get('total_bytes', 0))}"),
-        ("load", " ".join(f"{x:.2f}" for x in data.get("load", []))),
-    ]
-    disks = data.get("disks", [])
-    rows += [(f"disk {d.get('mountpoint')}", f"{d.get('percent')} % of {_gib(d.get('total_bytes', 0))}") for d in disks]
-    failed, updates = data.get("failed_units") or {}, data.get("updates") or {}
-    rows += [
-        ("failed units", ", ".join(failed.get("units") or []) or failed.get("count", "unknown")),
-        ("updates", f"{updates.get('pending', '?')} pending, {updates.get('security', '?')} security"),
-        ("cortex-llm", data["llm"]["state"]),
-        ("cortexd rss", f"{data['daemon']['rss_bytes'] / 2**20:.1f} MiB"),
-    ]
-    _pairs(rows)
+    from cortex.monitor.render import render_health
+
+    render_health(data)
 
 
 @daemon.command()
-@click.option("--severity", help="only this severity (e.g. warning, critical)")
-@click.option("--category", help="only this category (e.g. cpu, memory, disk)")
-@click.option("--status", "status_", help="only this status (e.g. active, acknowledged)")
+@click.option("--severity", help="only this severity (info, warning, error, critical)")
+@click.option("--category", help="only this category (cpu, memory, disk, services, updates, llm)")
+@click.option("--status", "status_", help="only this status (open, pending, firing, resolved, dismissed, acknowledged)")
+@click.option("--all", "show_all", is_flag=True, help="also resolved and dismissed alerts")
 @click.option("--limit", type=click.IntRange(1, 10000), default=100, show_default=True)
+@click.option("--ack", "ack_id", type=int, metavar="ID", help="acknowledge alert ID (it stops repeating)")
+@click.option("--ack-all", is_flag=True, help="acknowledge every open alert")
+@click.option("--dismiss", "dismiss_id", type=int, metavar="ID", help="dismiss alert ID (hidden until it comes back)")
+@click.option("--dismiss-all", is_flag=True, help="dismiss every open alert (root or the daemon's user)")
 @json_option
-def alerts(severity: str | None, category: str | None, status_: str | None, limit: int, as_json: bool) -> None:
-    """Alerts cortexd has raised."""
-    filters = {k: v for k, v in {"severity": severity, "category": category, "status": status_}.items() if v}
-    data = _call(lambda: _client().alerts(limit=limit, **filters))
+def alerts(
+    severity: str | None,
+    category: str | None,
+    status_: str | None,
+    show_all: bool,
+    limit: int,
+    ack_id: int | None,
+    ack_all: bool,
+    dismiss_id: int | None,
+    dismiss_all: bool,
+    as_json: bool,
+) -> None:
+    """Alerts cortexd has raised; --ack and --dismiss change them."""
+    actions = [a for a in (ack_id is not None, ack_all, dismiss_id is not None, dismiss_all) if a]
+    if len(actions) > 1:
+        fail("give one of --ack ID, --ack-all, --dismiss ID, --dismiss-all", code=2)
+    if show_all and status_:
+        fail("--all and --status cannot be combined", code=2)
+    if actions:
+        client = _client()
+        if ack_id is not None or ack_all:
+            data = _call(lambda: client.acknowledge_alert(ack_id, all=ack_all))
+            verb = "acknowledged"
+        else:
+            data = _call(lambda: client.dismiss_alert(dismiss_id, all=dismiss_all))
+            verb = "dismissed"
+        if as_json:
+            emit_json(data)
+        else:
+            n = data.get("changed", 0)
+            click.echo(f"{verb} {n} alert{'' if n == 1 else 's'}")
+        return
+    filters = {"severity": severity, "category": category, "status": "all" if show_all else status_}
+    data = _call(lambda: _client().alerts(limit=limit, **{k: v for k, v in filters.items() if v}))
     if as_json:
         emit_json(data)
         return
-    if not data["alerts"]:
-        click.echo("no alerts")
-    for a in data["alerts"]:
-        when = a.get("created_at") or a.get("updated_at") or ""
-        click.echo(
-            f"#{a.get('id')}  {a.get('severity', '?'):<8} {a.get('status', '?'):<12} {a.get('message', a)}  {when}"
-        )
+    from cortex.monitor.render import render_alerts
+
+    render_alerts(data)
 
 
 @daemon.command("reload-config")

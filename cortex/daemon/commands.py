@@ -78,7 +78,7 @@ async def status(d: Daemon, r: Request, c: Connection) -> Any:
 
 async def health(d: Daemon, r: Request, c: Connection) -> Any:
     data = await asyncio.to_thread(d.monitor.health)
-    data["llm"] = await _llm_state(d)
+    data["llm"] = {**data.get("llm", {}), **await _llm_state(d)}  # keeps the monitor's tokens/s
     data["daemon"] = {"rss_bytes": _rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
     data.setdefault("thresholds", d.config.section("thresholds"))
     return data

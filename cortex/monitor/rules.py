@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cortex.config import Config
-from cortex.monitor.sampler import Snapshot
+
+if TYPE_CHECKING:  # the CLI imports human_bytes from here without paying for psutil
+    from cortex.monitor.sampler import Snapshot
 
 SEVERITIES = ("info", "warning", "error", "critical")
 RANK = {None: 0, **{s: i + 1 for i, s in enumerate(SEVERITIES)}}
@@ -42,11 +44,11 @@ def level(value: float, warning: float, critical: float, margin: float, previous
 
 
 def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    return f"{n:.1f} PB"
+    return f"{n:.1f} TiB"
 
 
 def human_seconds(s: float) -> str:
@@ -75,8 +77,8 @@ def build_rules(config: Config) -> list[Rule]:
         v = snap.cpu["percent"]
         sev = level(v, t["cpu_warning"], t["cpu_critical"], margin, active.get("cpu"))
         msg = (
-            f"CPU at {v:.0f}% for at least {human_seconds(t['cpu_duration'])}: find the busy processes with "
-            "`top -o %CPU` or `ps aux --sort=-%cpu | head`"
+            f"CPU at {v:.0f}% (alerts after {human_seconds(t['cpu_duration'])} above {t['cpu_warning']}%): "
+            "find the busy processes with `top -o %CPU` or `ps aux --sort=-%cpu | head`"
         )
         return [Observation("cpu", "cpu", sev, "cpu", msg, v, _threshold(sev, t, "cpu"))]
 
