@@ -38,8 +38,8 @@ def up(timeout: float, as_json: bool) -> None:
     control = _daemon_control()
     if control is not None:
         try:
-            result["daemon"] = control.start_background(config)
-        except Exception as e:  # the daemon's own errors are one clear line already
+            result["daemon"] = {"pid": control.read_pid(config) or control.start_background(config)}
+        except control.ControlError as e:
             fail(f"cortexd: {e}")
     if as_json:
         emit_json(result)
@@ -59,7 +59,10 @@ def down(as_json: bool) -> None:
     result: dict[str, object] = {}
     control = _daemon_control()
     if control is not None:
-        result["daemon"] = control.stop_background(config)
+        try:
+            result["daemon"] = control.stop_background(config)
+        except control.ControlError as e:
+            fail(f"cortexd: {e}")
     try:
         result["llm"] = stop(config)
     except ServiceError as e:

