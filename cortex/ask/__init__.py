@@ -1,0 +1,1 @@
+"""Grounded answers: facts about this machine first, the model explains."""

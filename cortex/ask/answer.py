@@ -1,0 +1,183 @@
+"""Grounded ``cortex ask``: facts first, computed in Python; the model only explains.
+
+* **The lead.** When the facts answer the question outright (how much memory,
+  how many CPUs, which OS or kernel, is X installed or running, what is X),
+  :func:`lead_sentence` writes the answer's first sentence from them. The CLI
+  prints it before the model's stream, so the answer cannot contradict them.
+* **The context.** The facts that fit ``Config.llm_ctx`` (about four characters
+  a token for SmolLM2's tokenizer, room left for the answer) go into the user
+  message. The system prompt is one constant string, byte for byte the same on
+  every ask, so llama-server's prompt cache serves its prefix every time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cortex.ask.facts import Fact, gather, gib
+from cortex.llm.provider import Options, Provider, Response, get_provider
+from cortex.packages.index import PackageIndex, PackageIndexError, open_index
+
+SYSTEM_PROMPT = (
+    "You are Cortex, an assistant on the user's Linux machine. "
+    "The facts in the message are true for this machine; never contradict them. "
+    "If an answer is given, explain it briefly. Reply in at most three short sentences."
+)
+CHARS_PER_TOKEN = 4  # SmolLM2's tokenizer on English and shell text
+TEMPLATE_TOKENS = 24  # chat-template markers around the two messages
+ANSWER_TOKENS = 128  # room kept for the model's explanation
+
+
+@dataclass
+class AskResult:
+    """A grounded answer: print ``lead`` first, then stream ``response``."""
+
+    question: str
+    lead: str
+    response: Response
+    facts: list[Fact] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The whole answer (waits for the model): the lead, then the explanation."""
+        explanation = self.response.text().strip()
+        return f"{self.lead} {explanation}".strip() if self.lead else explanation
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``cortex ask --json`` document (DESIGN section 3), plus the lead and the facts used."""
+        answer = self.text()
+        return {
+            "question": self.question,
+            "answer": answer,
+            "lead": self.lead,
+            "facts": [f.text for f in self.facts],
+            **{k: v for k, v in self.response.stats().items() if k != "first_token_ms"},
+        }
+
+
+def tokens(text: str) -> int:
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def fit_facts(facts: list[Fact], budget_tokens: int) -> list[Fact]:
+    """The facts, most relevant first, that fit ``budget_tokens``; a fact that does not fit is cut, not dropped,
+    when it is the first one."""
+    out: list[Fact] = []
+    left = budget_tokens
+    for fact in facts:
+        cost = tokens(fact.text) + 1  # the "- " and newline
+        if cost <= left:
+            out.append(fact)
+            left -= cost
+        elif not out and left > 8:
+            out.append(
+                Fact(fact.topic, fact.text[: (left - 1) * CHARS_PER_TOKEN - 3] + "...", fact.data, fact.priority)
+            )
+            left = 0
+    return out
+
+
+def _first(facts: list[Fact], topic: str) -> Fact | None:
+    return next((f for f in facts if f.topic == topic), None)
+
+
+def _subject(question: str, facts: list[Fact]) -> Fact | None:
+    """The package or command fact the question is about: the first one whose name the question says."""
+    for fact in facts:
+        if fact.topic in ("package", "command"):
+            return fact
+    return None
+
+
+def lead_sentence(question: str, facts: list[Fact]) -> str:
+    """The answer's first sentence when the facts answer ``question`` outright, else ""."""
+    q = question.lower()
+    package = _first(facts, "package")
+    if re.search(r"\bversion\b", q) and package is not None and package.data["installed"]:
+        return f"{package.data['name']} {package.data['version']} is installed on this machine."
+    if re.search(r"\binstalled\b", q):
+        if package is not None:
+            d = package.data
+            if d["installed"]:
+                return f"Yes, {d['name']} {d['version']} is installed on this machine."
+            return f"No, {d['name']} is not installed on this machine."
+        m = re.search(r"\bis\s+([a-z0-9][a-z0-9+.\-]*)\s+installed", q)
+        if m:
+            return f"No, {m.group(1)} is not installed on this machine (apt knows no package of that name)."
+    service = _first(facts, "service")
+    if service is not None and re.search(r"\b(running|active|started|up)\b", q):
+        state, unit = service.data["state"], service.data["unit"]
+        if state == "not installed":
+            return f"No, {unit} is not running: it is not installed on this machine."
+        if state == "unknown":
+            return f"{unit} is installed, but systemd is not running here, so its service state cannot be checked."
+        return f"{'Yes' if state == 'active' else 'No'}, {unit} is {state}."
+    memory = _first(facts, "memory")
+    if memory is not None and re.search(r"\b(how much|amount|total|size)\b", q) and "disk" not in q:
+        d = memory.data
+        return f"This machine has {gib(d['total'])} of memory, {gib(d['available'])} of it available now."
+    cpu = _first(facts, "cpu")
+    if cpu is not None and re.search(r"\b(how many|number|count)\b", q):
+        d = cpu.data
+        return f"This machine has {d['count']} CPUs ({d['physical']} physical cores)."
+    disk = _first(facts, "disk")
+    if disk is not None and re.search(r"\b(free|space|left|available|full|used)\b", q):
+        d = disk.data
+        return f"The filesystem {d['mount']} has {gib(d['free'])} free of {gib(d['total'])}."
+    kernel = _first(facts, "kernel")
+    if kernel is not None:
+        return f"The running kernel is Linux {kernel.data['release']}."
+    arch = _first(facts, "arch")
+    if arch is not None:
+        deb = f" (Debian architecture {arch.data['debian']})" if arch.data["debian"] else ""
+        return f"This machine's architecture is {arch.data['machine']}{deb}."
+    os_fact = _first(facts, "os")
+    if os_fact is not None and os_fact.priority == 0:
+        return f"This machine runs {os_fact.data['name']}."
+    subject = _subject(question, facts)
+    comparing = re.search(r"\b(difference|differences|compare|versus|vs)\b", q)
+    if subject is not None and not comparing and re.search(r"\b(what|explain|describe)\b", q):
+        d = subject.data
+        if subject.topic == "command":
+            return f"{d['name']} is a command: {d['summary']}."
+        state = "installed" if d["installed"] else "not installed"
+        return f"{d['name']} is a Debian package ({state}): {d['summary']}."
+    return ""
+
+
+def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:
+    """The system prompt (constant) and a user message with the facts, the question and the lead."""
+    lines = ["Facts about this machine:", *(f"- {f.text}" for f in facts), "", f"Question: {question.strip()}"]
+    if lead:
+        lines.append(f"Answer: {lead}")
+        lines.append("Add one short sentence that explains this answer.")
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+
+
+def answer(
+    question: str,
+    config: Any = None,
+    provider: Provider | None = None,
+    index: PackageIndex | None = None,
+    max_tokens: int = ANSWER_TOKENS,
+) -> AskResult:
+    """Gather the facts, compute the lead, and start the model's explanation (streamed as it is iterated)."""
+    if config is None:
+        from cortex.config import load_config
+
+        config = load_config()
+    if index is None:
+        try:
+            index = open_index(config)
+        except PackageIndexError:
+            index = None  # package facts then come from dpkg-query and apt-cache alone
+    facts = gather(question, index=index)
+    lead = lead_sentence(question, facts)
+    max_tokens = min(max_tokens, config["llm.max_tokens_per_request"])
+    budget = config.llm_ctx - max_tokens - TEMPLATE_TOKENS - tokens(SYSTEM_PROMPT) - tokens(question) - tokens(lead)
+    used = fit_facts(facts, max(budget - 24, 0))
+    provider = provider or get_provider(config=config)
+    options = Options(max_tokens=max_tokens, temperature=0.2)
+    response = provider.prompt(build_messages(question, used, lead), options)
+    return AskResult(question=question, lead=lead, response=response, facts=used)
