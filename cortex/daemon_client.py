@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,14 @@ class CortexDaemonClient:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            sock.connect(str(self.socket_path))
+            for attempt in range(100):  # a full accept backlog says EAGAIN at once; wait for room
+                try:
+                    sock.connect(str(self.socket_path))
+                    break
+                except BlockingIOError:
+                    if attempt == 99:
+                        raise TimeoutError from None
+                    time.sleep(0.01)
         except FileNotFoundError:
             sock.close()
             raise DaemonNotRunning(self.socket_path, "no socket") from None

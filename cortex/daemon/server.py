@@ -145,6 +145,21 @@ def remove_stale_socket(path: Path) -> None:
     path.unlink()
 
 
+async def _linger_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limit: float = 1.0) -> None:
+    """Half-close, then discard what the client still sends (for up to ``limit`` s).
+
+    Closing with unread input makes the kernel reset the connection, and the
+    client could lose the error we just sent; reading the rest first avoids that.
+    """
+    with contextlib.suppress(Exception):
+        await writer.drain()
+        writer.write_eof()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if not await asyncio.wait_for(reader.read(1 << 16), deadline - time.monotonic()):
+                break
+
+
 class Server:
     """Accepts connections on a Unix socket and hands each frame to ``dispatch``."""
 
@@ -162,7 +177,9 @@ class Server:
         remove_stale_socket(self.path)
         old_umask = os.umask(0o177 if self.mode == "user" else 0o117)
         try:
-            self._server = await asyncio.start_unix_server(self._on_connect, path=str(self.path), limit=MAX_FRAME + 1)
+            self._server = await asyncio.start_unix_server(
+                self._on_connect, path=str(self.path), limit=MAX_FRAME, backlog=socket.SOMAXCONN
+            )
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
                 raise SocketInUse(f"{self.path} is in use by another process") from None
@@ -223,6 +240,7 @@ class Server:
         try:
             if len(self.connections) >= self.limits.max_connections or not self.accepting:
                 writer.write(encode(error(None, ErrorCode.RATE_LIMITED, "too many connections to cortexd; retry")))
+                await _linger_close(reader, writer)
                 return
             peer = peer_credentials(writer.get_extra_info("socket"))
             conn = Connection(peer, writer, self._bucket_for(peer))
@@ -251,6 +269,7 @@ class Server:
                 return
             except asyncio.LimitOverrunError:
                 await conn.send(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
+                await _linger_close(reader, conn.writer)
                 return
             if not line.strip():
                 continue
