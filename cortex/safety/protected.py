@@ -1,0 +1,221 @@
+"""Which paths and devices a command must not destroy, rewrite or hand away.
+
+Paths are judged lexically (no filesystem access), so the verdict for a command
+is the same on every machine. ``~`` and ``$HOME`` stand for ``/home/~``: a home
+root like any other ``/home/<user>``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+
+HOME = "/home/~"
+GLOB_CHARS = re.compile(r"[*?\[]")
+TEMP_DIRS = frozenset({"/tmp", "/var/tmp", "/dev/shm"})
+# Top-level trees where anything below is part of the operating system.
+WHOLE_TREES = frozenset(
+    {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/usr", "/proc", "/sys", "/dev", "/efi"}
+)
+# Inside WHOLE_TREES, where local software lives: deeper paths here are the user's.
+LOCAL_TREES = ("/usr/local", "/usr/src")
+USR_LOCAL_STD = frozenset({"bin", "sbin", "lib", "lib64", "include", "share", "etc", "man", "games", "src", "libexec"})
+KNOWN_TOP = frozenset(
+    {"bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc", "root"}
+    | {"run", "sbin", "srv", "sys", "tmp", "usr", "var", "snap", "efi", "lost+found"}
+)
+# Deep paths that are still the system's: deleting them or a parent breaks the machine or its security.
+CRITICAL_TREES = (
+    "/etc/ssl",
+    "/etc/pam.d",
+    "/etc/sudoers.d",
+    "/etc/security",
+    "/etc/systemd",
+    "/etc/apt",
+    "/var/lib/dpkg",
+    "/var/lib/systemd",
+    "/home/*/.ssh",
+    "/home/*/.gnupg",
+    "/root/.ssh",
+    "/root/.gnupg",
+)
+# Files whose rewriting hands over the machine: accounts, sudo, package trust, kernel triggers.
+WRITE_CRITICAL = (
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/passwd-",
+    "/etc/shadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d/*",
+    "/etc/apt/sources.list",
+    "/etc/apt/sources.list.d/*",
+    "/etc/apt/trusted.gpg",
+    "/etc/apt/trusted.gpg.d/*",
+    "/etc/apt/apt.conf.d/*",
+    "/etc/apt/apt.conf",
+    "/etc/ld.so.preload",
+    "/etc/pam.d/*",
+    "/etc/security/*",
+    "/etc/shells",
+    "/etc/login.defs",
+    "/etc/nsswitch.conf",
+    "/proc/sysrq-trigger",
+    "/proc/sys/kernel/*",
+    "/root/.ssh/*",
+    "/root/.bashrc",
+    "/root/.profile",
+    "/boot/*",
+    "/var/log/wtmp",
+    "/var/log/btmp",
+    "/var/log/lastlog",
+    "/var/log/auth.log",
+    "/var/log/secure",
+    "/var/log/faillog",
+    "/home/*/.bash_history",
+    "/root/.bash_history",
+)
+REMOVE_CRITICAL = (
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/sudoers",
+    "/etc/fstab",
+    "/etc/pam.d/*",
+    "/etc/ssh/sshd_config",
+    "/var/lib/dpkg/status",
+    "/etc/apt/sources.list",
+    "/etc/hostname",
+)
+# Files that reveal secrets when read or sent away.
+SECRET_FILES = (
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/shadow-",
+    "/etc/sudoers",
+    "/etc/ssh/ssh_host_*_key",
+    "/home/*/.ssh/id_*",
+    "/root/.ssh/id_*",
+    "/home/*/.aws/credentials",
+    "/root/.aws/credentials",
+    "/home/*/.kube/config",
+    "/root/.kube/config",
+    "/home/*/.netrc",
+    "/home/*/.gnupg/*",
+)
+# Devices that are harmless to write to.
+SAFE_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty*", "/dev/fd/*")
+SAFE_DEVICES += ("/dev/pts/*", "/dev/random", "/dev/urandom", "/dev/shm/*", "/dev/console", "/dev/full")
+
+
+def normalize(text: str, cwd: str | None = None) -> str | None:
+    """An absolute, lexically normalized path, or None when it depends on an unknown directory."""
+    if not text:
+        return None
+    if text == "~" or text.startswith("~/"):
+        text = HOME + text[1:]
+    elif text.startswith("~"):
+        user, _, rest = text[1:].partition("/")
+        text = ("/root" if user == "root" else f"/home/{user}") + ("/" + rest if rest else "")
+    if not text.startswith("/"):
+        if cwd is None:
+            return None
+        text = f"{cwd}/{text}"
+    path = posixpath.normpath(text)
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return path
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p]
+
+
+def _matches(path: str, patterns: tuple[str, ...] | frozenset[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, p) for p in patterns)
+
+
+def _inside(path: str, tree: str) -> bool:
+    """``path`` is ``tree`` or below it; ``tree`` may hold ``*`` for one component."""
+    depth = len(_parts(tree))
+    return len(_parts(path)) >= depth and fnmatch.fnmatchcase("/" + "/".join(_parts(path)[:depth]), tree)
+
+
+def is_home_root(path: str) -> bool:
+    parts = _parts(path)
+    return path in ("/home", "/root") or (len(parts) == 2 and parts[0] == "home")
+
+
+def is_system_file(path: str) -> bool:
+    """A path in a tree owned wholly by the OS (``/usr/bin/x``, ``/boot/vmlinuz``), not under /usr/local."""
+    parts = _parts(path)
+    if not parts or "/" + parts[0] not in WHOLE_TREES:
+        return False
+    return not any(_inside(path, t) and path != t for t in LOCAL_TREES)
+
+
+def is_protected(path: str) -> bool:
+    """Recursively deleting, moving, or re-owning ``path`` would damage the system or a home root."""
+    parts = _parts(path)
+    depth = len(parts)
+    if depth == 0 or is_home_root(path) or depth == 1:
+        return True
+    top = "/" + parts[0]
+    if any(_inside(path, t) or _inside(t.replace("*", "x"), path) for t in CRITICAL_TREES):
+        return True
+    if _matches(path, WRITE_CRITICAL):
+        return True
+    if top in WHOLE_TREES:
+        if _inside(path, "/usr/local"):
+            return depth == 2 or (depth == 3 and parts[2] in USR_LOCAL_STD)
+        if _inside(path, "/usr/src"):
+            return depth == 2
+        return True
+    if top in ("/etc", "/var", "/media", "/snap"):
+        return depth == 2 and path not in TEMP_DIRS
+    return False
+
+
+def is_glob(text: str) -> bool:
+    return bool(GLOB_CHARS.search(text))
+
+
+def protected_target(path: str) -> bool:
+    """Like :func:`is_protected` for a path that may hold globs (``/usr/*``, ``~/*``, ``/var/log/*.gz``)."""
+    parts = _parts(path)
+    for i, part in enumerate(parts):
+        if not is_glob(part):
+            continue
+        prefix = "/" + "/".join(parts[:i])
+        if i + 1 < len(parts):  # /home/*/.cache: judge a representative /home/x/.cache
+            return protected_target("/".join([prefix.rstrip("/"), "x", *parts[i + 1 :]]))
+        if prefix in TEMP_DIRS:
+            return False
+        whole = not re.search(r"[A-Za-z0-9_-]", part)  # '*', '.*', '*.*': every entry
+        if whole:
+            return is_protected(prefix)
+        return prefix == "/" or prefix == "/etc" or is_system_file(prefix) or prefix in WHOLE_TREES
+    return is_protected(path)
+
+
+def is_write_critical(path: str) -> bool:
+    return _matches(path, WRITE_CRITICAL)
+
+
+def is_remove_critical(path: str) -> bool:
+    """Removing this one file breaks logins, sudo, booting or the package database."""
+    return _matches(path, REMOVE_CRITICAL) or (is_system_file(path) and not path.startswith(("/proc/", "/dev/")))
+
+
+def is_secret(path: str) -> bool:
+    return _matches(path, SECRET_FILES)
+
+
+def is_raw_device(path: str) -> bool:
+    """A device node whose writing destroys data or the running kernel (``/dev/sda``, ``/dev/mem``)."""
+    if not path.startswith("/dev/") or path.startswith(("/dev/tcp/", "/dev/udp/")):
+        return False
+    return not _matches(path, SAFE_DEVICES)

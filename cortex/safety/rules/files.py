@@ -1,0 +1,286 @@
+"""Deleting, moving, overwriting and re-moding files: the system trees, home roots and account files."""
+
+from __future__ import annotations
+
+import re
+
+from cortex.safety.protected import (
+    KNOWN_TOP,
+    is_home_root,
+    is_raw_device,
+    is_remove_critical,
+    is_system_file,
+    is_write_critical,
+    normalize,
+    protected_target,
+)
+from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.shell import Word
+from cortex.safety.verdict import Finding
+
+SETUID_MODE = re.compile(r"^(0?[2-7][0-7]{3}|.*[ugoa]*[+=][rwxXt]*s.*)$")
+WORLD_WRITABLE = re.compile(r"^(0?[0-7]?[0-7][0-7][2367]|.*[oa][+=][rwxXts]*w.*|[+=][rwxXts]*w.*)$")
+DANGEROUS_MODE = re.compile(r"^(0?0+|0?[0-7]?0[0-7][0-7]|a?-[rwxX]*x.*|[ugoa]*-[rwx]*x.*)$")
+
+
+def _unknown_root(w: Word) -> bool:
+    """'$DIR/' and '"$DIR"/*' become '/' and '/*' when DIR is empty, as in the famous Steam bug."""
+    return w.unknown and bool(re.match(r"^\*+/", w.text))
+
+
+def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Finding]:
+    """A file about to be written: devices, account and trust files, OS files, network pseudo-files."""
+    out: list[Finding] = []
+    for path in ctx.paths(w):
+        if path is None:
+            continue
+        if path.startswith(("/dev/tcp/", "/dev/udp/")):
+            out.append(block(f"{what} opens a network connection through {path}: a reverse-shell pattern", "critical"))
+        elif is_raw_device(path):
+            out.append(block(f"{what} writes raw data onto the device {path}, destroying what is on it", "critical"))
+        elif is_write_critical(path):
+            out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
+        elif truncate and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
+            out.append(block(f"{what} overwrites the operating-system file {path}"))
+        elif path in ("/dev/null",) and what.startswith("mv"):
+            out.append(block("moving a file onto /dev/null replaces the null device"))
+    return out
+
+
+def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> list[Finding]:
+    out: list[Finding] = []
+    for w in targets:
+        if _unknown_root(w):
+            out.append(block(f"{what} {w.raw}: if the variable is empty this deletes from / down"))
+            continue
+        for path in ctx.paths(w):
+            if path is None:
+                continue
+            if recursive and protected_target(path):
+                out.append(block(f"{what} of {path} deletes a system tree or a home directory", "critical"))
+            elif is_remove_critical(path) or (recursive and is_write_critical(path)):
+                out.append(block(f"{what} of {path} breaks logins, sudo, booting or the package system"))
+            elif path.startswith("/dev/") and is_raw_device(path):
+                out.append(block(f"{what} of the device node {path}"))
+    return out
+
+
+@rule("rm", "unlink", "rmdir")
+def rm(ctx: Context) -> list[Finding]:
+    flags, targets = split_options(ctx.args)
+    if "--no-preserve-root" in flags:
+        return [block("rm --no-preserve-root exists only to delete /", "critical")]
+    recursive = bool(flags & {"-r", "-R", "--recursive"})
+    name = ctx.inv.name
+    out = removal(ctx, targets, recursive, f"{name} -r" if recursive else name)
+    if ctx.inv.args_from_stdin and recursive:
+        out.append(confirm("deletes recursively whatever paths its input names", "high"))
+    return out or [confirm(f"deletes files ({', '.join(w.text for w in targets) or 'from its input'})")]
+
+
+@rule("shred", "wipe", "srm")
+def shred(ctx: Context) -> list[Finding]:
+    _, targets = split_options(ctx.args, frozenset({"-n", "-s", "--iterations", "--size", "--random-source"}))
+    out = removal(ctx, targets, True, "shred")
+    for w in targets:
+        for path in ctx.paths(w):
+            if path and (is_raw_device(path) or is_system_file(path)):
+                out.append(block(f"shred overwrites {path} beyond recovery", "critical"))
+    return out or [confirm("overwrites files beyond recovery", "high")]
+
+
+@rule("mv")
+def mv(ctx: Context) -> list[Finding]:
+    _, operands = split_options(ctx.args, frozenset({"-t", "-S", "--suffix", "--target-directory"}))
+    dest_flag = next((w for i, w in enumerate(ctx.args) if ctx.args[i - 1].text in ("-t",) and i), None)
+    sources = operands if dest_flag else operands[:-1]
+    dest = dest_flag or (operands[-1] if operands else None)
+    out = removal(ctx, sources, True, "mv")
+    if dest is not None:
+        out += write_target(ctx, dest, True, "mv")
+    return out or [confirm("moves or renames files")]
+
+
+@rule("cp", "install", "ln", "link", "rsync")
+def copy(ctx: Context) -> list[Finding]:
+    with_value = frozenset({"-t", "-m", "-o", "-g", "-S", "--mode", "--owner", "--group", "--target-directory"})
+    with_value |= frozenset({"-e", "--rsh", "--exclude", "--include", "--chown", "--chmod", "-f", "--filter"})
+    flags, operands = split_options(ctx.args, with_value)
+    out: list[Finding] = []
+    mode = next((ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-m", "--mode")), "")
+    if ctx.inv.name == "install" and SETUID_MODE.match(mode):
+        out.append(block(f"install -m {mode} creates a setuid/setgid program: a way to become root"))
+    if len(operands) >= 2 or (operands and "-t" in flags):
+        dest = operands[-1]
+        out += write_target(ctx, dest, ctx.inv.name != "ln", ctx.inv.name)
+        if ctx.inv.name == "rsync" and flags & {"--delete", "--delete-before", "--delete-after", "--del"}:
+            out += removal(ctx, [dest], True, "rsync --delete")
+    return out or [confirm(f"{ctx.inv.name} writes files")]
+
+
+@rule("tee", "sponge")
+def tee(ctx: Context) -> list[Finding]:
+    flags, files = split_options(ctx.args)
+    out: list[Finding] = []
+    for f in files:
+        out += write_target(ctx, f, "-a" not in flags and "--append" not in flags, "tee")
+    return out or ([confirm("writes files")] if files else [])
+
+
+@rule("truncate")
+def truncate(ctx: Context) -> list[Finding]:
+    _, files = split_options(ctx.args, frozenset({"-s", "--size", "-r", "--reference"}))
+    out: list[Finding] = []
+    for f in files:
+        out += write_target(ctx, f, True, "truncate")
+    return out or [confirm("truncates files")]
+
+
+@rule("sed")
+def sed(ctx: Context) -> list[Finding]:
+    with_value = frozenset({"-e", "-f", "--expression", "--file", "-l", "--line-length"})
+    flags, operands = split_options(ctx.args, with_value)
+    inplace = any(w.text.startswith(("-i", "--in-place")) or re.match(r"^-[a-zA-Z]*i", w.text) for w in ctx.args)
+    if not inplace:
+        return []
+    has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
+    files = operands if has_script else operands[1:]
+    out: list[Finding] = []
+    for f in files:
+        out += write_target(ctx, f, False, "sed -i")
+    return out or [confirm("edits files in place")]
+
+
+@rule("dd")
+def dd(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for w in ctx.args:
+        if w.text.startswith("of="):
+            out += write_target(ctx, word(w.text[3:]) if not w.unknown else w, True, "dd")
+    return out or [confirm("copies raw data")]
+
+
+def _mode_findings(ctx: Context, mode: str, targets: list[Word], recursive: bool, what: str) -> list[Finding]:
+    out: list[Finding] = []
+    if SETUID_MODE.match(mode):
+        out.append(block(f"{what} {mode} sets the setuid/setgid bit: a way to become root", "critical"))
+    for w in targets:
+        if _unknown_root(w):
+            out.append(block(f"{what} {w.raw}: if the variable is empty this changes / and below"))
+        for path in ctx.paths(w):
+            if path is None:
+                continue
+            if recursive and protected_target(path):
+                out.append(block(f"{what} -R on {path} changes a whole system tree or home directory", "critical"))
+            elif path == "/" or path.lstrip("/") in KNOWN_TOP or is_home_root(path):
+                out.append(block(f"{what} on {path} changes the mode of a top-level or home directory"))
+            elif is_write_critical(path) or (is_remove_critical(path) and path.startswith("/etc")):
+                out.append(block(f"{what} on {path}, which guards accounts, sudo or package trust"))
+            elif is_system_file(path) and (WORLD_WRITABLE.match(mode) or DANGEROUS_MODE.match(mode)):
+                out.append(block(f"{what} {mode} on the operating-system file {path}"))
+            elif protected_target(path) and WORLD_WRITABLE.match(mode):
+                out.append(block(f"{what} {mode} makes the system tree {path} writable by everyone"))
+    return out
+
+
+CHMOD_OPTIONS = names("-R -v -c -f --recursive --verbose --changes --silent --quiet --preserve-root")
+
+
+@rule("chmod")
+def chmod(ctx: Context) -> list[Finding]:
+    words = [w for w in ctx.args if w.text != "--"]
+    options = [w for w in words if w.text in CHMOD_OPTIONS or re.fullmatch(r"-[Rvcf]+|--reference=.*", w.text)]
+    rest = [w for w in words if w not in options]
+    if any(w.text.startswith("--reference") for w in options):
+        mode, targets = "", rest
+    else:
+        mode, targets = (rest[0].text, rest[1:]) if rest else ("", [])
+    recursive = any(w.text == "--recursive" or re.fullmatch(r"-[vcf]*R[Rvcf]*", w.text) for w in options)
+    out = _mode_findings(ctx, mode, targets, recursive, "chmod")
+    return out or [confirm(f"changes file modes ({mode})")]
+
+
+@rule("chown", "chgrp", "setfacl", "chattr", "chcon")
+def chown(ctx: Context) -> list[Finding]:
+    flags, operands = split_options(ctx.args, frozenset({"--reference", "-m", "-x", "-M", "-X", "--modify", "-t"}))
+    recursive = bool(flags & {"-R", "--recursive"})
+    name = ctx.inv.name
+    owner = operands[0].text if operands and name in ("chown", "chgrp", "chcon") else ""
+    targets = operands[1:] if name in ("chown", "chgrp", "chcon") else operands
+    if name == "chattr":
+        targets = [w for w in operands if not re.fullmatch(r"[-+=][aAcCdDeiIjPsStTux]+", w.text)]
+    out = _mode_findings(ctx, "", targets, recursive, name)
+    for w in targets:
+        for path in ctx.paths(w):
+            if path and is_system_file(path) and name in ("chown", "chgrp") and not owner.startswith("root"):
+                out.append(block(f"{name} hands the operating-system file {path} to {owner or 'another owner'}"))
+    return out or [confirm(f"{name} changes ownership or attributes")]
+
+
+FIND_FILTERS = names(
+    "-name -iname -path -ipath -regex -iregex -type -mtime -mmin -atime -amin -ctime -cmin -size -user -group "
+    "-newer -empty -perm -links -inum -wholename -iwholename -lname -uid -gid -nouser -nogroup"
+)
+FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")
+
+
+@rule("find")
+def find(ctx: Context) -> list[Finding]:
+    args = ctx.args
+    i = 0
+    while (i < len(args) and args[i].text in ("-H", "-L", "-P")) or (i < len(args) and args[i].text.startswith("-O")):
+        i += 1
+    roots: list[Word] = []
+    while i < len(args) and not args[i].text.startswith(("-", "(", "!")) and args[i].text not in ("(", "!"):
+        roots.append(args[i])
+        i += 1
+    roots = roots or [word(".")]
+    expr = args[i:]
+    filtered = any(w.text in FIND_FILTERS for w in expr)
+    out: list[Finding] = []
+    execs = [expr[j + 1].text.rsplit("/", 1)[-1] for j, w in enumerate(expr[:-1]) if w.text in FIND_EXEC]
+    if any(w.text == "-delete" for w in expr) or set(execs) & {"rm", "unlink", "shred", "rmdir", "srm"}:
+        for r in roots:
+            for path in ctx.paths(r):
+                if path is None:
+                    continue
+                target = path.rstrip("/") + ("/*.x" if filtered else "/*")
+                if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
+                    out.append(block(f"find -delete under {path} deletes system files or a home directory", "critical"))
+        out = out or [confirm("deletes the files it finds")]
+    for j, w in enumerate(expr):
+        if w.text in ("-fprint", "-fprintf", "-fls", "-fprint0") and j + 1 < len(expr):
+            out += write_target(ctx, expr[j + 1], True, "find " + w.text)
+        if w.text not in FIND_EXEC:
+            continue
+        end = next((k for k in range(j + 1, len(expr)) if expr[k].text in (";", "+")), len(expr))
+        inner = expr[j + 1 : end]
+        if not inner:
+            continue
+        for r in roots:
+            rep = (r.text.rstrip("/") or "") + "/x"
+            words = [word(x.text.replace("{}", rep)) if "{}" in x.text else x for x in inner]
+            out += ctx.state.check_words(words, ctx.cmd)
+        out = out or [confirm(f"runs {inner[0].text} on every file it finds")]
+    return out
+
+
+@rule("tar")
+def tar(ctx: Context) -> list[Finding]:
+    texts = [w.text for w in ctx.args]
+    if any(t.startswith(("--to-command", "--checkpoint-action", "--use-compress-program", "-I")) for t in texts):
+        risky = [t for t in texts if "exec" in t or t.startswith(("--to-command", "--use-compress-program", "-I"))]
+        if risky and any("exec=" in t or t.startswith("--to-command") for t in risky):
+            return [block("tar runs a command from its options (--to-command / --checkpoint-action=exec)")]
+    listing = any(re.match(r"^-?[a-zA-Z]*t", t) for t in texts[:1]) or "--list" in texts
+    if listing:
+        return []
+    dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t in ("-C", "--directory")), None)
+    if dest and normalize(dest, ctx.cmd.cwd) == "/":
+        return [confirm("unpacks an archive over /", "high")]
+    return [confirm("packs or unpacks files")]
+
+
+@rule("mkfifo", "mknod")
+def mknod(ctx: Context) -> list[Finding]:
+    return [confirm("creates special files")]

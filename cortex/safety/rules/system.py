@@ -1,0 +1,234 @@
+"""Processes, services, accounts, firewall and the shell's own memory."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+
+from cortex.safety.protected import normalize
+from cortex.safety.rules import Context, block, confirm, names, rule, split_options
+from cortex.safety.verdict import Finding
+
+INIT_NAMES = frozenset({"init", "systemd", "1"})
+
+
+@rule("kill")
+def kill(ctx: Context) -> list[Finding]:
+    args = [w.text for w in ctx.args]
+    signal, pids, i = "TERM", [], 0
+    if args and args[0] in ("-l", "-L", "--list", "--table"):
+        return []
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            pids += args[i + 1 :]
+            break
+        if a in ("-s", "-n", "--signal") and i + 1 < len(args):
+            signal, i = args[i + 1], i + 2
+            continue
+        if a.startswith("-") and not pids and signal == "TERM" and i == 0:
+            signal = a[1:]
+        else:
+            pids.append(a)
+        i += 1
+    if signal in ("0",):
+        return []
+    if "1" in pids:
+        return [block("kill signals PID 1 (init): the whole system goes down", "critical")]
+    if "-1" in pids:
+        return [block("kill -1 signals every process you can reach", "critical")]
+    if any(p.startswith("-") for p in pids):
+        return [confirm("signals a whole process group", "high")]
+    return [confirm("stops processes")]
+
+
+@rule("killall5")
+def killall5(ctx: Context) -> list[Finding]:
+    return [block("killall5 kills every process on the machine", "critical")]
+
+
+@rule("pkill", "killall", "skill", "slay")
+def pkill(ctx: Context) -> list[Finding]:
+    _, operands = split_options(ctx.args, frozenset({"-u", "-U", "-g", "-G", "-P", "-s", "-t", "--signal", "-n"}))
+    names = {w.text for w in operands}
+    if names & INIT_NAMES or (ctx.inv.name == "pkill" and any(w.text in ("-1",) for w in ctx.args[1:2])):
+        return [block("kills init/systemd: the whole system goes down", "critical")]
+    if not operands and any(w.text in ("-u", "-U") for w in ctx.args):
+        return [confirm("kills every process of a user", "high")]
+    return [confirm("stops processes by name")]
+
+
+@rule("shutdown", "reboot", "poweroff", "halt", "init", "telinit")
+def power(ctx: Context) -> list[Finding]:
+    if ctx.inv.name in ("init", "telinit") and not ctx.args:
+        return [confirm("talks to init")]
+    return [confirm(f"{ctx.inv.name} stops or restarts the machine", "high")]
+
+
+SYSTEMCTL_READ = names(
+    "status show cat list-units list-unit-files list-timers list-sockets list-dependencies list-jobs is-active "
+    "is-enabled is-failed is-system-running get-default help --version --failed"
+)
+SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate suspend hibernate")
+
+
+@rule("systemctl")
+def systemctl(ctx: Context) -> list[Finding]:
+    _, operands = split_options(ctx.args, frozenset({"-t", "--type", "-p", "--property", "-n", "--lines", "-H"}))
+    verb = operands[0].text if operands else "list-units"
+    if verb in SYSTEMCTL_READ:
+        return []
+    if verb in SYSTEMCTL_POWER:
+        return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
+    units = [w.text for w in operands[1:]]
+    if verb in ("stop", "mask", "disable", "kill") and any(u.startswith(("systemd-", "dbus", "init")) for u in units):
+        return [confirm(f"systemctl {verb} of a core system service", "high")]
+    return [confirm(f"systemctl {verb} changes services")]
+
+
+@rule("journalctl")
+def journalctl(ctx: Context) -> list[Finding]:
+    if any(w.text.startswith(("--vacuum", "--rotate", "--flush", "--relinquish")) for w in ctx.args):
+        return [confirm("deletes or rotates the system journal")]
+    return []
+
+
+@rule("crontab")
+def crontab(ctx: Context) -> list[Finding]:
+    flags, _ = split_options(ctx.args, frozenset({"-u"}))
+    if "-r" in flags:
+        return [block("crontab -r deletes every scheduled job without asking")]
+    if "-l" in flags:
+        return []
+    return [confirm("replaces the scheduled jobs")]
+
+
+@rule("history")
+def history(ctx: Context) -> list[Finding]:
+    flags, _ = split_options(ctx.args)
+    if flags & {"-c", "-d", "-w"} and not (flags == {"-w"} and ctx.args[-1].text != "/dev/null"):
+        return [block("history -c/-d erases the shell history: a step of hiding what was done")]
+    return []
+
+
+@rule("unset")
+def unset(ctx: Context) -> list[Finding]:
+    if any(w.text.startswith("HIST") for w in ctx.args):
+        return [block("stops the shell history from being kept: a step of hiding what was done")]
+    return []
+
+
+@rule("export", "declare", "typeset", "local", "readonly")
+def export(ctx: Context) -> list[Finding]:
+    for w in ctx.args:
+        name, _, value = w.text.partition("=")
+        if name in ("HISTFILE", "HISTSIZE", "HISTFILESIZE") and value in ("/dev/null", "0", ""):
+            return [block("stops the shell history from being kept: a step of hiding what was done")]
+        if name in ("LD_PRELOAD", "LD_LIBRARY_PATH", "PATH") and value.startswith("/tmp"):
+            return [confirm(f"points {name} at /tmp, where anyone can place files", "high")]
+    return []
+
+
+@rule("passwd", "chpasswd", "usermod", "useradd", "adduser", "userdel", "deluser", "groupmod", "gpasswd", "chage")
+def accounts(ctx: Context) -> list[Finding]:
+    name, texts = ctx.inv.name, [w.text for w in ctx.args]
+    if name == "passwd" and ("-d" in texts or "--delete" in texts):
+        return [block("passwd -d removes a password: anyone may log in as that user")]
+    if name in ("usermod", "useradd") and "-o" in texts and any(re.fullmatch(r"0+", t) for t in texts):
+        return [block(f"{name} -o -u 0 creates a second root account", "critical")]
+    if name in ("usermod", "useradd") and any(t in ("-u", "--uid") for t in texts):
+        uid = texts[texts.index("-u" if "-u" in texts else "--uid") + 1 :][:1]
+        if uid == ["0"]:
+            return [block(f"{name} gives an account UID 0 (root)", "critical")]
+    if name in ("usermod", "useradd") and any(t in ("-p", "--password") for t in texts):
+        i = texts.index("-p" if "-p" in texts else "--password")
+        if i + 1 < len(texts) and texts[i + 1] in ("", "''", '""'):
+            return [block(f"{name} sets an empty password")]
+    if name == "chpasswd":
+        fed = [w.text for c in ctx.cmd.upstream if c.argv[:1] in (["echo"], ["printf"]) for w in c.words[1:]]
+        if any(re.search(r"(^|\n)[^:\s]+:(\s|$)", t) for t in fed):
+            return [block("chpasswd sets an empty password")]
+    if name in ("userdel", "deluser") and "root" in texts:
+        return [block("deletes the root account", "critical")]
+    return [confirm(f"{name} changes user accounts", "high" if name in ("usermod", "gpasswd") else "medium")]
+
+
+@rule("visudo", "vipw", "vigr")
+def visudo(ctx: Context) -> list[Finding]:
+    return [confirm(f"{ctx.inv.name} edits account or sudo rules (with a syntax check)", "high")]
+
+
+@rule("iptables", "ip6tables", "nft", "ufw", "firewall-cmd", "iptables-restore")
+def firewall(ctx: Context) -> list[Finding]:
+    texts = [w.text for w in ctx.args]
+    if ctx.inv.name in ("iptables", "ip6tables") and set(texts) & {"-L", "-S", "--list", "--list-rules"}:
+        return []
+    if ctx.inv.name == "ufw" and texts[:1] in (["status"], ["app"]):
+        return []
+    if ctx.inv.name == "nft" and texts[:1] == ["list"]:
+        return []
+    risky = {"-F", "--flush", "-X", "disable", "flush", "reset", "-P", "--policy"}
+    return [confirm(f"{ctx.inv.name} changes the firewall", "high" if set(texts) & risky else "medium")]
+
+
+@rule("setenforce", "aa-disable", "aa-teardown", "sysctl", "modprobe", "insmod", "rmmod", "kexec")
+def kernel(ctx: Context) -> list[Finding]:
+    if ctx.inv.name == "sysctl" and not any(w.text == "-w" or "=" in w.text or w.text == "-p" for w in ctx.args):
+        return []
+    return [confirm(f"{ctx.inv.name} changes kernel or security settings", "high")]
+
+
+@rule("docker", "podman")
+def docker(ctx: Context) -> list[Finding]:
+    texts = [w.text for w in ctx.args]
+    verb = texts[0] if texts else ""
+    if verb in ("ps", "images", "logs", "inspect", "version", "info", "stats", "top", "search", "history"):
+        return []
+    for i, t in enumerate(texts):
+        value = t.split("=", 1)[1] if t.startswith(("--volume=", "-v=", "--mount=")) else None
+        if value is None and t in ("-v", "--volume") and i + 1 < len(texts):
+            value = texts[i + 1]
+        if value is not None and re.match(r"^(source=|src=)?/:|^/,|^type=bind,(source|src)=/,", value):
+            return [block("mounts the host's / into a container: root on the host without a password", "critical")]
+    if "--privileged" in texts or any(t in ("--pid=host", "--net=host", "--network=host") for t in texts):
+        return [confirm("runs a privileged container", "high")]
+    if verb in ("system", "volume", "image", "container") and "prune" in texts:
+        return [confirm("deletes containers, images or volumes", "high")]
+    return [confirm(f"{ctx.inv.name} {verb} changes containers")]
+
+
+CRON_FILES = ("/etc/crontab", "/etc/cron.d/*", "/etc/cron.hourly/*", "/etc/cron.daily/*", "/var/spool/cron/*")
+STARTUP_FILES = ("*/.bashrc", "*/.profile", "*/.bash_profile", "*/.zshrc", "*/.bash_login", "/etc/profile")
+STARTUP_FILES += ("/etc/profile.d/*", "/etc/bash.bashrc", "/etc/rc.local", "/etc/zsh/*", "*/.config/autostart/*")
+CRON_SCHEDULE = re.compile(r"^\s*(@\w+|(\S+\s+){5})(root\s+)?")
+
+
+def _destinations(ctx: Context) -> list[str]:
+    """Where an echo/printf's text ends up: redirected files, 'tee' files downstream, or 'crontab'."""
+    dests = [p for r in ctx.cmd.redirects if r.writes and r.target for p in ctx.paths(r.target) if p]
+    for c in ctx.cmd.downstream:
+        name = c.argv[0].rsplit("/", 1)[-1] if c.argv else ""
+        args = c.argv[2:] if name in ("sudo", "doas") else c.argv[1:]
+        name = c.argv[1].rsplit("/", 1)[-1] if name in ("sudo", "doas") and len(c.argv) > 1 else name
+        if name == "crontab":
+            dests.append("/var/spool/cron/crontab")
+        elif name == "tee":
+            dests += [p for a in args if not a.startswith("-") and (p := normalize(a, ctx.cmd.cwd))]
+    return dests
+
+
+@rule("echo", "printf")
+def echo(ctx: Context) -> list[Finding]:
+    """Text written where a shell or cron will run it later is checked as a command now."""
+    dests = _destinations(ctx)
+    cron = any(fnmatch.fnmatchcase(d, p) for d in dests for p in CRON_FILES)
+    startup = any(fnmatch.fnmatchcase(d, p) for d in dests for p in STARTUP_FILES)
+    if not (cron or startup):
+        return []
+    out: list[Finding] = []
+    for w in ctx.args:
+        for line in w.text.replace("\\n", "\n").splitlines():
+            text = CRON_SCHEDULE.sub("", line, count=1) if cron else line
+            found = ctx.state.nested_lenient(text)
+            out += [Finding(f.level, f.risk, f"installs a command that runs later: {f.reason}") for f in found]
+    return [f for f in out if f.level == "block"] or [confirm("adds a command that runs at login or on a schedule")]

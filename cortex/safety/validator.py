@@ -1,0 +1,125 @@
+"""``validate(command) -> Verdict``: parse, unwrap, apply the rules, take the strictest finding.
+
+A command string is parsed with a real shell parser (:mod:`cortex.safety.shell`),
+every simple command it would run (including those inside substitutions,
+functions and loops) is unwrapped (:mod:`cortex.safety.wrappers`) and judged by
+the rule for its program (:mod:`cortex.safety.rules`). Strings that reach a
+shell again (``sh -c``, ``su -c``, ``eval``, ``find -exec``) are validated the
+same way, recursively. What cannot be parsed is blocked.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from cortex.safety.rules import (  # noqa: F401  (register rules)
+    READ_ONLY,
+    RULES,
+    Context,
+    State,
+    block,
+    canonical,
+    code,
+    confirm,
+    disks,
+    files,
+    network,
+    packages,
+    system,
+)
+from cortex.safety.shell import Command, ParseFailure, Word, parse
+from cortex.safety.verdict import Finding, Verdict
+from cortex.safety.wrappers import unwrap
+
+MAX_DEPTH = 6
+MAX_LENGTH = 100_000
+UNSIGNED_SOURCE = re.compile(
+    r"trusted=yes|allow-insecure=yes|allow-weak=yes|allow-downgrade-to-insecure=yes|AllowUnauthenticated\W*(true|1|yes)"
+    r"|AllowInsecureRepositories\W*(true|1|yes)|AllowDowngradeToInsecureRepositories",
+    re.I,
+)
+
+
+def validate(command: str | list[str]) -> Verdict:
+    """Judge a shell command (a string, or an argv list) before anything runs it."""
+    text = command if isinstance(command, str) else shlex.join(command)
+    if len(text) > MAX_LENGTH:
+        return Verdict(text, "block", "high", [f"the command is longer than {MAX_LENGTH} characters"])
+    state = State(check_text=_check_text, check_command=_check_command)
+    return Verdict.from_findings(text, _check_text(text, state, False))
+
+
+def _check_text(text: str, state: State, lenient: bool) -> list[Finding]:
+    if state.depth > MAX_DEPTH:
+        return [block(f"commands nested more than {MAX_DEPTH} levels deep")]
+    try:
+        script = parse(text)
+    except (ParseFailure, RecursionError) as e:
+        return [] if lenient else [block(f"cannot be parsed, so it cannot be checked: {e}")]
+    findings = list(script.findings)
+    for cmd in script.commands:
+        findings += _check_command(cmd, state)
+    return findings
+
+
+def _word_findings(words: list[Word]) -> list[Finding]:
+    out: list[Finding] = []
+    for w in words:
+        if "/dev/tcp/" in w.text or "/dev/udp/" in w.text:
+            out.append(block("opens a network connection through /dev/tcp: a reverse-shell pattern", "critical"))
+        if UNSIGNED_SOURCE.search(w.text):
+            out.append(block(f"trusts an unsigned package source ({w.text})", "critical"))
+        if w.ifs:
+            out.append(block("hides spaces with $IFS: an obfuscated command"))
+    return out
+
+
+def _redirect_findings(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
+    for r in ctx.cmd.redirects:
+        if r.target is None:
+            continue
+        if r.target.process:
+            continue  # the substituted command is checked on its own
+        if r.writes:
+            out += files.write_target(ctx, r.target, r.op in (">", ">|", "&>"), f"the redirection {r.op}")
+            out = out or [confirm(f"writes to {r.target.text}", "low")]
+        elif r.op == "<" and any(p and p.startswith(("/dev/tcp/", "/dev/udp/")) for p in ctx.paths(r.target)):
+            out.append(block("reads from a network connection through /dev/tcp: a reverse-shell pattern", "critical"))
+    return [f for f in out if not (f.level == "confirm" and f.risk == "low" and f.reason.endswith("/dev/null"))]
+
+
+def _check_command(cmd: Command, state: State) -> list[Finding]:
+    out = _word_findings(cmd.words + [r.target for r in cmd.redirects if r.target is not None])
+    inv = unwrap(cmd.words)
+    ctx = Context(cmd, inv, state)
+    out += _redirect_findings(ctx)
+    if not cmd.words:
+        return out
+    first = cmd.words[0]
+    if first.substituted or first.process:
+        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
+    for s in inv.strings:
+        out += ctx.string_code(s, f"{inv.wrappers[-1] if inv.wrappers else 'a wrapper'}")
+    if inv.interactive_shell:
+        out += code.shell(Context(cmd, inv, state)) if not inv.words else []
+    if not inv.words:
+        return out
+    head = inv.words[0]
+    if head.substituted or head.process:
+        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
+    if head.whole_dynamic:
+        return [*out, confirm(f"runs a command named by a variable ({head.raw})", "high")]
+    name = canonical(inv.name)
+    out += network.exfiltration(ctx) + network.shell_over_network(ctx)
+    if ctx.key(head.text) in state.downloads:
+        out.append(block(f"runs {head.text}, downloaded in the same command without review", "critical"))
+    fn = RULES.get(name)
+    if fn is not None:
+        out += fn(ctx)
+    elif name not in READ_ONLY and not cmd.context.startswith("function:"):
+        out.append(confirm(f"{name} may change the system (not known to be read-only)"))
+    if inv.as_root and not any(f.level == "block" for f in out) and (fn is not None or name not in READ_ONLY):
+        out.append(confirm("runs as root"))
+    return out
