@@ -97,31 +97,44 @@ class Monitor:
 
     # The lifecycle.
     def evaluate(self, snapshot: Snapshot) -> list[dict[str, Any]]:
-        """Apply the rules to ``snapshot``; return the transitions as ``{"event", "alert", "notified"}``."""
+        """Apply the rules to ``snapshot``; return the transitions as ``{"event", "alert", "notified"}``.
+
+        All changes of one evaluation are one transaction (one fsync, all or nothing on a crash);
+        notifications go out only after it is committed, so nobody hears of an alert the file does not hold.
+        """
         now = self.clock()
         self.latest = snapshot
-        open_alerts = self.store.open_alerts()
-        silenced = self.store.silences(now)
         events: list[dict[str, Any]] = []
-        judged: set[tuple[str, str]] = set()
-        for rule in self.rules:
-            active = {res: a["severity"] for (name, res), a in open_alerts.items() if name == rule.name}
-            observations = rule.observe(snapshot, active)
-            if observations is None:  # the rule cannot tell now (e.g. no systemd): leave its alerts as they are
-                judged.update((rule.name, res) for res in active)
-                continue
-            for o in observations:
-                judged.add((o.rule, o.resource))
-                self._step(rule, o, open_alerts.get((o.rule, o.resource)), now, rule.name in silenced, events)
-        for key, alert in open_alerts.items():
-            if key not in judged:  # the resource went away or the rule was switched off
-                self._clear(alert, now, events)
-        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
-            self._last_prune = now
-            pruned = self.store.prune(now - self.retention)
-            if pruned:
-                log.info("pruned %d resolved alerts older than %g days", pruned, self.retention / 86400)
+        with self.store.transaction():
+            open_alerts = self.store.open_alerts()
+            silenced = self.store.silences(now)
+            judged: set[tuple[str, str]] = set()
+            for rule in self.rules:
+                active = {res: a["severity"] for (name, res), a in open_alerts.items() if name == rule.name}
+                observations = rule.observe(snapshot, active)
+                if observations is None:  # the rule cannot tell now (e.g. no systemd): leave its alerts as they are
+                    judged.update((rule.name, res) for res in active)
+                    continue
+                for o in observations:
+                    judged.add((o.rule, o.resource))
+                    self._step(rule, o, open_alerts.get((o.rule, o.resource)), now, rule.name in silenced, events)
+            for key, alert in open_alerts.items():
+                if key not in judged:  # the resource went away or the rule was switched off
+                    self._clear(alert, now, events)
+            if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+                self._last_prune = now
+                pruned = self.store.prune(now - self.retention)
+                if pruned:
+                    log.info("pruned %d resolved alerts older than %g days", pruned, self.retention / 86400)
+        for e in events:
+            if e["notified"]:
+                self._send(e["event"], e["alert"])
         return events
+
+    def _send(self, event: str, alert: dict[str, Any]) -> None:
+        self.notifier.notify(event, alert)
+        if alert["severity"] == "critical" and event in ("firing", "escalated") and not alert["ai_explanation"]:
+            self.explainer.submit(alert)
 
     def _step(
         self, rule: Rule, o: Observation, alert: dict[str, Any] | None, now: float, silenced: bool, events: list
@@ -166,9 +179,6 @@ class Monitor:
         quiet = silenced or alert["dismissed"]
         if not quiet:
             alert = self.store.update(alert["id"], notified_at=now)
-            self.notifier.notify(event, alert)
-            if alert["severity"] == "critical" and event in ("firing", "escalated") and not alert["ai_explanation"]:
-                self.explainer.submit(alert)
         events.append({"event": event, "alert": alert, "notified": not quiet})
 
     def _clear(self, alert: dict[str, Any], now: float, events: list) -> None:
@@ -178,8 +188,6 @@ class Monitor:
             return
         alert = self.store.update(alert["id"], status="resolved", resolved_at=now, updated_at=now)
         told = alert["notified_at"] is not None and not alert["dismissed"]
-        if told:
-            self.notifier.notify("resolved", alert)
         events.append({"event": "resolved", "alert": alert, "notified": told})
 
     # The daemon's loop.

@@ -9,8 +9,10 @@ that keeps every acknowledgement already answered.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +81,7 @@ class AlertStore:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: calls inside transaction() take it again
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
@@ -110,6 +112,21 @@ class AlertStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one commit (one fsync); other threads wait. Nested uses join the outer one."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
@@ -203,13 +220,11 @@ class AlertStore:
 
     def prune(self, older_than: float) -> int:
         """Delete resolved alerts resolved before ``older_than``, and expired silences."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self.transaction():
             n = self._db.execute(
                 "DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < ?", (older_than,)
             ).rowcount
             self._db.execute("DELETE FROM silences WHERE until < ?", (older_than,))
-            self._db.execute("COMMIT")
         return n
 
     def counts(self) -> dict[str, Any]:
