@@ -150,6 +150,12 @@ class DaemonProcess:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
+    def wait(self, timeout: float = 30) -> tuple[int, str]:
+        """Let the process end by itself; return its exit code and stderr."""
+        assert self.proc is not None
+        _, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, err
+
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None
         if self.proc.poll() is None:
