@@ -41,7 +41,7 @@ def test_socat_one_liner_and_eof_ended_request(home: Path, tmp_path: Path) -> No
     sock = tmp_path / "run" / "cortex.sock"
     with DaemonProcess(home, sock):
         out = subprocess.run(
-            f"echo '{{\"command\":\"ping\",\"id\":1}}' | socat - UNIX-CONNECT:{sock}",
+            f'echo \'{{"command":"ping","id":1}}\' | socat - UNIX-CONNECT:{sock}',
             shell=True,
             capture_output=True,
             text=True,
@@ -93,21 +93,39 @@ def test_sigterm_finishes_the_in_flight_request_then_exits_0(home: Path, tmp_pat
     assert "finishing in-flight" in err
 
 
+def notify_listener(path: Path) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(path))
+    listener.settimeout(10)
+    return listener
+
+
+def wait_for(listener: socket.socket, field: str) -> str:
+    """The next notify datagram with a line starting with ``field``."""
+    while True:
+        message = listener.recv(4096).decode()
+        if any(line.startswith(field) for line in message.splitlines()):
+            return message
+
+
 def test_sighup_reloads_a_valid_file_and_keeps_the_old_on_an_invalid_one(home: Path, tmp_path: Path) -> None:
     sock = tmp_path / "run" / "cortex.sock"
     _, conf = make_config(home, {"llm": {"queue_size": 5}})
-    with DaemonProcess(home, sock, conf) as proc:
+    listener = notify_listener(tmp_path / "notify")  # tells us when each reload is done, no sleeping
+    with DaemonProcess(home, sock, conf, env={"NOTIFY_SOCKET": str(tmp_path / "notify")}) as proc:
         client = CortexDaemonClient(sock)
+        wait_for(listener, "READY=1")
         assert client.status()["queue"]["max"] == 5
         write_conf(conf, {"llm": {"queue_size": 9}})
         proc.signal(signal.SIGHUP)
-        assert poll(lambda: client.status()["queue"]["max"] == 9)
+        assert "STATUS=reloaded" in wait_for(listener, "STATUS=reload")
+        assert client.status()["queue"]["max"] == 9
         conf.write_text("[llm]\nqueue_size: -3\n")
         proc.signal(signal.SIGHUP)
-        assert poll(lambda: client.config()["llm.queue_size"]["value"] == 9 and proc.proc.poll() is None, 2)
-        time.sleep(0.3)  # give a wrong reload the chance to land before we look
+        assert "queue_size" in wait_for(listener, "STATUS=reload rejected")
         assert client.status()["queue"]["max"] == 9
-        code, err = proc.stop()
+        _, err = proc.stop()
+    listener.close()
     assert "not reloaded, keeping the old one" in err and "queue_size" in err
 
 
@@ -118,27 +136,18 @@ def test_invalid_config_at_start_exits_1_with_the_reason(home: Path, tmp_path: P
 
 
 def test_notify_protocol_ready_watchdog_reload_stopping(home: Path, tmp_path: Path) -> None:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(str(tmp_path / "notify"))
-    listener.settimeout(10)
+    listener = notify_listener(tmp_path / "notify")
     env = {"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"}
     proc = DaemonProcess(home, tmp_path / "run" / "c.sock", env=env).start()
-
-    def wait_for(field: str) -> str:
-        while True:
-            message = listener.recv(4096).decode()
-            if field in message.splitlines():
-                return message
-
-    ready = wait_for("READY=1")
+    ready = wait_for(listener, "READY=1")
     assert "STATUS=serving on" in ready and f"MAINPID={proc.proc.pid}" in ready
-    wait_for("WATCHDOG=1")
-    wait_for("WATCHDOG=1")  # keeps coming at half the interval
+    wait_for(listener, "WATCHDOG=1")
+    wait_for(listener, "WATCHDOG=1")  # keeps coming at half the interval
     proc.signal(signal.SIGHUP)
-    assert "MONOTONIC_USEC=" in wait_for("RELOADING=1")
-    wait_for("READY=1")
+    assert "MONOTONIC_USEC=" in wait_for(listener, "RELOADING=1")
+    wait_for(listener, "READY=1")
     proc.signal(signal.SIGTERM)
-    wait_for("STOPPING=1")
+    wait_for(listener, "STOPPING=1")
     assert proc.stop()[0] == 0
     listener.close()
 
