@@ -35,7 +35,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_model() -> Path:
+def bundled_model_path() -> Path:
     """The bundled GGUF, installed on first use if bootstrap has not put it in place."""
     path = Path(os.environ.get("CORTEX_TEST_MODEL", BUNDLED_MODEL))
     if not path.is_file():
@@ -78,7 +78,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
     env = {
         "CORTEX_HOME": str(home),
         "CORTEX_LLM_PORT": str(port),
-        "CORTEX_LLM_MODEL_PATH": str(test_model()),
+        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
         "CORTEX_LLM_THREADS": "2",
         "CORTEX_LLM_CTX_SIZE": "2048",
     }

@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import free_port, test_model
+from conftest import bundled_model_path, free_port
 
 from cortex.config import load_config
 from cortex.llm_service import server
 from cortex.llm_service.modelfile import ModelFileError, check_model, read_header
 
-CORTEX = [sys.executable, "-m", "cortex.cli.main"]
+CORTEX = [sys.executable, "-m", "cortex"]
 
 
 def run_cortex(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -27,7 +27,7 @@ def run_cortex(*args: str, env: dict[str, str] | None = None, timeout: float = 1
 
 @pytest.fixture(scope="module")
 def model() -> Path:
-    return test_model()
+    return bundled_model_path()
 
 
 def test_bundled_model_header(model: Path) -> None:

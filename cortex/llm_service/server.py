@@ -65,11 +65,11 @@ def server_argv(config: Config, binary: Path, model: ModelInfo) -> list[str]:
         "--ctx-size", str(config.llm_ctx * config["llm.parallel"]),
         "--parallel", str(config["llm.parallel"]),
         "--alias", model.path.stem,
+        "--load-mode", "mmap" if config["llm.use_mmap"] else "none",
         "--metrics",
         "--slots",
+        "--no-webui",
     ]  # fmt: skip
-    if not config["llm.use_mmap"]:
-        argv.append("--no-mmap")
     return argv
 
 

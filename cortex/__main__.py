@@ -1,0 +1,5 @@
+"""``python -m cortex`` is ``cortex``."""
+
+from cortex.cli.main import main
+
+main()
