@@ -25,6 +25,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -128,6 +129,25 @@ class BuildReport:
     action: str  # "built" | "refreshed" | "unchanged"
     packages: int
     seconds: float
+
+
+# Debtags facets that say what a package is for; the others (implementation language, culture...) are noise
+# for matching a request.
+TOPICAL_FACETS = frozenset(
+    {"accessibility", "admin", "game", "interface", "mail", "network", "office", "protocol", "science", "security"}
+    | {"sound", "use", "web", "works-with", "works-with-format", "hardware", "scope", "x11"}
+)
+
+
+def tag_words(tags: list[str] | tuple[str, ...]) -> str:
+    """The values of a package's topical debtags as words: ``use::editing works-with::image:raster`` ->
+    ``editing image raster``."""
+    words = []
+    for tag in tags:
+        facet, _, value = tag.partition("::")
+        if facet in TOPICAL_FACETS and value and value != "TODO":
+            words.extend(re.split(r"[:\-]", value))
+    return " ".join(dict.fromkeys(words))
 
 
 def _signature(paths: list[Path]) -> list[list[Any]]:
@@ -267,9 +287,9 @@ class PackageIndex:
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
-            conn.execute(
-                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags)"
-                " SELECT id, name, provides, summary, description, replace(tags, '::', ' ') FROM packages"
+            conn.executemany(
+                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags) VALUES (?,?,?,?,?,?)",
+                ((i, r[0], r[6], r[4], r[5], tag_words(r[10].split())) for i, r in enumerate(rows, 1)),
             )
             meta = {
                 "schema": SCHEMA_VERSION,
@@ -339,9 +359,10 @@ class PackageIndex:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def search(self, terms: list[str], limit: int = 200) -> list[Hit]:
-        """Packages matching any of ``terms`` (words or phrases), best bm25 relevance first."""
-        return self._match(fts_query(terms), limit)
+    def search(self, terms: list[str], limit: int = 200, names: Collection[str] | None = None) -> list[Hit]:
+        """Packages matching any of ``terms`` (words or phrases), best bm25 relevance first; only ``names``
+        if given."""
+        return self._match(fts_query(terms), limit, names)
 
     def search_all(self, any_of: list[str], limit: int = 200) -> list[Hit]:
         """Packages matching every one of ``any_of``, each an FTS5 OR-query from :func:`fts_query`."""
@@ -351,15 +372,17 @@ class PackageIndex:
         """How many packages an FTS5 query matches: how generic its words are."""
         return self.conn.execute("SELECT count(*) FROM packages_fts WHERE packages_fts MATCH ?", (fts,)).fetchone()[0]
 
-    def _match(self, query: str, limit: int) -> list[Hit]:
+    def _match(self, query: str, limit: int, names: Collection[str] | None = None) -> list[Hit]:
         if not query:
             return []
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        only = " AND p.name IN (SELECT value FROM json_each(?))" if names is not None else ""
+        params: tuple[Any, ...] = (query, json.dumps(sorted(names)), limit) if names is not None else (query, limit)
         rows = self.conn.execute(
             f"SELECT p.*, -bm25(packages_fts, {weights}) AS relevance FROM packages_fts"
-            " JOIN packages p ON p.id = packages_fts.rowid WHERE packages_fts MATCH ?"
-            " ORDER BY bm25(packages_fts, " + weights + ") LIMIT ?",
-            (query, limit),
+            f" JOIN packages p ON p.id = packages_fts.rowid WHERE packages_fts MATCH ?{only}"
+            f" ORDER BY bm25(packages_fts, {weights}) LIMIT ?",
+            params,
         ).fetchall()
         return [Hit(Package.from_row(r), r["relevance"]) for r in rows]
 

@@ -21,7 +21,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from cortex.packages.index import Hit, Package, PackageIndex, fts_query
+from cortex.packages.index import Hit, Package, PackageIndex, fts_query, tag_words
+from cortex.packages.popular import POPULAR
 
 # fmt: off
 STOP_WORDS = frozenset({
@@ -45,8 +46,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "screen recorder": ("screencast", "screen recording", "record desktop"),
     "screencast": ("screen recorder", "screen recording"),
     "disk usage": ("disk usage", "du", "disk space"),
-    "search text": ("grep", "search", "regex", "pattern"),
-    "search files": ("grep", "search"),
+    "search text": ("grep-like", "search", "regex", "pattern"),
+    "search files": ("grep-like", "search"),
     "web server": ("httpd", "http server", "web server"),
     "http server": ("httpd", "web server"),
     "database": ("database server", "sql", "database"),
@@ -62,9 +63,11 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "image editor": ("image manipulation", "raster graphics", "photo editor"),
     "vector": ("vector graphics", "svg", "drawing"),
     "office": ("office suite", "word processor", "spreadsheet"),
-    "video": ("video player", "media player", "movie"),
-    "videos": ("video player", "media player", "movie"),
-    "music": ("music player", "audio player"),
+    "video": ("movie",),
+    "videos": ("video", "movie"),
+    "play videos": ("video player", "media player"),
+    "music": ("audio",),
+    "music player": ("audio player", "media player"),
     "pdf": ("pdf viewer", "document viewer", "pdf"),
     "processes": ("process viewer", "process monitor", "top"),
     "process": ("process viewer", "process monitor"),
@@ -80,7 +83,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "screenshot": ("screenshot", "screen capture", "screen grabber"),
     "screenshots": ("screenshot", "screen capture", "screen grabber"),
     "latex": ("tex", "texlive", "latex"),
-    "windows": ("smb", "cifs", "samba", "windows"),
+    "windows share": ("smb", "cifs", "samba"),
+    "windows machines": ("smb", "cifs", "samba"),
     "share files": ("file sharing", "file server", "smb"),
     "load balancer": ("load balancing", "load balancer", "reverse proxy"),
     "proxy": ("proxy server", "proxy cache", "caching proxy"),
@@ -96,11 +100,12 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "duplicate": ("duplicate files", "duplicates"),
     "3d": ("3d modeling", "3d modeller", "3d creation", "3d"),
     "modelling": ("modeling", "3d modeling"),
-    "health": ("smart", "s.m.a.r.t", "monitoring"),
+    "health": ("smart", "s.m.a.r.t"),
+    "disk": ("disk", "storage", "drive"),
     "system information": ("system information", "system info", "sysinfo", "hardware information"),
     "irc": ("irc client", "irc chat"),
     "chat": ("chat client", "instant messaging", "messaging"),
-    "7z": ("7-zip", "7z", "archiver"),
+    "7z": ("7-zip", "7zip"),
     "extract": ("archiver", "archive", "decompress"),
     "archive": ("archiver", "archive", "compression"),
     "compress": ("compression", "archiver", "compressor"),
@@ -129,7 +134,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "monitor": ("monitor", "monitoring", "viewer"),
     "editor": ("editor", "text editor"),
     "shell": ("shell", "command interpreter"),
-    "terminal": ("terminal", "console"),
+    "terminal": ("terminal", "console", "commandline", "text-mode"),
+    "command line": ("commandline", "command-line", "text-mode", "console", "terminal"),
     "benchmark": ("benchmark", "benchmarking"),
     "container": ("container", "containers", "docker"),
     "containers": ("container", "docker"),
@@ -154,6 +160,8 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "api": ("api", "http client"),
     "benchmarking": ("benchmark",),
     "server": ("server", "daemon"),
+    "graphical": ("gui", "x11", "gtk", "qt"),
+    "gui": ("graphical", "x11", "gtk", "qt"),
 }
 # Words in a request that make parts of a package welcome instead of penalised.
 WANTS_DEV = frozenset({"headers", "header", "development", "dev", "library", "libraries", "lib", "sdk"})
@@ -226,7 +234,9 @@ class Query:
     words: list[str]
     terms: list[str]
     groups: list[list[str]] = field(default_factory=list)  # one concept a group: a word and its expansions
+    weights: list[float] = field(default_factory=list)  # each group's IDF: rare concepts matter more
     expanded: set[str] = field(default_factory=set)  # single words of every term, for name matching
+    phrases: list[str] = field(default_factory=list)  # the request's word pairs and their intent phrases
 
     @property
     def wants_dev(self) -> bool:
@@ -254,111 +264,164 @@ def content_words(text: str) -> list[str]:
 
 
 def build_query(request: str) -> Query:
-    """The request's content words, grouped with their intent expansions (one group a concept)."""
+    """The request's concepts: each content word with its intent expansions, except that a phrase the intent
+    table knows ("file manager", "back up") is one concept, not two words."""
     words = content_words(request)
     lowered = " ".join(re.findall(r"[a-z0-9.+\-]+", request.lower()))
-    groups = [[w, *INTENTS.get(w, ())] for w in words]
-    pairs = [(i, f"{a} {b}") for i, (a, b) in enumerate(itertools.pairwise(words))]
-    for i, pair in pairs:
-        if pair in INTENTS:  # both words' groups accept the pair's phrases
-            groups[i] += INTENTS[pair]
-            groups[i + 1] += INTENTS[pair]
-    for key, expansion in INTENTS.items():  # pairs split by a stop word ("back up", "record my screen")
-        if " " in key and key not in lowered and all(k in words for k in key.split()):
-            for i, w in enumerate(words):
-                if w in key.split():
-                    groups[i] += expansion
+    phrases = [f"{a} {b}" for a, b in itertools.pairwise(words)]
+    groups: list[list[str]] = []
+    used: set[str] = set()
+    for key, expansion in INTENTS.items():
+        key_words = key.split()
+        if len(key_words) < 2 or not (key in lowered or all(k in words for k in key_words)):
+            continue
+        if any(k in used for k in key_words if k in words):
+            continue  # a word belongs to one phrase only
+        groups.append([key, *expansion])
+        phrases += [key, *(t for t in expansion if " " in t)]
+        used.update(k for k in key_words if k in words)
+    for w in words:
+        if w in used:
+            continue
+        parts = w.split("-") if "-" in w else []  # "brute-force" also means "brute" and "force"
+        groups.append([w, *INTENTS.get(w, ()), *(t for p in parts for t in INTENTS.get(p, ()))])
     groups = [list(dict.fromkeys(g)) for g in groups]
     terms = list(dict.fromkeys(t for g in groups for t in g))
     expanded = {w for t in terms for w in t.split() if w}
-    return Query(words=words, terms=terms, groups=groups, expanded=expanded)
+    return Query(words=words, terms=terms, groups=groups, expanded=expanded, phrases=phrases)
+
+
+SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "ors", "er", "or", "es", "ed", "s", "e", "ly")
 
 
 def _stem(word: str) -> str:
-    return word[:5] if len(word) > 5 else word
+    """A crude stem, the same on both sides of a comparison: "recorder", "recording" -> "record"."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:6]
 
 
-def _covers(term: str, text_tokens: set[str]) -> bool:
-    return all(_stem(w) in text_tokens for w in term.split())
+def word_keys(words: list[str]) -> set[str]:
+    """What a text's words can be matched by: their stems, and their first five letters (marked with ``~``)."""
+    keys = {_stem(w) for w in words}
+    keys |= {"~" + w[:5] for w in words if len(w) >= 5}
+    return keys
+
+
+def _matches(word: str, keys: set[str]) -> bool:
+    return _stem(word) in keys or (len(word) >= 5 and "~" + word[:5] in keys)
+
+
+def _covers(term: str, keys: set[str]) -> bool:
+    return all(_matches(w, keys) for w in term.split())
 
 
 def coverage(pkg: Package, query: Query) -> float:
     """The share of the request's concepts that the package's name, summary, tags or provides mention."""
     if not query.groups:
         return 0.0
-    text = f"{pkg.name} {pkg.summary} {pkg.description[:400]} {' '.join(pkg.tags)} {' '.join(pkg.provides)}"
-    tokens = {_stem(t) for t in re.findall(r"[a-z0-9]+", text.lower().replace("::", " "))}
-    tokens |= {pkg.name}
-    return sum(1 for g in query.groups if any(_covers(t, tokens) for t in g)) / len(query.groups)
+    weights = query.weights or [1.0] * len(query.groups)
+    text = f"{pkg.name} {pkg.summary} {pkg.description[:400]} {tag_words(pkg.tags)}"
+    tokens = word_keys(re.findall(r"[a-z0-9]+", text.lower()))
+    tokens |= {pkg.name, _stem(pkg.name)}
+    hit = sum(w for g, w in zip(query.groups, weights, strict=True) if any(_covers(t, tokens) for t in g))
+    return hit / sum(weights) if sum(weights) else 0.0
 
 
 def _name_tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[-.+]", name) if t]
 
 
-def score(pkg: Package, relevance: float, best: float, query: Query) -> Candidate:
-    """The no-model ranking score of one FTS hit; ``best`` is the top bm25 relevance of the search."""
-    why: list[str] = []
-    s = 2.0 * relevance / best if best > 0 else 0.0
-    cover = coverage(pkg, query)
-    s += 4.0 * cover
+# How much each signal counts; features are in [0, 1] (pop: 0-5, priority: 0-4) and penalties are negative.
+WEIGHTS: dict[str, float] = {
+    "relevance": 3.0,  # bm25, relative to the best hit of the search
+    "coverage": 6.0,  # share of the request's concepts (IDF-weighted) the package's text mentions
+    "phrase": 1.0,  # an intent phrase ("domain name", "screen recorder") appears in the summary
+    "named": 4.0,  # a request word is the package's name, and the rest of the request fits it
+    "intent_named": 2.0,  # an intent expansion is the package's name
+    "name_words": 1.5,  # share of the name's words that are specific words of the request
+    "provides": 1.0,  # provides a virtual package the request names
+    "popularity": 0.6,  # log of packages depending on, recommending or suggesting it
+    "popular": 2.0,  # on the list of mainstream programs (popular.py), the stand-in for popcon
+    "priority": 0.3,
+    "program": 0.5,  # debtag role::program
+    "metapackage": 0.3,
+    "service": 1.0,  # ships a service and the request asks for a server
+    "graphical": 2.0,  # an X11/Wayland program and the request asks for a graphical one
+    "part": -2.0,  # a library, -dev, -doc, -data, a binding... not asked for
+    "transitional": -2.0,
+    "versioned": -0.5,  # foo-14 when the request does not name a version
+}
+GRAPHICAL_WORDS = frozenset({"graphical", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"})
+
+
+def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[str, float]:
+    """The ranking signals of one FTS hit; ``best`` is the top bm25 relevance of the search."""
     words, expanded = set(query.words), query.expanded
     name = pkg.name
-    text = f"{name} {pkg.summary} {' '.join(pkg.tags)} {' '.join(pkg.provides)}".lower()
+    summary = pkg.summary.lower()
+    f: dict[str, float] = {"relevance": relevance / best if best > 0 else 0.0, "coverage": coverage(pkg, query)}
+    f["phrase"] = 1.0 if any(p in summary for p in query.phrases) else 0.0
     if name in words:
         # A request word that is this package's name counts fully only if the rest of the request fits it too:
         # "the zsh shell" is zsh, "record my screen" is not GNU screen.
         others = [w for w in query.words if w != name]
-        fits = sum(1 for w in others if w[:5] in text)
-        s += 4.0 * (fits / len(others) if others else 1.0)
-        why.append("named")
+        own = word_keys(re.findall(r"[a-z0-9]+", summary))
+        f["named"] = sum(1 for w in others if _matches(w, own)) / len(others) if others else 1.0
     elif name in expanded:
-        s += 1.0
-        why.append("intent names it")
+        f["intent_named"] = 1.0
     tokens = _name_tokens(name)
-    hits = [t for t in tokens if t in words or t in expanded]
-    if hits and name not in expanded:
-        s += 1.5 * len(hits) / len(tokens)
-        why.append("name words")
-    if any(v in expanded or v in words for v in pkg.provides):
-        s += 1.0
-        why.append("provides")
-    pop = math.log1p(pkg.rdepends + pkg.mentions)
-    s += min(pop, 5.0) * 0.6 + 0.3 * pkg.priority_rank
-    if pop:
-        why.append(f"{pkg.rdepends}+{pkg.mentions} reverse relations")
-    if "role::program" in pkg.tags:
-        s += 0.5
-    if pkg.section == "metapackages":
-        s += 0.3
-    if query.wants_server and pkg.service:
-        s += 1.0
-        why.append("ships a service")
+    specific = {w for g, wt in zip(query.groups, query.weights or [5.0] * len(query.groups), strict=True) if wt > 4.5
+                for t in g for w in t.split()}  # fmt: skip
+    if tokens and name not in expanded:
+        f["name_words"] = sum(1 for t in tokens if t in specific) / len(tokens)
+    f["provides"] = 1.0 if any(v in expanded or v in words for v in pkg.provides) else 0.0
+    f["popularity"] = min(math.log1p(pkg.rdepends + pkg.mentions), 5.0)
+    f["popular"] = 1.0 if name in POPULAR else 0.0
+    f["priority"] = float(pkg.priority_rank)
+    f["program"] = 1.0 if "role::program" in pkg.tags else 0.0
+    f["metapackage"] = 1.0 if pkg.section == "metapackages" else 0.0
+    f["service"] = 1.0 if query.wants_server and pkg.service else 0.0
+    if GRAPHICAL_WORDS & words:
+        f["graphical"] = 1.0 if any(t in pkg.tags for t in ("interface::x11", "interface::graphical")) else 0.0
     # Parts of packages, libraries and bindings: wanted only when asked for.
-    if name.startswith("lib") and not query.wants_dev:
-        s -= 2.5
+    part = 0.0
+    is_program = "role::program" in pkg.tags or pkg.section == "metapackages" or name in POPULAR
+    if name.startswith("lib") and not query.wants_dev and not is_program:  # libreoffice is no library
+        part += 1.0
     if pkg.section in PART_SECTIONS and not (query.wants_dev and pkg.section == "libdevel"):
-        s -= 1.5
+        part += 0.75
     if name.endswith(PART_SUFFIXES):
         if name.endswith("-dev") and query.wants_dev:
-            s += 1.0
+            part -= 0.5
         elif not (name.endswith("-doc") and query.wants_doc):
-            s -= 2.0
+            part += 1.0
     for prefix, topic in ECOSYSTEM_PREFIXES.items():
         if name.startswith(prefix) and topic not in words and prefix.rstrip("-") not in words:
-            s -= 2.0
+            part += 1.0
             break
-    summary = pkg.summary.lower()
-    if "transitional" in summary or "dummy" in summary:
-        s -= 2.0
-    if name.endswith(("-server", "-daemon", "d")) and query.wants_server:
-        s += 0.3
-    return Candidate(pkg, s, tuple(why))
+    f["part"] = part
+    f["transitional"] = 1.0 if "transitional" in summary or "dummy" in summary else 0.0
+    version = re.search(r"-(\d+(\.\d+)*)$", name)
+    f["versioned"] = 1.0 if version and len(name) > 3 and version.group(1) not in words else 0.0
+    return f
+
+
+def score(pkg: Package, relevance: float, best: float, query: Query, weights: dict[str, float] = WEIGHTS) -> Candidate:
+    """The no-model ranking score of one FTS hit, with the signals that counted most."""
+    f = features(pkg, relevance, best, query)
+    parts = {k: weights.get(k, 0.0) * v for k, v in f.items()}
+    why = tuple(k for k, v in sorted(parts.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.5)
+    return Candidate(pkg, sum(parts.values()), why)
 
 
 def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
     """Hits that match every concept of the query; concepts are dropped, most generic first, until some match."""
     hits = {h.package.name: h for h in index.search(query.terms, limit=200)}
+    for h in index.search(query.terms, limit=50, names=POPULAR):  # mainstream programs drowned by variants
+        hits.setdefault(h.package.name, h)
     groups = [g for g in query.groups if fts_query(g)]
     while groups:
         strict = index.search_all([fts_query(g) for g in groups], limit=300)
@@ -373,6 +436,8 @@ def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
 def rank(request: str, index: PackageIndex, limit: int = 10) -> list[Candidate]:
     """The best ``limit`` real packages for ``request``, best first."""
     query = build_query(request)
+    total = max(index.count(), 1)
+    query.weights = [math.log(total / (1 + index.frequency(fts_query(g)))) + 0.1 for g in query.groups]
     hits = retrieve(query, index)
     if not hits:
         return []
