@@ -198,6 +198,10 @@ def test_silence_holds_notifications_until_it_expires(env):
     clock.now += 51
     m.evaluate(snap(disks={"/": 90}))
     assert rec.events() == [("firing", "disk", "/")]
+    m.silence("disk", clock.now + 100)
+    clock.now += 30
+    m.evaluate(snap(disks={"/": 10}))  # resolved during a silence: recorded, not told
+    assert len(rec.sent) == 1 and m.counts()["resolved"] == 1
     with pytest.raises(ValueError, match="rule must be one of"):
         m.silence("nope", clock.now + 10)
     with pytest.raises(ValueError, match="unix time"):

@@ -120,7 +120,7 @@ class Monitor:
                     self._step(rule, o, open_alerts.get((o.rule, o.resource)), now, rule.name in silenced, events)
             for key, alert in open_alerts.items():
                 if key not in judged:  # the resource went away or the rule was switched off
-                    self._clear(alert, now, events)
+                    self._clear(alert, now, key[0] in silenced, events)
             if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
                 self._last_prune = now
                 pruned = self.store.prune(now - self.retention)
@@ -141,7 +141,7 @@ class Monitor:
     ) -> None:
         if o.severity is None:
             if alert is not None:
-                self._clear(alert, now, events)
+                self._clear(alert, now, silenced, events)
             return
         fields = {"severity": o.severity, "message": o.message, "value": o.value, "threshold": o.threshold}
         if alert is None:
@@ -181,13 +181,13 @@ class Monitor:
             alert = self.store.update(alert["id"], notified_at=now)
         events.append({"event": event, "alert": alert, "notified": not quiet})
 
-    def _clear(self, alert: dict[str, Any], now: float, events: list) -> None:
+    def _clear(self, alert: dict[str, Any], now: float, silenced: bool, events: list) -> None:
         if alert["status"] == "pending":
             self.store.delete(alert["id"])
             events.append({"event": "cleared", "alert": alert, "notified": False})
             return
         alert = self.store.update(alert["id"], status="resolved", resolved_at=now, updated_at=now)
-        told = alert["notified_at"] is not None and not alert["dismissed"]
+        told = alert["notified_at"] is not None and not alert["dismissed"] and not silenced
         events.append({"event": "resolved", "alert": alert, "notified": told})
 
     # The daemon's loop.
