@@ -1,0 +1,54 @@
+"""The checks every plan passes before it is shown as runnable (DESIGN section 6).
+
+1. Each step's argv goes through the command validator: its verdict and
+   reasons are stored on the step.
+2. Each package a step names must exist in apt's own index: a step naming a
+   package apt cannot install is blocked, saying which one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+from cortex.install import apt
+from cortex.install.plan import Plan, Step
+from cortex.safety.validator import validate
+
+PACKAGE_VERBS = frozenset({"install", "reinstall", "remove", "purge"})
+
+
+def step_packages(step: Step) -> list[str]:
+    """The package names an ``apt-get``/``apt`` step installs or removes ('pkg=version' kept whole)."""
+    argv = step.argv
+    if not argv or argv[0] not in ("apt-get", "apt"):
+        return []
+    verb = next((a for a in argv[1:] if not a.startswith("-")), "")
+    if verb not in PACKAGE_VERBS:
+        return []
+    after = argv[argv.index(verb) + 1 :]
+    return [a for a in after if not a.startswith("-")]
+
+
+def validate_step(step: Step) -> Step:
+    """Set ``step.verdict`` and ``step.reasons`` from the validator."""
+    verdict = validate(shlex.join(step.argv))
+    step.verdict, step.reasons = verdict.verdict, list(verdict.reasons)
+    return step
+
+
+def check_plan(plan: Plan, run: apt.Runner = subprocess.run, check_packages: bool = True) -> Plan:
+    """Validate every step and, for steps that install packages, that apt's index has them."""
+    for step in plan.steps:
+        validate_step(step)
+    if not check_packages:
+        return plan
+    installing = [s for s in plan.steps if step_packages(s) and "remove" not in s.argv and "purge" not in s.argv]
+    names = list(dict.fromkeys(p for s in installing for p in step_packages(s)))
+    absent = set(apt.missing(names, run)) if names else set()
+    for step in installing:
+        gone = [p for p in step_packages(step) if p in absent]
+        if gone:
+            step.verdict = "block"
+            step.reasons = [f"not in apt's package index: {', '.join(gone)} (try 'sudo apt-get update')", *step.reasons]
+    return plan
