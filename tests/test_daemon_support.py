@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
+import signal as signals
 import socket
 import subprocess
 import sys
@@ -139,33 +139,34 @@ class DaemonProcess:
         return argv + (["--config", str(self.conf)] if self.conf else [])
 
     def start(self, wait: bool = True) -> DaemonProcess:
-        self.proc = subprocess.Popen(
-            self.argv(), env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        # stderr goes to a file, not a pipe: a child the monitor spawned (apt) may outlive cortexd holding it
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.stderr_path = self.home / f"cortexd-{id(self)}.stderr"
+        with open(self.stderr_path, "w") as err:
+            self.proc = subprocess.Popen(self.argv(), env=self.env, stdout=subprocess.DEVNULL, stderr=err, text=True)
         if wait:
             wait_for_socket(self.socket_path, self.proc)
         return self
 
-    def signal(self, sig: signal.Signals) -> None:
+    def signal(self, sig: signals.Signals) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float = 30) -> tuple[int, str]:
         """Let the process end by itself; return its exit code and stderr."""
         assert self.proc is not None
-        _, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, err
+        code = self.proc.wait(timeout)
+        return code, self.stderr_path.read_text()
 
     def stop(self) -> tuple[int, str]:
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signals.SIGTERM)
         try:
-            _, err = self.proc.communicate(timeout=20)
+            return self.wait(20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
-        return self.proc.returncode, err
+            return self.wait()
 
     def __enter__(self) -> DaemonProcess:
         return self.start()
@@ -178,7 +179,7 @@ def wait_for_socket(path: Path, proc: subprocess.Popen[str] | None = None, timeo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"cortexd exited with {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError(f"cortexd exited with {proc.returncode}")
         with contextlib.suppress(OSError):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:

@@ -136,7 +136,8 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     if watchdog:
         watchdog.cancel()
     daemon.monitor.stop()
-    await asyncio.wait({monitoring}, timeout=5)
+    await asyncio.wait({monitoring}, timeout=1)  # a sample in progress may finish; a stuck one is left behind
+    monitoring.cancel()
     await asyncio.to_thread(daemon.monitor.close)
     await daemon.inference.close()
     log.info("stopped")
@@ -177,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             os.close(ready_fd)
             ready_fd = None
 
+    loop = asyncio.new_event_loop()
     try:
-        asyncio.run(run(config, socket_path, args.config, on_ready))
+        loop.run_until_complete(run(config, socket_path, args.config, on_ready))
     except (SocketInUse, PermissionError, OSError) as e:
         log.error("%s", e)
         if ready_fd is not None:
@@ -187,9 +189,27 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"cortexd: {e}\n")
         return 1
     finally:
+        loop.close()  # does not wait for worker threads
         if not args.foreground:
             remove_pid_file(pid_file)
+    _leave_busy_threads()
     return 0
+
+
+def _leave_busy_threads() -> None:
+    """Exit now even if a worker thread (an apt count, a slow sample) is still busy.
+
+    Python would join those threads at exit, and SIGTERM must not wait longer
+    than ``shutdown_timeout`` for work whose result nobody will read.
+    """
+    import threading
+
+    busy = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if busy:
+        log.info("exiting without waiting for %d busy worker thread(s)", len(busy))
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":
