@@ -1,0 +1,233 @@
+"""``inference`` through cortexd: the request it builds, its queue and timeouts, and the real llama-server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_daemon_support import FakeLLM, ThreadedDaemon, collect, free_port, make_config
+
+from cortex.daemon.inference import build_request
+from cortex.daemon.protocol import ProtocolError
+from cortex.daemon_client import CortexDaemonClient, DaemonError
+
+LLM = {"max_tokens_per_request": 64, "temperature": 0.7, "system_prompt": ""}
+
+
+def poll(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_build_request_caps_defaults_and_passes_llama_options_through() -> None:
+    path, body, stream = build_request(
+        {"prompt": "hi", "max_tokens": 1000, "stop": "\n", "seed": 42, "ignore_eos": True, "top_k": 5},
+        {**LLM, "system_prompt": "Be brief."},
+    )
+    assert path == "/v1/chat/completions" and stream is False
+    assert body["max_tokens"] == 64 and body["temperature"] == 0.7 and body["stop"] == ["\n"]
+    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    assert (body["seed"], body["ignore_eos"], body["top_k"]) == (42, True, 5)
+    path, body, stream = build_request({"prompt": "a b", "template": "raw", "stream": True, "temperature": 0}, LLM)
+    assert path == "/completion" and stream is True
+    assert body["prompt"] == "a b" and body["n_predict"] == 64 and body["temperature"] == 0
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+    _, body, _ = build_request({"messages": messages, "system_prompt": "ignored"}, LLM)
+    assert body["messages"] == messages
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"prompt": "x", "messages": [{"role": "user", "content": "y"}]},
+        {"prompt": 5},
+        {"messages": []},
+        {"messages": [{"role": "user"}]},
+        {"prompt": "x", "max_tokens": 0},
+        {"prompt": "x", "max_tokens": True},
+        {"prompt": "x", "temperature": 3},
+        {"prompt": "x", "temperature": "hot"},
+        {"prompt": "x", "stop": [1]},
+        {"prompt": "x", "stream": "yes"},
+        {"prompt": "x", "seed": 1.5},
+        {"prompt": "x", "ignore_eos": 1},
+        {"prompt": "x", "template": "jinja"},
+        {"messages": [{"role": "user", "content": "y"}], "template": "raw"},
+        {"prompt": "x", "n_gpu_layers": 99},
+    ],
+)
+def test_build_request_rejects_bad_params(params: dict) -> None:
+    with pytest.raises(ProtocolError) as e:
+        build_request(params, LLM)
+    assert e.value.code.value == "invalid_params" and e.value.message
+
+
+def daemon_for(tmp_path: Path, url: str, **llm: object) -> ThreadedDaemon:
+    config, conf = make_config(tmp_path / "home", {"llm": {"base_url": url, **llm}})
+    return ThreadedDaemon(config, tmp_path / "run" / "c.sock", conf)
+
+
+def test_forwarded_body_and_result(tmp_path: Path) -> None:
+    with FakeLLM() as llm, daemon_for(tmp_path, llm.url, max_tokens_per_request=16, temperature=0.2) as d:
+        data = CortexDaemonClient(d.socket_path).inference("hello", max_tokens=100, seed=3)
+    assert data["output"] == "hello" and data["model"] == "fake-model"
+    assert data["prompt_tokens"] == 3 and data["tokens_generated"] == 2
+    assert data["inference_time_ms"] > 0 and data["tokens_per_second"] > 0
+    body = llm.requests[0]
+    assert body["max_tokens"] == 16 and body["temperature"] == 0.2 and body["seed"] == 3
+    assert body["messages"][-1] == {"role": "user", "content": "hello"}
+
+
+def test_queue_full_beyond_queue_size(tmp_path: Path) -> None:
+    with FakeLLM(delay=30) as llm, daemon_for(tmp_path, llm.url, parallel=1, queue_size=1) as d:
+        results: list = []
+
+        def ask() -> None:
+            try:
+                results.append(CortexDaemonClient(d.socket_path).inference("x"))
+            except DaemonError as e:
+                results.append(e.code)
+
+        first = threading.Thread(target=ask)
+        first.start()
+        assert poll(lambda: len(llm.requests) == 1)  # running
+        second = threading.Thread(target=ask)
+        second.start()
+        assert poll(lambda: d.daemon.inference.waiting == 1)  # waiting for the one slot
+        with pytest.raises(DaemonError) as e:
+            CortexDaemonClient(d.socket_path).inference("x")
+        assert e.value.code == "queue_full"
+        assert CortexDaemonClient(d.socket_path).status()["queue"] == {"depth": 2, "max": 1}
+        llm.release.set()
+        first.join(10)
+        second.join(10)
+    assert [r["output"] for r in results] == ["hello", "hello"]
+
+
+def test_timeout_after_llm_timeout(tmp_path: Path) -> None:
+    with FakeLLM(delay=30) as llm, daemon_for(tmp_path, llm.url, timeout=1) as d:
+        with pytest.raises(DaemonError) as e:
+            CortexDaemonClient(d.socket_path).inference("x")
+        assert e.value.code == "timeout" and "[llm] timeout" in e.value.message
+        assert CortexDaemonClient(d.socket_path).status()["queue"]["depth"] == 0
+
+
+def test_llm_down_says_how_to_start_it(tmp_path: Path) -> None:
+    with daemon_for(tmp_path, f"http://127.0.0.1:{free_port()}") as d:
+        client = CortexDaemonClient(d.socket_path)
+        for stream in (False, True):
+            with pytest.raises(DaemonError) as e:
+                collect(client.stream_inference("x")) if stream else client.inference("x")
+            assert e.value.code == "llm_unavailable"
+            assert "cortex llm start" in e.value.message and "cortex up" in e.value.message
+
+
+# The real llama-server.
+
+
+@pytest.mark.llm
+def test_real_inference_chat_raw_seed_and_caps(tmp_path: Path, llama_server) -> None:
+    with daemon_for(tmp_path, llama_server.base_url, max_tokens_per_request=24) as d:
+        client = CortexDaemonClient(d.socket_path, timeout=120)
+        data = client._send_command({"command": "inference", "params": {"prompt": "Hello", "max_tokens": 32}})["data"]
+        assert data["output"].strip() and 0 < data["tokens_generated"] <= 24 and data["prompt_tokens"] > 0
+        assert data["model"] and data["inference_time_ms"] > 0 and data["tokens_per_second"] > 0
+        fixed = {"prompt": "Name a colour.", "seed": 7, "temperature": 0.8, "max_tokens": 12}
+        assert client.inference(**fixed)["output"] == client.inference(**fixed)["output"]
+        long = client.inference("Count: 1, 2, 3,", template="raw", ignore_eos=True, max_tokens=16, temperature=0)
+        assert long["tokens_generated"] == 16
+        stopped = client.inference("1, 2, 3, 4,", template="raw", stop=[","], max_tokens=20, temperature=0)
+        assert "," not in stopped["output"]
+        status = client.status()["llm"]
+        assert status["state"] == "up" and status["model"]
+
+
+@pytest.mark.llm
+def test_real_streaming_tokens_add_up_to_the_output(tmp_path: Path, llama_server) -> None:
+    with daemon_for(tmp_path, llama_server.base_url) as d:
+        client = CortexDaemonClient(d.socket_path, timeout=120)
+        pieces, final = collect(client.stream_inference("Tell me about Linux.", max_tokens=20, temperature=0))
+        assert len(pieces) > 1 and "".join(pieces) == final["output"]
+        assert final["tokens_generated"] > 1
+        raw_pieces, raw = collect(client.stream_inference("Linux is", template="raw", max_tokens=10, temperature=0))
+        assert "".join(raw_pieces) == raw["output"] and raw["tokens_generated"] == 10
+
+
+def own_llama_server(tmp_path: Path):
+    """A llama-server this test may kill (the session one is shared)."""
+    from conftest import bundled_model_path
+
+    from cortex.config import load_config
+    from cortex.llm_service import server
+
+    env = {
+        "CORTEX_HOME": str(tmp_path / "llm-home"),
+        "CORTEX_LLM_PORT": str(free_port()),
+        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
+        "CORTEX_LLM_THREADS": "2",
+        "CORTEX_LLM_CTX_SIZE": "1024",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    config = load_config(env=env)
+    status = server.start(config, timeout=120)
+    return config, status.pid
+
+
+def slot_busy(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/slots", timeout=1) as r:
+            return any(s.get("is_processing") for s in json.loads(r.read()))
+    except OSError:
+        return False
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_killing_llama_server_mid_inference_gives_llm_unavailable(tmp_path: Path, stream: bool) -> None:
+    config, pid = own_llama_server(tmp_path)
+    try:
+        with daemon_for(tmp_path, config.llm_url, max_tokens_per_request=4000, timeout=120) as d:
+            client = CortexDaemonClient(d.socket_path, timeout=60)
+            params = {"prompt": "Write a long story.", "max_tokens": 4000, "ignore_eos": True}
+            if stream:
+                tokens = client.stream_inference(**params)
+                next(tokens)  # generating now
+                killed = time.monotonic()
+                os.kill(pid, signal.SIGKILL)
+                with pytest.raises(DaemonError) as raised:
+                    collect(tokens)
+                error = raised.value
+            else:
+                outcome: dict = {}
+
+                def ask() -> None:
+                    try:
+                        client.inference(**params)
+                    except DaemonError as err:
+                        outcome["error"] = err
+
+                asker = threading.Thread(target=ask)
+                asker.start()
+                assert poll(lambda: slot_busy(config.llm_url))
+                killed = time.monotonic()
+                os.kill(pid, signal.SIGKILL)
+                asker.join(30)
+                error = outcome["error"]
+            print(f"llm_unavailable {time.monotonic() - killed:.3f} s after the kill")
+            assert error.code == "llm_unavailable" and "cortex llm start" in error.message
+            assert client.ping()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
