@@ -64,8 +64,8 @@ class LlamaServer:
     config: Config
 
     def env(self) -> dict[str, str]:
-        """Variables that point a cortex process at this server."""
-        return {"LLAMA_CPP_BASE_URL": self.base_url, "CORTEX_LLM_PORT": str(self.port)}
+        """Variables that point a cortex process at this server (and its home, where the package index is kept)."""
+        return {"LLAMA_CPP_BASE_URL": self.base_url, "CORTEX_LLM_PORT": str(self.port), "CORTEX_HOME": str(self.home)}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,51 @@
+"""``cortex ask``: a question answered by the local model, grounded in this machine's facts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cortex.cli.common import emit_json, fail, get_config, json_option
+
+
+@click.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--provider", help="llama_cpp (default), ollama, openai, claude; else CORTEX_PROVIDER / ~/.cortex/.env.")
+@click.option("--model", help="Model name for the provider (display name for llama_cpp).")
+@click.option("--max-tokens", type=click.IntRange(1, 4096), default=200, show_default=True)
+@json_option
+def ask(question: tuple[str, ...], provider: str | None, model: str | None, max_tokens: int, as_json: bool) -> None:
+    """Answer QUESTION about this machine or Linux, streaming the answer as it is generated.
+
+    \b
+    Facts the question touches (OS, memory, disks, packages and their install
+    state, services, man pages) are gathered first and given to the model;
+    where they answer the question outright, they lead the answer.
+
+    \b
+    Examples:
+      cortex ask "What is nginx?"
+      cortex ask "Is nginx installed on this machine?"
+      cortex ask "How much memory does this machine have?" --json
+    """
+    from cortex.ask.answer import answer
+    from cortex.llm.provider import ProviderError, get_provider
+
+    text = " ".join(question).strip()
+    if not text:
+        fail('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
+    config = get_config()
+    try:
+        result = answer(text, config, get_provider(provider, config, model=model), max_tokens=max_tokens)
+        if as_json:
+            emit_json(result.to_dict())
+            return
+        if result.lead:
+            click.echo(result.lead + " ", nl=False)
+        for chunk in result.response:
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+        click.echo()
+    except ProviderError as e:
+        fail(str(e))

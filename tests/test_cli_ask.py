@@ -1,0 +1,92 @@
+"""``cortex ask`` end to end against the real llama-server with the bundled model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import LlamaServer, free_port
+
+from cortex.config import load_config
+from cortex.llm.openai_compat import OpenAICompatProvider
+from cortex.llm.provider import Options
+
+ASK = [sys.executable, "-m", "cortex", "ask"]
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([*ASK, *args], capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+
+
+def test_ask_json_has_the_design_shape(llama_server: LlamaServer) -> None:
+    result = run(["What is nginx?", "--json"], llama_server.env())
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {"question", "answer", "model", "prompt_tokens", "tokens_generated", "time_ms"} <= doc.keys()
+    assert doc["question"] == "What is nginx?"
+    assert doc["answer"].strip()
+    assert doc["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert doc["prompt_tokens"] > 0 and doc["tokens_generated"] > 0
+
+
+def test_ask_streams_the_answer_to_the_terminal(llama_server: LlamaServer) -> None:
+    result = run(["What does the ls command do?"], llama_server.env())
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) > 10
+
+
+def test_provider_streams_chunk_by_chunk_and_counts_tokens(llama_server: LlamaServer) -> None:
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    messages = [{"role": "user", "content": "Count from one to ten in words."}]
+    response = provider.prompt(messages, Options(max_tokens=32, temperature=0))
+    chunks = list(response)
+    assert len(chunks) > 3  # tokens arrived one by one, not as one block
+    assert response.tokens_generated == 32 or response.tokens_generated == len(chunks)
+    assert response.first_token_ms is not None and response.first_token_ms <= response.time_ms
+    again = provider.prompt(messages, Options(max_tokens=32, temperature=0)).text()
+    assert again == "".join(chunks)  # same prompt, greedy: same answer (and served from the prompt cache)
+
+
+def test_json_schema_constrains_the_answer(llama_server: LlamaServer) -> None:
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    schema = {
+        "type": "object",
+        "properties": {"package": {"type": "string", "enum": ["nmap", "zsh", "ncdu"]}},
+        "required": ["package"],
+    }
+    messages = [{"role": "user", "content": "Which package is a network scanner?"}]
+    text = provider.prompt(messages, Options(max_tokens=32, temperature=0, json_schema=schema)).text()
+    assert json.loads(text)["package"] in {"nmap", "zsh", "ncdu"}
+
+
+def test_ask_with_the_service_down_names_the_command_that_starts_it() -> None:
+    """The facts may still lead on stdout; the error is one line on stderr and the exit code says it failed."""
+    result = run(["What is nginx?"], {"LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{free_port()}"})
+    assert result.returncode == 1
+    assert "not reachable" in result.stderr and "cortex up" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_system_prompt_is_byte_stable_across_questions() -> None:
+    from cortex.ask.answer import build_messages
+
+    first = build_messages("What is nginx?", [], "")[0]
+    second = build_messages("How much memory is free?", [], "It has 2 GiB.")[0]
+    assert first == second and first["role"] == "system"
+
+
+def test_provider_never_prints_the_api_key(monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
+    from cortex.llm.provider import ProviderError, get_provider
+
+    provider = get_provider("openai", load_config())
+    try:
+        provider.prompt([{"role": "user", "content": "hi"}]).text()
+    except ProviderError as e:
+        assert "sk-very-secret" not in str(e)
+        assert "OPENAI_BASE_URL" in str(e)
+    else:
+        raise AssertionError("a closed port must fail")
