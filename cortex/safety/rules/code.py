@@ -57,9 +57,11 @@ WRITE_API = re.compile(
     r"open\s*\(|write_text|write_bytes|writeFile|appendFile|File\.write|File\.open|fopen|file_put_contents|\bprint\s+\w+"
 )
 REMOTE_CODE = re.compile(
-    r"urlopen|urllib|requests\.|https?://|b64decode|base64|decode_base64|LWP|Net::HTTP|open-uri|fetch\(|zlib|"
-    r"marshal\.loads|pickle\.loads|codecs\.decode|unhexlify|fromhex|rot13|decompress"
+    r"urlopen|urllib|requests\.|https?://|b64decode|base64|decode_?64|decode_base64|LWP|Net::HTTP|open-uri|fetch\(|"
+    r"zlib|marshal\.loads|pickle\.loads|codecs\.decode|unhexlify|fromhex|rot13|decompress|Buffer\.from",
+    re.I,
 )
+BARE_EXEC = re.compile(r"\b(?:exec|system|os\.execute|spawn)\b\s*\(?\s*([^'\"()\s;][^;\n]*)")
 CODE_EVAL = re.compile(r"\b(exec|eval|Function|compile|instance_eval|load)\b\s*\(?")
 SETUID_API = re.compile(r"chmod.*(0o?[2-7][0-7]{3}\b|S_ISUID|S_ISGID|u\+s|\+s\b)", re.S)
 LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'|\"((?:[^\"\\]|\\.)*)\"|`([^`]*)`|qx\{([^}]*)\}|%x\{([^}]*)\}")
@@ -88,6 +90,8 @@ def code_findings(ctx: Context, lang: str, w: Word) -> list[Finding]:
         out.append(block(f"{lang} code sets a setuid/setgid bit: a way to become root", "critical"))
     runs_shell = bool(EXEC_API.search(code))
     if runs_shell:
+        for m in BARE_EXEC.finditer(code):
+            out += [f for f in ctx.state.nested_lenient(m.group(1)) if f.level == "block"]
         for lit in literals:
             if len(lit) > 1 and (" " in lit or lit.startswith("/")):
                 found = ctx.state.nested_lenient(lit)

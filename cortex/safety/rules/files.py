@@ -28,6 +28,29 @@ def _unknown_root(w: Word) -> bool:
     return w.unknown and bool(re.match(r"^\*+/", w.text))
 
 
+APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/")
+
+
+def written_text(ctx: Context) -> str | None:
+    """The literal text a command writes: its own echo/printf words, or those of echo/printf piped into it."""
+    if ctx.inv.name in ("echo", "printf"):
+        sources = [ctx.cmd]
+    elif ctx.cmd.upstream and all(c.argv[:1] in (["echo"], ["printf"]) for c in ctx.cmd.upstream):
+        sources = ctx.cmd.upstream
+    else:
+        return None
+    if any(w.dynamic for c in sources for w in c.words[1:]):
+        return None
+    return "\n".join(w.text for c in sources for w in c.words[1:] if not w.text.startswith("-"))
+
+
+def pinned_source(ctx: Context) -> bool:
+    """An apt source whose every line names its own key (signed-by=): authenticated, not globally trusted."""
+    text = written_text(ctx)
+    lines = [ln for ln in (text or "").replace("\\n", "\n").splitlines() if ln.strip().startswith(("deb ", "deb-src "))]
+    return bool(lines) and all("signed-by=" in ln for ln in lines)
+
+
 def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Finding]:
     """A file about to be written: devices, account and trust files, OS files, network pseudo-files."""
     out: list[Finding] = []
@@ -38,6 +61,8 @@ def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Findi
             out.append(block(f"{what} opens a network connection through {path}: a reverse-shell pattern", "critical"))
         elif is_raw_device(path):
             out.append(block(f"{what} writes raw data onto the device {path}, destroying what is on it", "critical"))
+        elif path.startswith(APT_SOURCES) and pinned_source(ctx):
+            out.append(confirm(f"adds a package source to {path}, pinned to its own key (signed-by)", "high"))
         elif is_write_critical(path):
             out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
         elif truncate and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
@@ -122,8 +147,11 @@ def copy(ctx: Context) -> list[Finding]:
 def tee(ctx: Context) -> list[Finding]:
     flags, files = split_options(ctx.args)
     out: list[Finding] = []
+    downloaded = any(c.argv and c.argv[0].rsplit("/", 1)[-1] in ("curl", "wget", "fetch") for c in ctx.cmd.upstream)
     for f in files:
         out += write_target(ctx, f, "-a" not in flags and "--append" not in flags, "tee")
+        if downloaded:
+            ctx.state.downloads.add(ctx.key(f.text))
     return out or ([confirm("writes files")] if files else [])
 
 
@@ -218,7 +246,7 @@ def chown(ctx: Context) -> list[Finding]:
 
 
 FIND_FILTERS = names(
-    "-name -iname -path -ipath -regex -iregex -type -mtime -mmin -atime -amin -ctime -cmin -size -user -group "
+    "-name -iname -path -ipath -regex -iregex -mtime -mmin -atime -amin -ctime -cmin -size -user -group "
     "-newer -empty -perm -links -inum -wholename -iwholename -lname -uid -gid -nouser -nogroup"
 )
 FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from cortex.safety.rules import Context, block, confirm, names, rule, split_options
+from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
 
@@ -134,3 +134,15 @@ def language_packages(ctx: Context) -> list[Finding]:
     if any(w.text == "--break-system-packages" for w in ctx.args):
         return [confirm(f"{ctx.inv.name} {verb} into the system's Python, which apt owns", "high")]
     return [confirm(f"{ctx.inv.name} {verb} changes installed software")]
+
+
+@rule("gpg", "gpg2")
+def gpg(ctx: Context) -> list[Finding]:
+    """Keys written into apt's global keyrings are trusted for every repository."""
+    from cortex.safety.rules.files import write_target
+
+    args = ctx.args
+    targets = [args[i + 1] for i, w in enumerate(args[:-1]) if w.text in ("-o", "--output", "--keyring")]
+    targets += [word(w.text.split("=", 1)[1]) for w in args if w.text.startswith(("--output=", "--keyring="))]
+    out = [f for t in targets for f in write_target(ctx, t, False, "gpg")]
+    return out or ([confirm("gpg writes a key file")] if targets else [])

@@ -190,6 +190,9 @@ def docker(ctx: Context) -> list[Finding]:
             value = texts[i + 1]
         if value is not None and re.match(r"^(source=|src=)?/:|^/,|^type=bind,(source|src)=/,", value):
             return [block("mounts the host's / into a container: root on the host without a password", "critical")]
+        source = value.split(":", 1)[0].removeprefix("source=").removeprefix("src=") if value else ""
+        if value and re.fullmatch(r"/(etc|usr|boot|root|bin|sbin|lib|lib64|var|dev)/?", source) and ":ro" not in value:
+            return [block(f"mounts the host's {source} writable into a container: root on the host", "critical")]
     if "--privileged" in texts or any(t in ("--pid=host", "--net=host", "--network=host") for t in texts):
         return [confirm("runs a privileged container", "high")]
     if verb in ("system", "volume", "image", "container") and "prune" in texts:
@@ -232,3 +235,35 @@ def echo(ctx: Context) -> list[Finding]:
             found = ctx.state.nested_lenient(text)
             out += [Finding(f.level, f.risk, f"installs a command that runs later: {f.reason}") for f in found]
     return [f for f in out if f.level == "block"] or [confirm("adds a command that runs at login or on a schedule")]
+
+
+@rule("set")
+def set_(ctx: Context) -> list[Finding]:
+    texts = [w.text for w in ctx.args]
+    if any(t == "+o" for t in texts) and "history" in texts:
+        return [block("stops the shell history from being kept: a step of hiding what was done")]
+    return []
+
+
+@rule("at", "batch")
+def at(ctx: Context) -> list[Finding]:
+    """'at' runs the commands it reads later, through a shell: check them now."""
+    if any(w.text in ("-l", "-r", "-d", "-c") for w in ctx.args) or ctx.inv.name == "atq":
+        return []
+    fed = [c for c in ctx.cmd.upstream if c.argv[:1] in (["echo"], ["printf"])]
+    if ctx.cmd.piped_in and len(fed) != len(ctx.cmd.upstream):
+        return [block(f"{ctx.inv.name} schedules commands produced at run time, which cannot be checked")]
+    out = [f for c in fed for w in c.words[1:] for f in ctx.state.nested_lenient(w.text) if f.level == "block"]
+    return out or [confirm(f"{ctx.inv.name} schedules commands to run later")]
+
+
+@rule("vi", "vim", "nvim", "ex", "view", "vimdiff")
+def editor(ctx: Context) -> list[Finding]:
+    """Editors given ':!command' on the command line run it through a shell."""
+    out: list[Finding] = []
+    for i, w in enumerate(ctx.args):
+        text = w.text if w.text.startswith("+") else (w.text if i and ctx.args[i - 1].text == "-c" else "")
+        m = re.search(r"^[+:]*\s*!(.*)$", text.lstrip("+:"))
+        if text and m:
+            out += [f for f in ctx.state.nested(m.group(1)) if f.level == "block"]
+    return out or [confirm(f"{ctx.inv.name} edits files")]
