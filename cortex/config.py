@@ -98,6 +98,7 @@ KEYS: tuple[Key, ...] = (
     Key("daemon.rate_burst", 1000, "int", "requests one peer may send at once", low=1),
     Key("daemon.shutdown_timeout", 10, "float", "seconds SIGTERM waits for in-flight requests", low=0),
     # [monitor]
+    Key("monitor.enabled", True, "bool", "sample the system and keep alerts (false: health on demand, no alerts)"),
     Key("monitor.interval", 30, "float", "seconds between system samples", low=1),
     Key("monitor.updates_interval", 3600, "float", "seconds between apt update counts", low=60),
     # [thresholds]
