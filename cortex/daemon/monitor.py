@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import time
 from typing import Any, Protocol
@@ -46,7 +45,7 @@ class Monitor(Protocol):
 
 def _failed_units() -> list[str] | None:
     """Failed systemd units, or None when systemd does not run this machine (or cannot tell)."""
-    if not os.path.isdir("/run/systemd/system") or not shutil.which("systemctl"):
+    if not os.path.isdir("/run/systemd/system"):
         return None
     try:
         out = subprocess.run(
@@ -135,7 +134,9 @@ class SnapshotMonitor:
 
 
 def load_monitor(config: Any) -> Monitor:
-    """The real monitor (``cortex.monitor.monitor.Monitor``) when it loads, else the snapshot stand-in."""
+    """The real monitor (``cortex.monitor.monitor.Monitor``) when enabled and it loads, else the snapshot stand-in."""
+    if not config["monitor.enabled"]:
+        return SnapshotMonitor(config)
     try:
         from cortex.monitor.monitor import Monitor as SystemMonitor
     except ImportError as e:
