@@ -17,7 +17,7 @@ from cortex.monitor.monitor import Monitor
 
 def explaining_monitor(tmp_path: Path, port: int) -> Monitor:
     conf = tmp_path / "daemon.conf"
-    conf.write_text("[alerts]\nai_explain: true\nai_timeout: 120\n[thresholds]\ndisk_critical: 95\n")
+    conf.write_text("[alerts]\nai_explain: true\nai_timeout: 300\n[thresholds]\ndisk_critical: 95\n")
     config = load_config(config_file=conf, env={"CORTEX_HOME": str(tmp_path / "home"), "CORTEX_LLM_PORT": str(port)})
     return Monitor(config, clock=Clock(), sampler=object())
 
@@ -61,12 +61,13 @@ def test_waiting_explanations_are_bounded(tmp_path):
 
 
 @pytest.mark.llm
-def test_real_cortex_llm_explains_a_new_critical_alert_on_the_same_alert(tmp_path, llama_server):
+def test_real_cortex_llm_explains_a_new_critical_alert_on_the_same_alert(tmp_path, llama_server, caplog):
+    caplog.set_level(logging.INFO, "cortex.monitor")
     m = explaining_monitor(tmp_path, llama_server.port)
     m.evaluate(snap(disks={"/": 97}))
     m.explainer.close(wait=True)
     [alert] = m.alerts(status="all")["alerts"]
-    assert alert["ai_explanation"], "the bundled model answered nothing"
+    assert alert["ai_explanation"], f"no explanation; log: {caplog.text}"
     assert 1 <= len(alert["ai_explanation"].splitlines()) <= 2
     m.clock.now += 30
     m.evaluate(snap(disks={"/": 97}))  # still the same alert: no second explanation, no second alert

@@ -82,7 +82,7 @@ class Explainer:
             json={
                 "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}],
                 "max_tokens": MAX_TOKENS,
-                "temperature": 0.2,
+                "temperature": 0,  # the same alert gets the same advice
             },
             timeout=self.timeout,
         )
