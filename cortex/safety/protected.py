@@ -89,6 +89,13 @@ REMOVE_CRITICAL = (
     "/var/lib/dpkg/status",
     "/etc/apt/sources.list",
     "/etc/hostname",
+    "/home/*/.bash_history",
+    "/root/.bash_history",
+    "/var/log/wtmp",
+    "/var/log/btmp",
+    "/var/log/lastlog",
+    "/var/log/auth.log",
+    "/var/log/secure",
 )
 # Files that reveal secrets when read or sent away.
 SECRET_FILES = (
@@ -99,6 +106,9 @@ SECRET_FILES = (
     "/etc/ssh/ssh_host_*_key",
     "/home/*/.ssh/id_*",
     "/root/.ssh/id_*",
+    "/home/*/.ssh",
+    "/root/.ssh",
+    "/etc/ssh",
     "/home/*/.aws/credentials",
     "/root/.aws/credentials",
     "/home/*/.kube/config",

@@ -9,6 +9,7 @@ from cortex.safety.protected import (
     is_home_root,
     is_raw_device,
     is_remove_critical,
+    is_secret,
     is_system_file,
     is_write_critical,
     normalize,
@@ -84,7 +85,7 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
             if recursive and protected_target(path):
                 out.append(block(f"{what} of {path} deletes a system tree or a home directory", "critical"))
             elif is_remove_critical(path) or (recursive and is_write_critical(path)):
-                out.append(block(f"{what} of {path} breaks logins, sudo, booting or the package system"))
+                out.append(block(f"{what} of {path}: logins, sudo, booting, packages or the audit trail depend on it"))
             elif path.startswith("/dev/") and is_raw_device(path):
                 out.append(block(f"{what} of the device node {path}"))
     return out
@@ -137,6 +138,10 @@ def copy(ctx: Context) -> list[Finding]:
         out.append(block(f"install -m {mode} creates a setuid/setgid program: a way to become root"))
     if len(operands) >= 2 or (operands and "-t" in flags):
         dest = operands[-1]
+        dest_path = normalize(dest.text, ctx.cmd.cwd) or ""
+        for src in operands[:-1]:
+            if any(p and is_secret(p) for p in ctx.paths(src)) and not dest_path.startswith(("/etc/", "/root/")):
+                out.append(block(f"copies the secret file {src.text} to {dest.text}, where others may read it"))
         out += write_target(ctx, dest, ctx.inv.name != "ln", ctx.inv.name)
         if ctx.inv.name == "rsync" and flags & {"--delete", "--delete-before", "--delete-after", "--del"}:
             out += removal(ctx, [dest], True, "rsync --delete")
@@ -188,6 +193,20 @@ def dd(ctx: Context) -> list[Finding]:
     return out or [confirm("copies raw data")]
 
 
+def _opens_up(mode: str, secret: bool) -> bool:
+    """A mode that lets others write the file (or read it, for a secret); unknown modes count as opening."""
+    if re.fullmatch(r"0?[0-7]{3,4}", mode):
+        group, other = int(mode[-2]), int(mode[-1])
+        return bool(group & 2 or other & 2 or (secret and other & 4))
+    if re.fullmatch(r"[ugoa]*[-=+][rwxX]*(,[ugoa]*[-=+][rwxX]*)*", mode):
+        grants = re.findall(r"([ugoa]*)[+=]([rwxX]*)", mode)
+        return any(
+            ("w" in perms and who != "u") or (secret and "r" in perms and who in ("", "a", "o"))
+            for who, perms in grants
+        )
+    return True
+
+
 def _mode_findings(ctx: Context, mode: str, targets: list[Word], recursive: bool, what: str) -> list[Finding]:
     out: list[Finding] = []
     if SETUID_MODE.match(mode):
@@ -203,7 +222,8 @@ def _mode_findings(ctx: Context, mode: str, targets: list[Word], recursive: bool
             elif path == "/" or path.lstrip("/") in KNOWN_TOP or is_home_root(path):
                 out.append(block(f"{what} on {path} changes the mode of a top-level or home directory"))
             elif is_write_critical(path) or (is_remove_critical(path) and path.startswith("/etc")):
-                out.append(block(f"{what} on {path}, which guards accounts, sudo or package trust"))
+                if what != "chmod" or _opens_up(mode, is_secret(path)):
+                    out.append(block(f"{what} on {path}, which guards accounts, sudo or package trust"))
             elif is_system_file(path) and (WORLD_WRITABLE.match(mode) or DANGEROUS_MODE.match(mode)):
                 out.append(block(f"{what} {mode} on the operating-system file {path}"))
             elif protected_target(path) and WORLD_WRITABLE.match(mode):
@@ -237,7 +257,7 @@ def chown(ctx: Context) -> list[Finding]:
     targets = operands[1:] if name in ("chown", "chgrp", "chcon") else operands
     if name == "chattr":
         targets = [w for w in operands if not re.fullmatch(r"[-+=][aAcCdDeiIjPsStTux]+", w.text)]
-    out = _mode_findings(ctx, "", targets, recursive, name)
+    out = _mode_findings(ctx, "", targets, recursive, name) if recursive or not owner.startswith("root") else []
     for w in targets:
         for path in ctx.paths(w):
             if path and is_system_file(path) and name in ("chown", "chgrp") and not owner.startswith("root"):

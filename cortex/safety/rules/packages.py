@@ -42,7 +42,7 @@ REMOVE_VERBS |= frozenset({"--remove", "--purge", "-e", "-Rdd", "-Rns", "-Rs", "
 
 
 def _protected_package(name: str) -> bool:
-    name = name.split("=", 1)[0].split(":", 1)[0].rstrip("+-")
+    name = name.split("=", 1)[0].split(":", 1)[0].rstrip("+-").lstrip("^").rstrip("$").replace(".*", "*")
     if any(c in name for c in "*?["):  # a pattern: protected when it may match an essential package or kernel
         return any(fnmatch.fnmatchcase(e, name) for e in ESSENTIAL) or _protected_package(re.sub(r"[*?]", "x", name))
     return any(fnmatch.fnmatchcase(name, p) for p in PROTECTED_PATTERNS)

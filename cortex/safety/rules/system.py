@@ -33,6 +33,8 @@ def kill(ctx: Context) -> list[Finding]:
         i += 1
     if signal in ("0",):
         return []
+    if any(re.search(r"\b(pidof|pgrep)\b.*\b(systemd|init)\b", p) for p in (w.raw for w in ctx.args)):
+        return [block("kill signals init/systemd (PID 1): the whole system goes down", "critical")]
     if "1" in pids:
         return [block("kill signals PID 1 (init): the whole system goes down", "critical")]
     if "-1" in pids:
@@ -53,7 +55,10 @@ def pkill(ctx: Context) -> list[Finding]:
     names = {w.text for w in operands}
     if names & INIT_NAMES or (ctx.inv.name == "pkill" and any(w.text in ("-1",) for w in ctx.args[1:2])):
         return [block("kills init/systemd: the whole system goes down", "critical")]
-    if not operands and any(w.text in ("-u", "-U") for w in ctx.args):
+    users = [ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-u", "-U")]
+    if not operands and users:
+        if "root" in users or "0" in users:
+            return [block("kills every process of root: the system goes down", "critical")]
         return [confirm("kills every process of a user", "high")]
     return [confirm("stops processes by name")]
 
@@ -155,6 +160,8 @@ def accounts(ctx: Context) -> list[Finding]:
 
 @rule("visudo", "vipw", "vigr")
 def visudo(ctx: Context) -> list[Finding]:
+    if ctx.cmd.piped_in:
+        return [block(f"feeds text into {ctx.inv.name}, which rewrites sudo or account files")]
     return [confirm(f"{ctx.inv.name} edits account or sudo rules (with a syntax check)", "high")]
 
 
@@ -169,6 +176,15 @@ def firewall(ctx: Context) -> list[Finding]:
         return []
     risky = {"-F", "--flush", "-X", "disable", "flush", "reset", "-P", "--policy"}
     return [confirm(f"{ctx.inv.name} changes the firewall", "high" if set(texts) & risky else "medium")]
+
+
+@rule("setcap")
+def setcap(ctx: Context) -> list[Finding]:
+    powerful = ("cap_setuid", "cap_setgid", "cap_sys_admin", "cap_dac_override", "cap_sys_ptrace", "cap_sys_module")
+    powerful += ("cap_dac_read_search", "cap_chown", "cap_fowner", "all")
+    if any(any(c in w.text.lower() for c in powerful) for w in ctx.args) and not any(w.text == "-r" for w in ctx.args):
+        return [block("setcap gives a program root powers (a capability like cap_setuid): a way to become root")]
+    return [confirm("setcap changes a program's capabilities", "high")]
 
 
 @rule("setenforce", "aa-disable", "aa-teardown", "sysctl", "modprobe", "insmod", "rmmod", "kexec")
