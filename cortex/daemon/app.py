@@ -63,7 +63,7 @@ class Daemon:
                 )
             if command.admin and not conn.is_admin:
                 raise ProtocolError(ErrorCode.UNAUTHORIZED, f"'{name}' needs root or the daemon's own user")
-            if command.params is not None:
+            if request.params and command.params is not None:
                 check_params(request, command.params)
             response = ok(request.id, await command.handler(self, request, conn))
         except ProtocolError as e:

@@ -70,7 +70,7 @@ def token_event(id: Any, text: str) -> dict[str, Any]:
 
 def encode(message: dict[str, Any]) -> bytes:
     """One frame: compact JSON, UTF-8, newline-terminated."""
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode() + b"\n"
+    return _ENCODER.encode(message).encode() + b"\n"
 
 
 def _reject_constant(name: str) -> Any:
@@ -82,6 +82,11 @@ def _finite_float(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"number {text[:20]} is out of range")
     return value
+
+
+# Built once: json.dumps/json.loads with options build a new coder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _depth_ok(text: str) -> bool:
@@ -108,7 +113,7 @@ def loads(frame: bytes) -> Any:
     if not _depth_ok(text):
         raise ProtocolError(ErrorCode.PARSE_ERROR, f"request nests deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        return _DECODER.decode(text)
     except (ValueError, RecursionError) as e:
         raise ProtocolError(ErrorCode.PARSE_ERROR, f"request is not valid JSON: {e}") from None
 
