@@ -113,6 +113,7 @@ def test_llm_states_from_health_and_tokens_from_metrics(fake_llama):
 def test_llm_state_of_the_real_llama_server(llama_server):
     state = probe_llm(llama_server.base_url, True)
     assert state.state == "ok"
+    assert isinstance(state.tokens_per_second, float)  # cortex-llm runs with --metrics
 
 
 def test_a_slow_apt_count_never_stops_the_sampling_loop(tmp_path):
