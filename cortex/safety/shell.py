@@ -275,14 +275,31 @@ class Walker:
 
 
 _ARITH = re.compile(r"\$\(\(([\w\s+\-*/%<>=!&|^~?:,.()]*)\)\)")
-_DBL_BRACKET = re.compile(r"\[\[([^\[\]`$;&|<>()]*)\]\]")
+_C_FOR = re.compile(r"\bfor\s*\(\(([^`$]*?)\)\)")
+_DBL_BRACKET = re.compile(r"\[\[\s(.*?)\s\]\]")
 _TIME = re.compile(r"(^|[;&|(]\s*|\n\s*)time(\s+-p)?\s+")
+_ARRAY = re.compile(r"\b[A-Za-z_]\w*\+?=\(([^()]*)\)")
+_CASE = re.compile(r"\bcase\s+(\S+)\s+in\b")
+_CASE_PATTERN = re.compile(r"(\{ : \S+;|;;&?|;&)\s*\(?[^()\s;]+(?:\s*\|\s*[^()\s;]+)*\)")
+
+
+def _test(m: re.Match[str]) -> str:
+    inner = m.group(1).replace("&&", "-a").replace("||", "-o").replace("=~", "=")
+    return "[ " + re.sub(r"(?<![\\<>&])([<>])", r"\\\1", inner) + " ]"
 
 
 def _simplify(source: str) -> str:
-    """Rewrite harmless constructs bashlex cannot parse: $((arithmetic)), [[ tests ]], 'time'."""
+    """Rewrite constructs bashlex cannot parse into ones it can, keeping every command and substitution:
+    $((arithmetic)), for ((;;)), [[ tests ]], 'time', arrays, case and select."""
     source = _ARITH.sub("0", source)
-    source = _DBL_BRACKET.sub(r"test \1", source)
+    source = _C_FOR.sub("for _ in 0", source)
+    source = _DBL_BRACKET.sub(_test, source)
+    source = _ARRAY.sub(r": \1", source)
+    source = _CASE.sub(r"{ : \1;", source)
+    source = _CASE_PATTERN.sub(r"\1 ", source)
+    source = re.sub(r";;&?|;&", ";", source)
+    source = re.sub(r"\besac\b", "}", source)
+    source = re.sub(r"(^|[;&|]\s*)select\b", r"\1for", source)
     return _TIME.sub(r"\1", source)
 
 

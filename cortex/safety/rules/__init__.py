@@ -143,6 +143,6 @@ READ_ONLY = names("""
     sha256sum sha512sum b2sum cksum base32 xxd od hexdump strings jq yq tree nproc vmstat iostat mpstat sar
     sensors getent locale localectl tty stty arch getconf ldd nm objdump readelf size iotop iftop nethogs
     bmon glances neofetch screenfetch inxi lsns lslocks lsipc findmnt lsattr namei numfmt factor expr bc dc
-    cd pushd popd dirs clear reset exit logout true history wait jobs fg bg hash ulimit umask set shopt
+    : cd pushd popd dirs clear reset exit logout true history wait jobs fg bg hash ulimit umask set shopt
     uptime tput nvidia-smi fastfetch curl-config pkg-config python3-config lsb_release hostid ncdu duf dust
     """)
