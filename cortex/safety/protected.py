@@ -189,6 +189,21 @@ def is_protected(path: str) -> bool:
     return False
 
 
+VAR_SYSTEM = frozenset({"/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/mail", "/var/backups", "/var/run"})
+
+
+def is_system_tree(path: str) -> bool:
+    """Changing the owner or mode of everything under ``path`` breaks the OS or a home (``/var/www`` does not)."""
+    parts = [p for p in path.replace("*", "").split("/") if p]
+    if not parts or path.rstrip("/*") in VAR_SYSTEM or is_home_root(path.rstrip("/*") or "/"):
+        return True
+    if len(parts) == 1:
+        return parts[0] in KNOWN_TOP or path.endswith("*")
+    if is_system_file(path.rstrip("/*")):
+        return True
+    return any(_inside(path, t) or _inside(t.replace("*", "x"), path) for t in CRITICAL_TREES)
+
+
 def is_glob(text: str) -> bool:
     return bool(GLOB_CHARS.search(text))
 

@@ -11,6 +11,7 @@ from cortex.safety.protected import (
     is_remove_critical,
     is_secret,
     is_system_file,
+    is_system_tree,
     is_write_critical,
     normalize,
     protected_target,
@@ -217,8 +218,10 @@ def _mode_findings(ctx: Context, mode: str, targets: list[Word], recursive: bool
         for path in ctx.paths(w):
             if path is None:
                 continue
-            if recursive and protected_target(path):
+            if recursive and is_system_tree(path):
                 out.append(block(f"{what} -R on {path} changes a whole system tree or home directory", "critical"))
+            elif recursive and protected_target(path) and (WORLD_WRITABLE.match(mode) or DANGEROUS_MODE.match(mode)):
+                out.append(block(f"{what} -R {mode} on {path} opens or breaks a system directory", "critical"))
             elif path == "/" or path.lstrip("/") in KNOWN_TOP or is_home_root(path):
                 out.append(block(f"{what} on {path} changes the mode of a top-level or home directory"))
             elif is_write_critical(path) or (is_remove_critical(path) and path.startswith("/etc")):
