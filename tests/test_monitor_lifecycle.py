@@ -28,7 +28,7 @@ def snap(
     disks: dict[str, float] | None = None,
     units: list[str] | None = None,
     security: int | None = None,
-    llm: str = "ok",
+    llm: str = "up",
     llm_configured: bool = False,
 ) -> Snapshot:
     disks = {"/": 10.0} if disks is None else disks

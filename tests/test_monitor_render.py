@@ -42,7 +42,7 @@ def test_health_shows_every_part_and_colours_a_full_disk_red():
         "uptime": 90061,
         "failed_units": {"count": 1, "units": ["nginx.service"]},
         "updates": {"pending": 12, "security": 3},
-        "llm": {"state": "ok", "url": "http://127.0.0.1:8085", "tokens_per_second": 41.5},
+        "llm": {"state": "up", "url": "http://127.0.0.1:8085", "tokens_per_second": 41.5},
         "daemon": {"rss_bytes": 24 * (1 << 20), "pid": 42},
         "thresholds": THRESHOLDS,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import socket
 import threading
 from pathlib import Path
 
@@ -103,16 +104,31 @@ def test_llm_states_from_health_and_tokens_from_metrics(fake_llama):
     assert probe_llm(url, True).state == "loading"
     FakeLlama.status = 200
     state = probe_llm(url, True)
-    assert (state.state, state.tokens_per_second) == ("ok", 41.5)
+    assert (state.state, state.tokens_per_second) == ("up", 41.5)
     FakeLlama.status = 500
     assert probe_llm(url, True).state == "error"
     assert tokens_per_second("# HELP x\nllamacpp:predicted_tokens_seconds nan-ish\n") is None
 
 
+def test_something_that_is_not_http_on_the_llm_port_is_an_error():
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+
+        def answer_garbage() -> None:
+            conn, _ = srv.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+        t = threading.Thread(target=answer_garbage)
+        t.start()
+        assert probe_llm(f"http://127.0.0.1:{srv.getsockname()[1]}", True).state == "error"
+        t.join(10)
+
+
 @pytest.mark.llm
 def test_llm_state_of_the_real_llama_server(llama_server):
     state = probe_llm(llama_server.base_url, True)
-    assert state.state == "ok"
+    assert state.state == "up"
     assert isinstance(state.tokens_per_second, float)  # cortex-llm runs with --metrics
 
 

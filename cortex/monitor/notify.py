@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import shlex
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cortex.config import Config, ConfigError
+from cortex.monitor.sampler import on_path
 
 log = logging.getLogger("cortex.monitor")
 
@@ -98,7 +98,7 @@ class Notifier:
                 self._queued -= 1
 
     def _desktop(self, body: dict[str, Any]) -> None:
-        if not shutil.which("notify-send"):
+        if not on_path("notify-send"):
             raise RuntimeError("notify-send is not installed (apt install libnotify-bin)")
         a = body["alert"]
         title = f"cortex: {body['event']} {a['severity']} {a['rule']} {a['resource']}"

@@ -18,7 +18,7 @@ from rich.text import Text
 from cortex.monitor.rules import human_bytes
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "error": "red", "critical": "bold red"}
-LLM_STYLE = {"ok": "green", "loading": "yellow", "down": "red", "error": "red"}
+LLM_STYLE = {"up": "green", "loading": "yellow", "down": "red", "error": "red"}
 
 
 def level_style(value: float | None, warning: float | None, critical: float | None) -> str:
@@ -80,7 +80,7 @@ def render_health(data: dict[str, Any], console: Console | None = None) -> None:
     detail = str(llm.get("url", ""))
     if llm.get("tokens_per_second"):
         detail += f", {llm['tokens_per_second']} tokens/s"
-    table.add_row("cortex-llm", Text(state, style=LLM_STYLE.get(state, "dim")), detail)
+    table.add_row("cortex-llm", Text(state, style=LLM_STYLE.get(state.split(" ")[0], "dim")), detail)
     if "uptime" in data:
         table.add_row("uptime", human_duration(data["uptime"]), "")
     daemon = data.get("daemon") or {}

@@ -9,10 +9,9 @@ A value that cannot be known is ``None`` ("unknown"), never a made-up 0.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
-import shutil
+import socket
 import subprocess
 import time
 import urllib.parse
@@ -34,6 +33,7 @@ PSEUDO_FS = frozenset({
     "tracefs", "zram",
 })  # fmt: skip
 LLM_PROBE_TIMEOUT = 1.0
+MAX_PROBE_BYTES = 1 << 20
 CPU_MIN_WINDOW = 0.5  # seconds: a shorter CPU window is noise
 
 
@@ -59,7 +59,7 @@ class Updates:
 class LLMState:
     url: str
     configured: bool  # a model is installed, so cortex-llm is expected to run
-    state: str  # ok | loading | down | error
+    state: str  # up | loading | down | error (the names cortexd's status uses)
     tokens_per_second: float | None = None
 
 
@@ -101,13 +101,18 @@ def real_filesystems() -> list[Any]:
     return out
 
 
+def on_path(program: str) -> bool:
+    """``shutil.which`` without importing shutil (and with it bz2 and lzma) into the daemon."""
+    return any(os.access(os.path.join(d, program), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep) if d)
+
+
 def systemd_running() -> bool:
     """sd_booted(3): systemd is PID 1 exactly when this directory exists."""
     return Path("/run/systemd/system").is_dir()
 
 
 def failed_units() -> list[str] | None:
-    if not systemd_running() or not shutil.which("systemctl"):
+    if not systemd_running() or not on_path("systemctl"):
         return None
     try:
         out = subprocess.run(
@@ -141,7 +146,7 @@ def parse_apt_simulation(text: str) -> Updates:
 
 def count_updates(clock: Any = time.time) -> Updates:
     """Ask apt itself (a simulation, no root needed, no network); unknown when apt is missing or fails."""
-    if not shutil.which("apt-get"):
+    if not on_path("apt-get"):
         return Updates(checked_at=clock())
     try:
         proc = subprocess.run(
@@ -162,17 +167,23 @@ def count_updates(clock: Any = time.time) -> Updates:
     return updates
 
 
-def _http_get(url: str, timeout: float) -> tuple[int, str]:
-    """A tiny GET with the standard library: the daemon must not import httpx just to probe."""
+def http_get(url: str, timeout: float) -> tuple[int, str]:
+    """(status, body) of a plain-HTTP GET on a socket: neither httpx nor http.client (and email) in the daemon.
+
+    Raises OSError when nothing answers and ValueError when the answer is not HTTP.
+    """
     parts = urllib.parse.urlsplit(url)
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
-    try:
-        conn.request("GET", parts.path or "/")
-        resp = conn.getresponse()
-        return resp.status, resp.read(1 << 20).decode("utf-8", "replace")
-    finally:
-        conn.close()
+    host = parts.hostname or "127.0.0.1"
+    with socket.create_connection((host, parts.port or 80), timeout=timeout) as s:
+        s.sendall(f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while len(data) < MAX_PROBE_BYTES and (chunk := s.recv(65536)):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    version, _, rest = head.partition(b" ")
+    if not version.startswith(b"HTTP/") or not rest[:3].isdigit():
+        raise ValueError(f"not an HTTP answer from {url}")
+    return int(rest[:3]), body.decode("utf-8", "replace")
 
 
 def tokens_per_second(metrics_text: str) -> float | None:
@@ -187,22 +198,24 @@ def tokens_per_second(metrics_text: str) -> float | None:
 
 
 def probe_llm(url: str, configured: bool) -> LLMState:
-    """GET /health (200 ok, 503 loading); then /metrics for tokens/s, which needs ``--metrics``."""
+    """GET /health (200 up, 503 loading); then /metrics for tokens/s, which needs ``--metrics``."""
     try:
-        status, _ = _http_get(url + "/health", LLM_PROBE_TIMEOUT)
-    except (OSError, http.client.HTTPException):
+        status, _ = http_get(url + "/health", LLM_PROBE_TIMEOUT)
+    except OSError:
         return LLMState(url, configured, "down")
+    except ValueError:
+        return LLMState(url, configured, "error")
     if status == 503:
         return LLMState(url, configured, "loading")
     if status != 200:
         return LLMState(url, configured, "error")
     tps = None
     try:
-        m_status, text = _http_get(url + "/metrics", LLM_PROBE_TIMEOUT)
+        m_status, text = http_get(url + "/metrics", LLM_PROBE_TIMEOUT)
         tps = tokens_per_second(text) if m_status == 200 else None
-    except (OSError, http.client.HTTPException):
+    except (OSError, ValueError):
         pass
-    return LLMState(url, configured, "ok", tps)
+    return LLMState(url, configured, "up", tps)
 
 
 class Sampler:
