@@ -245,3 +245,41 @@ def test_plan_steps_are_argv_lists_that_pass_the_validator(packages, before):
         verdict = validate(step.argv)
         essential = any(validate(["apt-get", "remove", "-y", p]).blocked for p in step.argv[3:])
         assert verdict.verdict == "confirm" or (essential and "remove" in step.argv), (step.argv, verdict.reasons)
+
+
+def test_simulation_parses_installs_upgrades_removals_and_sizes():
+    """apt-get -s output (as apt prints it) -> what would change and the download size."""
+    import subprocess
+
+    outputs = {
+        "apt-get": "Remv old-lib [1.0]\nInst libfoo [1.0] (2.0 Debian:12/stable [amd64])\n"
+        "Inst newpkg (3.1-2 Debian:12/stable [all])\nConf newpkg (3.1-2 Debian:12/stable [all])\n",
+        "apt-cache": "Package: libfoo\nSize: 1000\n\nPackage: newpkg\nSize: 2345\n",
+    }
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, outputs[argv[0]], "")
+
+    from cortex.install.simulate import simulate
+
+    sim = simulate(["newpkg"], run=run)
+    assert sim.install == [{"name": "newpkg", "version": "3.1-2"}]
+    assert sim.upgrade == [{"name": "libfoo", "from": "1.0", "version": "2.0"}]
+    assert sim.remove == [{"name": "old-lib", "version": "1.0"}]
+    assert sim.download_bytes == 3345
+    assert calls[0][:3] == ["apt-get", "-s", "-y"] and sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
+
+
+def test_cli_plan_without_flags_changes_nothing_and_history_reads_back(fake_apt, planner_index):
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["install", "tree"])
+    assert shown.exit_code == 0 and "apt-get install -y tree" in shown.output and "Nothing was changed" in shown.output
+    assert fake_apt.runs("apt-get") == []
+    assert "No executed plans yet" in runner.invoke(cli, ["history"]).output
+    assert runner.invoke(cli, ["install", "tree", "--execute", "--yes"]).exit_code == 0
+    listing = runner.invoke(cli, ["history"]).output
+    assert "success" in listing and "tree" in listing
+    detail = runner.invoke(cli, ["history", "1"]).output
+    assert "apt-get install -y tree" in detail and "exit 0" in detail and "installed: tree" in detail
