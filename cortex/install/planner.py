@@ -80,7 +80,9 @@ def choose(request: str, candidates: list[Candidate], provider: Provider | None)
         log.info("model choice unavailable, keeping the ranking: %s", e)
         return best, "best match in the package index (model unavailable)"
     pick = next((c for c in shown if c.package.name == picked), None)
-    if pick is None or pick is best:
+    if pick is None:
+        return best, "best match in the package index (the model named no candidate)"
+    if pick is best:
         return best, "best match in the package index, confirmed by the model"
     if pick.score >= best.score - MODEL_MARGIN * abs(best.score):
         return pick, f"chosen by the model among close matches (ranking preferred {best.package.name})"

@@ -162,6 +162,108 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "server": ("server", "daemon"),
     "graphical": ("gui", "x11", "gtk", "qt"),
     "gui": ("graphical", "x11", "gtk", "qt"),
+    "markdown": ("markup", "markdown"),
+    "ebooks": ("epub", "e-book", "ebook"),
+    "reader": ("viewer", "reader"),
+    "io": ("i/o", "input/output", "disk i/o"),
+    "usb": ("usb", "removable", "flash drive"),
+    "sticks": ("usb", "flash drive", "removable"),
+    "stick": ("usb", "flash drive", "removable"),
+    "iso": ("iso9660", "disk image", "iso image", "bootable"),
+    "mixer": ("mixer", "volume control"),
+    "volume": ("volume control", "mixer"),
+    "uptime": ("uptime", "availability", "monitoring"),
+    "website": ("web site", "http", "web server"),
+    "websites": ("web site", "http", "web server"),
+    "encrypt": ("encryption", "cryptography", "encrypt", "crypt"),
+    "encryption": ("encryption", "cryptography", "encrypt"),
+    "port scanner": ("port scanner", "network scanner", "network mapper", "security scanner"),
+    "scanner": ("scanner", "scanning"),
+    "xmpp": ("xmpp", "jabber"),
+    "jabber": ("xmpp", "jabber"),
+    "network speed": ("bandwidth", "throughput", "network performance"),
+    "speed": ("bandwidth", "throughput", "performance"),
+    "measure": ("measurement", "measuring", "benchmark"),
+    "graphs": ("graph", "graphs", "charts", "graphical"),
+    "system monitor": ("system monitor", "resource monitor", "process viewer", "top-like"),
+    "photo": ("photo", "photograph", "image", "picture"),
+    "photos": ("photo", "photograph", "image", "picture"),
+    "manager": ("manager", "management", "organizer", "organizing"),
+    "converter": ("converter", "conversion", "converting"),
+    "images": ("image", "picture", "graphics"),
+    "remote desktop": ("remote desktop", "rdp", "vnc"),
+    "sound": ("audio", "sound"),
+    "ide": ("integrated development environment", "ide"),
+    "programming": ("development", "programming"),
+    "virtual machines": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
+    "vm": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
+    "vms": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
+    "windows programs": ("wine", "windows api", "win32", "windows applications"),
+    "windows applications": ("wine", "windows api", "win32"),
+    "kubernetes": ("kubernetes", "k8s", "container orchestration"),
+    "calendar": ("calendar", "pim", "organizer"),
+    "todo": ("todo", "to-do", "task list", "task manager"),
+    "paint": ("paint", "painting", "drawing"),
+    "drawing": ("drawing", "paint"),
+    "cad": ("cad", "computer-aided design", "computer aided design"),
+    "math": ("mathematics", "math", "calculation"),
+    "statistics": ("statistics", "statistical"),
+    "git server": ("git hosting", "git repositories", "git server"),
+    "download manager": ("download manager", "downloader"),
+    "youtube": ("youtube", "video downloader", "video sharing"),
+    "rootkits": ("rootkit", "rootkits"),
+    "rootkit": ("rootkit", "rootkits"),
+    "logs": ("log", "logfile", "log analyzer", "logging"),
+    "dhcp": ("dhcp server", "dhcp"),
+    "ldap": ("ldap server", "directory server", "ldap"),
+    "cache": ("cache", "caching"),
+    "caching": ("cache", "caching"),
+    "certificate": ("certificate", "tls", "ssl", "acme", "let's encrypt"),
+    "certificates": ("certificate", "tls", "ssl", "acme", "let's encrypt"),
+    "https": ("tls", "ssl", "certificate"),
+    "ssl": ("tls", "ssl", "certificate"),
+    "video editor": ("video editor", "video editing", "non-linear", "edit videos"),
+    "video player": ("video player", "media player", "movie player"),
+    "audio player": ("audio player", "music player", "media player"),
+    "media player": ("media player", "video player", "audio player"),
+    "web browser": ("web browser", "browser"),
+    "text editor": ("text editor",),
+    "code editor": ("text editor", "programmer's editor", "ide"),
+    "mail client": ("mail client", "mail user agent", "email client"),
+    "container runtime": ("container runtime", "containers", "docker"),
+    "disk space": ("disk usage", "disk space"),
+    "hard disk": ("disk", "drive", "storage"),
+    "network traffic": ("network traffic", "bandwidth", "packet"),
+    "remote access": ("remote access", "remote desktop", "ssh"),
+    "file sharing": ("file sharing", "smb", "nfs"),
+    "self-hosted": ("server", "self-hosted", "web application"),
+    "home automation": ("home automation", "smart home"),
+    "speech": ("speech", "text-to-speech", "speech synthesis"),
+    "voice": ("voip", "voice", "speech"),
+    "voip": ("voip", "sip", "telephony"),
+    "video call": ("video conferencing", "voip", "video call"),
+    "presentation": ("presentation", "slides", "slideshow"),
+    "spreadsheet": ("spreadsheet", "calc"),
+    "word processor": ("word processor", "writer"),
+    "accounting": ("accounting", "finance", "bookkeeping"),
+    "finance": ("finance", "accounting", "money"),
+    "budget": ("finance", "accounting", "money"),
+    "recipes": ("recipe", "cookbook"),
+    "astronomy": ("astronomy", "planetarium", "sky"),
+    "maps": ("map", "maps", "gps", "openstreetmap"),
+    "gps": ("gps", "navigation", "map"),
+    "weather": ("weather", "forecast"),
+    "mirror": ("mirror", "mirroring"),
+    "clipboard": ("clipboard", "clipboard manager"),
+    "launcher": ("launcher", "application launcher"),
+    "dock": ("dock", "launcher", "panel"),
+    "wallpaper": ("wallpaper", "background"),
+    "theme": ("theme", "themes"),
+    "keyboard": ("keyboard", "input method"),
+    "touchpad": ("touchpad", "synaptics", "libinput"),
+    "battery": ("battery", "power management", "power saving"),
+    "power": ("power management", "power saving", "battery"),
+    "laptop": ("laptop", "power management", "battery"),
 }
 # Words in a request that make parts of a package welcome instead of penalised.
 WANTS_DEV = frozenset({"headers", "header", "development", "dev", "library", "libraries", "lib", "sdk"})
@@ -315,7 +417,7 @@ def _matches(word: str, keys: set[str]) -> bool:
 
 
 def _covers(term: str, keys: set[str]) -> bool:
-    return all(_matches(w, keys) for w in term.split())
+    return all(_matches(w, keys) for w in re.findall(r"[a-z0-9]+", term))
 
 
 def coverage(pkg: Package, query: Query) -> float:
@@ -354,6 +456,7 @@ WEIGHTS: dict[str, float] = {
     "transitional": -2.0,
     "versioned": -0.5,  # foo-14 when the request does not name a version
 }
+GATED = ("popularity", "popular", "priority", "program")
 GRAPHICAL_WORDS = frozenset({"graphical", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"})
 
 
@@ -413,6 +516,8 @@ def score(pkg: Package, relevance: float, best: float, query: Query, weights: di
     """The no-model ranking score of one FTS hit, with the signals that counted most."""
     f = features(pkg, relevance, best, query)
     parts = {k: weights.get(k, 0.0) * v for k, v in f.items()}
+    for k in GATED:  # popularity counts only as far as the package fits the request
+        parts[k] = parts.get(k, 0.0) * f["coverage"]
     why = tuple(k for k, v in sorted(parts.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.5)
     return Candidate(pkg, sum(parts.values()), why)
 

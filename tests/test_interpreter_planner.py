@@ -1,0 +1,214 @@
+"""The grounded planner and the CommandInterpreter API: flow with the fake provider, ranking on apt's real lists,
+and a property test that every step of every plan is an argv list the validator lets through."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cortex.install.exact import exact_packages, request_words
+from cortex.install.planner import CHOICES, MODEL_MARGIN, PlanError, choose, make_plan, split_request
+from cortex.llm.fake import FakeProvider
+from cortex.llm.interpreter import APIProvider, CommandInterpreter
+from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.packages import debian
+from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex
+from cortex.packages.search import build_query, rank
+from cortex.safety.validator import validate
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
+    """apt's real lists, indexed once per session (the same file the other test modules reuse)."""
+    if not debian.list_files(LISTS_DIR):
+        pytest.skip("no apt lists on this machine (run apt-get update)")
+    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
+    index.ensure()
+    return index
+
+
+class PickProvider(Provider):
+    """Answers every choice with one fixed package name (or fails), recording what it was offered."""
+
+    name = "pick"
+
+    def __init__(self, pick: str | None = None, error: bool = False):
+        self.pick = pick
+        self.error = error
+        self.offered: list[list[str]] = []
+
+    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+        assert options is not None and options.json_schema is not None
+        self.offered.append(options.json_schema["properties"]["package"]["enum"])
+        if self.error:
+            raise ProviderError("pick at http://127.0.0.1:1: not reachable (connection refused)")
+        return Response(iter([json.dumps({"package": self.pick})]), "pick")
+
+
+# Exact names ------------------------------------------------------------------------------------------------
+
+
+def test_exact_requests_need_no_model(real_index: PackageIndex) -> None:
+    provider = PickProvider("nginx")
+    plan = make_plan("install tree and htop", provider=provider, index=real_index)
+    assert plan.packages == ["tree", "htop"]
+    assert provider.offered == []  # the model was never asked
+    assert plan.steps[0].argv == ["apt-get", "install", "-y", "tree", "htop"]
+    assert plan.steps[0].needs_root
+    assert exact_packages("install docker", real_index) == ["docker.io"]  # what people mean by the name
+    assert exact_packages("please install git, curl and vim", real_index) == ["git", "curl", "vim"]
+    assert exact_packages("install the zsh shell", real_index) is None  # "shell" is no package
+    assert exact_packages("install", real_index) is None
+    assert request_words("Install htop, please.") == ["htop"]
+
+
+def test_services_are_enabled_only_for_packages_that_ship_one(real_index: PackageIndex) -> None:
+    plan = make_plan("install nginx and tree", index=real_index)
+    assert [s.argv for s in plan.steps] == [
+        ["apt-get", "install", "-y", "nginx", "tree"],
+        ["systemctl", "enable", "--now", "nginx"],
+    ]
+    ssh = make_plan("install openssh-server", index=real_index)
+    assert ssh.steps[-1].argv == ["systemctl", "enable", "--now", "ssh"]  # the unit is not named after the package
+
+
+def test_every_step_carries_the_validators_verdict(real_index: PackageIndex) -> None:
+    plan = make_plan("install nginx", index=real_index)
+    for step in plan.steps:
+        expected = validate(step.argv)
+        assert step.verdict == expected.verdict and step.verdict in ("allow", "confirm")
+        assert step.reasons == expected.reasons
+    assert plan.runnable
+
+
+# The model's choice -----------------------------------------------------------------------------------------
+
+
+def test_the_model_only_sees_real_candidates_and_cannot_override_a_clear_winner(real_index: PackageIndex) -> None:
+    candidates = rank("set up a dns server", real_index)
+    weakest = candidates[CHOICES - 1]  # the weakest candidate it is shown
+    provider = PickProvider(weakest.package.name)
+    picked, why = choose("set up a dns server", candidates, provider)
+    offered = provider.offered[0]
+    assert offered == [c.package.name for c in candidates[:CHOICES]]
+    assert all(real_index.exists(n) for n in offered)
+    close = weakest.score >= candidates[0].score - MODEL_MARGIN * abs(candidates[0].score)
+    assert (picked is weakest) == close
+    if not close:
+        assert picked is candidates[0] and "ranked clearly lower" in why
+
+
+def test_a_close_model_pick_wins(real_index: PackageIndex) -> None:
+    candidates = rank("a terminal multiplexer", real_index)
+    second = candidates[1]
+    if second.score < candidates[0].score - MODEL_MARGIN * abs(candidates[0].score):
+        pytest.skip("the ranking has a clear winner here")
+    picked, why = choose("a terminal multiplexer", candidates, PickProvider(second.package.name))
+    assert picked is second and "chosen by the model" in why
+
+
+def test_an_unreachable_or_nonsense_model_falls_back_to_the_ranking(real_index: PackageIndex) -> None:
+    candidates = rank("a terminal multiplexer", real_index)
+    picked, why = choose("a terminal multiplexer", candidates, PickProvider(error=True))
+    assert picked is candidates[0] and "model unavailable" in why
+    picked, _ = choose("a terminal multiplexer", candidates, FakeProvider(reply="not json at all"))
+    assert picked is candidates[0]
+    picked, why = choose("a terminal multiplexer", candidates, PickProvider("rm -rf /"))
+    assert picked is candidates[0] and "named no candidate" in why
+
+
+def test_bad_requests_fail_clearly(real_index: PackageIndex) -> None:
+    with pytest.raises(PlanError, match="empty"):
+        make_plan("   ", index=real_index)
+    with pytest.raises(PlanError, match="no package"):
+        make_plan("qqqzzzxxyy wwwvvvkkk", index=real_index)
+
+
+def test_split_request_only_splits_independent_parts() -> None:
+    assert split_request("a web server and a database") == ["a web server", "a database"]
+    assert split_request("a tool to search and replace text") == ["a tool to search and replace text"]
+    assert split_request("install nginx, and set up a firewall") == ["install nginx", "set up a firewall"]
+
+
+def test_query_expansion_groups_concepts() -> None:
+    q = build_query("I want to record my screen")
+    assert q.words == ["record", "screen"]
+    assert any("screencast" in g for g in q.groups)
+    q = build_query("a command line file manager")
+    assert sorted(g[0] for g in q.groups) == ["command line", "file manager"]  # two concepts, not four words
+    assert build_query("python development headers").wants_dev
+
+
+# Ranking on the real lists ----------------------------------------------------------------------------------
+
+
+@pytest.mark.apt
+@pytest.mark.parametrize(
+    ("request_text", "acceptable"),
+    [
+        ("set up a dns server", {"bind9", "dnsmasq", "unbound"}),
+        ("a tool to show disk usage interactively", {"ncdu", "gdu"}),
+        ("install python development headers", {"python3-dev"}),
+        ("a terminal multiplexer", {"tmux", "screen", "byobu"}),
+        ("an ssh server", {"openssh-server"}),
+        ("a pdf viewer", {"evince", "okular", "zathura", "mupdf", "qpdfview", "atril", "xpdf"}),
+    ],
+)
+def test_ranking_without_a_model_finds_the_usual_package(
+    real_index: PackageIndex, request_text: str, acceptable: set[str]
+) -> None:
+    top = [c.package.name for c in rank(request_text, real_index, limit=3)]
+    assert top[0] in acceptable or set(top) & acceptable, top
+
+
+def test_libraries_and_parts_are_not_chosen_unless_asked(real_index: PackageIndex) -> None:
+    for request in ("an image viewer", "a video player", "a text editor"):
+        best = rank(request, real_index)[0].package
+        assert not best.name.startswith("lib") and not best.name.endswith(("-dev", "-doc", "-data", "-common"))
+
+
+# The seed API -----------------------------------------------------------------------------------------------
+
+
+def test_interpreter_parse_and_plan(real_index: PackageIndex) -> None:
+    interpreter = CommandInterpreter(api_key="", provider="fake", index=real_index)
+    assert interpreter.parse("install tree and htop") == ["apt-get install -y tree htop"]
+    plan = interpreter.plan("install nginx")
+    assert plan.packages == ["nginx"]
+    assert [shlex.join(s.argv) for s in plan.steps] == interpreter.parse("install nginx")
+    assert APIProvider("llama_cpp") is APIProvider.LLAMA_CPP
+    assert CommandInterpreter(provider=APIProvider.FAKE, index=real_index).provider.name == "fake"
+
+
+def test_interpreter_rejects_an_unknown_provider() -> None:
+    with pytest.raises(ValueError, match="unknown provider 'gpt5'; choose one of llama_cpp"):
+        CommandInterpreter(provider="gpt5")
+
+
+# Property: whatever the request, a plan is argv lists of strings that pass the validator ---------------------
+
+REQUEST_WORDS = [
+    "install", "a", "web", "server", "editor", "and", "tree", "htop", "vpn", "dns", "music", "player", "python",
+    "headers", "backup", "tool", "firewall", "rm", "-rf", "/", "$(reboot)", ";", "|", "sh", "`id`", "&&", "curl",
+    "nginx", "'", '"', "\\", "*", "~", "../../etc/passwd", "ñandú", "🙂",
+]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from(REQUEST_WORDS) | st.text(min_size=1, max_size=12), min_size=1, max_size=8))
+def test_every_plan_step_is_a_validated_argv_list(real_index: PackageIndex, words: list[str]) -> None:
+    request = " ".join(words)
+    try:
+        plan = make_plan(request, provider=FakeProvider(), index=real_index)
+    except PlanError:
+        return  # nothing matched: a clear error, never a made-up package
+    assert plan.packages and all(real_index.exists(p) for p in plan.packages)
+    for step in plan.steps:
+        assert isinstance(step.argv, list) and all(isinstance(a, str) and a for a in step.argv)
+        assert step.argv[0] in ("apt-get", "systemctl")
+        assert validate(step.argv).verdict in ("allow", "confirm")
+        assert step.verdict in ("allow", "confirm")

@@ -1,0 +1,241 @@
+"""The package index: exact rows from a small synthetic apt list, incremental rebuilds, and the real Debian lists."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cortex.packages import debian
+from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex, PackageIndexError, tag_words
+
+PACKAGES = """\
+Package: nginx
+Version: 1.22.1-9
+Installed-Size: 1331
+Provides: httpd, httpd-cgi
+Depends: libc6 (>= 2.34), nginx-common (= 1.22.1-9)
+Description: small, powerful, scalable web/proxy server
+Tag: interface::daemon, network::server, protocol::http,
+ role::program, implemented-in::c
+Section: httpd
+Priority: optional
+
+Package: nginx-common
+Version: 1.22.1-9
+Installed-Size: 332
+Depends: lsb-base
+Description: small, powerful, scalable web/proxy server - common files
+Section: httpd
+Priority: optional
+
+Package: apache2
+Version: 2.4.62-1
+Installed-Size: 560
+Provides: httpd
+Recommends: ssl-cert
+Description: Apache HTTP Server
+ The Apache HTTP Server Project's goal is to build a secure, efficient and
+ .
+ extensible HTTP server.
+Section: httpd
+Priority: optional
+
+Package: libapache2-mod-php
+Version: 2:8.2
+Depends: apache2 | httpd, libc6
+Enhances: apache2
+Description: server-side, HTML-embedded scripting language (Apache 2 module)
+Section: php
+Priority: optional
+
+Package: tree
+Version: 2.1.0-1
+Installed-Size: 100
+Depends: libc6
+Description: displays an indented directory tree, in color
+Section: utils
+Priority: optional
+
+Package: libc6
+Version: 2.36-9
+Installed-Size: 12000
+Description: GNU C Library: Shared libraries
+Section: libs
+Priority: required
+Essential: yes
+"""
+STATUS = """\
+Package: tree
+Status: install ok installed
+Version: 2.1.0-1
+Description: displays an indented directory tree, in color
+
+Package: nginx
+Status: deinstall ok config-files
+Version: 1.22.1-8
+Description: small, powerful, scalable web/proxy server
+
+Package: local-tool
+Status: install ok installed
+Version: 0.1
+Section: misc
+Description: a tool built on this machine
+"""
+LIST_NAME = "deb.example.org_debian_dists_stable_main_binary-amd64_Packages"
+
+
+@pytest.fixture
+def apt_dir(tmp_path: Path) -> Path:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / LIST_NAME).write_text(PACKAGES, encoding="utf-8")
+    (tmp_path / "status").write_text(STATUS, encoding="utf-8")
+    return tmp_path
+
+
+def make_index(apt_dir: Path) -> PackageIndex:
+    return PackageIndex(apt_dir / "state" / "packages.db", apt_dir / "lists", apt_dir / "status")
+
+
+def test_rows_hold_apt_fields_relations_and_install_state(apt_dir: Path) -> None:
+    index = make_index(apt_dir)
+    report = index.ensure()
+    assert report.action == "built"
+    assert report.packages == 7  # six from the list, plus local-tool that only dpkg knows
+
+    nginx = index.get("nginx")
+    assert nginx is not None
+    assert (nginx.version, nginx.section, nginx.priority, nginx.installed_size) == (
+        "1.22.1-9",
+        "httpd",
+        "optional",
+        1331,
+    )
+    assert nginx.summary == "small, powerful, scalable web/proxy server"
+    assert nginx.provides == ("httpd", "httpd-cgi")
+    assert "interface::daemon" in nginx.tags and "network::server" in nginx.tags
+    assert nginx.service == "nginx"
+    assert not nginx.installed  # only its config files are left
+
+    apache = index.get("apache2")
+    assert apache is not None
+    assert (
+        apache.description
+        == "The Apache HTTP Server Project's goal is to build a secure, efficient and\n\nextensible HTTP server."
+    )
+    assert apache.rdepends == 1  # libapache2-mod-php
+    assert apache.mentions == 1  # enhanced by libapache2-mod-php
+    assert index.get("libc6").rdepends == 3  # nginx, libapache2-mod-php, tree  # type: ignore[union-attr]
+    assert index.get("libc6").essential  # type: ignore[union-attr]
+
+    tree = index.get("tree")
+    assert tree is not None and tree.installed and tree.installed_version == "2.1.0-1"
+    assert index.get("local-tool").installed  # type: ignore[union-attr]
+    assert index.providers("httpd") == ["apache2", "nginx"]  # most depended-on first
+    assert index.exists("tree") and not index.exists("no-such-package")
+
+
+def test_search_ranks_by_bm25_over_name_and_text(apt_dir: Path) -> None:
+    index = make_index(apt_dir)
+    names = [h.package.name for h in index.search(["http", "server"])]
+    assert names[0] in ("apache2", "nginx") and set(names) >= {"apache2", "nginx"}
+    assert [h.package.name for h in index.search(["directory tree"])] == ["tree"]
+    assert index.search(['"; DROP TABLE packages; --']) == []  # FTS syntax is quoted, never interpreted
+    assert index.search([]) == []
+
+
+def test_unchanged_lists_are_not_reread_and_status_changes_refresh_in_place(apt_dir: Path) -> None:
+    index = make_index(apt_dir)
+    index.ensure()
+    assert index.ensure().action == "unchanged"
+
+    status = apt_dir / "status"
+    status.write_text(
+        STATUS.replace(
+            "Package: tree\nStatus: install ok installed", "Package: tree\nStatus: deinstall ok config-files"
+        )
+    )
+    os.utime(status, ns=(1, 1))  # a different mtime, as dpkg would leave
+    assert index.ensure().action == "refreshed"
+    index.close()
+    assert not index.get("tree").installed  # type: ignore[union-attr]
+
+    lists = apt_dir / "lists" / LIST_NAME
+    lists.write_text(PACKAGES + "\nPackage: htop\nVersion: 3.2\nDescription: interactive processes viewer\n")
+    assert index.ensure().action == "built"
+    assert index.get("htop") is not None
+
+
+def test_compressed_lists_are_read(apt_dir: Path) -> None:
+    plain = apt_dir / "lists" / LIST_NAME
+    data = plain.read_bytes()
+    gz = plain.with_name(plain.name + ".gz")
+    gz.write_bytes(gzip.compress(data))
+    plain.unlink()
+    assert make_index(apt_dir).ensure().packages == 7
+    if not (shutil.which("lz4") and Path(debian.APT_HELPER).exists()):
+        return
+    gz.unlink()
+    lz4 = plain.with_name(plain.name + ".lz4")  # what Debian's container images keep
+    subprocess.run(["lz4", "-q", "-f", "-", str(lz4)], input=data, check=True)
+    assert debian.read_text(lz4) == PACKAGES
+    report = make_index(apt_dir).ensure()
+    assert (report.action, report.packages) == ("built", 7)
+
+
+def test_missing_lists_say_run_apt_get_update(tmp_path: Path) -> None:
+    (tmp_path / "lists").mkdir()
+    index = PackageIndex(tmp_path / "packages.db", tmp_path / "lists", tmp_path / "status")
+    with pytest.raises(PackageIndexError, match="run 'apt-get update'"):
+        index.ensure()
+    with pytest.raises(PackageIndexError, match="apt-get update"):
+        index.get("nginx")  # reading builds on demand, and fails the same clear way
+    assert not (tmp_path / "packages.db").exists()
+
+
+def test_a_corrupt_database_is_rebuilt(apt_dir: Path) -> None:
+    db = apt_dir / "state" / "packages.db"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not sqlite" * 100)
+    index = make_index(apt_dir)
+    assert index.ensure().action == "built"
+    assert index.get("tree") is not None
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_control_file_parsing_edge_cases() -> None:
+    text = "Package: a\nDescription: x\n more\n\n\nNoColonLine\nPackage: b\nDepends: c (>= 1) | d:any, e\n"
+    rows = list(debian.stanzas(text))
+    assert [r["package"] for r in rows] == ["a", "b"]
+    assert rows[0]["description"] == "x\nmore"
+    assert debian.dependency_names(rows[1]["depends"]) == {"c", "d", "e"}
+    assert debian.long_description("sum\n line one\n .\n line two") == ("sum", "line one\n\nline two")
+    assert tag_words(("implemented-in::c", "use::editing", "works-with::image:raster", "role::TODO")) == (
+        "editing image raster"
+    )
+
+
+@pytest.mark.apt
+def test_real_debian_lists_build_fast_enough_and_hold_known_packages(real_index: PackageIndex) -> None:
+    assert real_index.count() > 1000
+    bash = real_index.get("bash")
+    assert bash is not None and bash.essential and bash.installed
+    assert "apache2" in real_index.providers("httpd")
+    hits = [h.package.name for h in real_index.search(["nmap"], limit=5)]
+    assert "nmap" in hits
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
+    if not debian.list_files(LISTS_DIR):
+        pytest.skip("no apt lists on this machine (run apt-get update)")
+    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
+    index.ensure()
+    return index
