@@ -1,0 +1,89 @@
+"""The models directory: which models are installed, finding one by name or path, removing one.
+
+A model is named by its catalog name (``phi-2``), its file name in the models
+directory, or a path to any GGUF file. Files in the directory that are not in
+the catalog are listed too, under their file stem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cortex.models.catalog import CATALOG, find
+
+
+class ModelStoreError(LookupError):
+    """No such model, or it may not be removed; the message says what to do."""
+
+
+def resolve(name: str, models_dir: Path) -> Path:
+    """The file ``name`` refers to: a path, a catalog name, a file or stem in ``models_dir``. It may not exist yet
+    only for catalog names (so ``pull`` knows where it goes)."""
+    entry = find(name)
+    if entry is not None:
+        return models_dir / entry.file
+    path = Path(name).expanduser()
+    if path.is_file() or "/" in name:
+        return path.absolute()
+    for candidate in (models_dir / name, models_dir / f"{name}.gguf"):
+        if candidate.is_file():
+            return candidate
+    raise ModelStoreError(f"no model named {name!r}; see 'cortex model list' for names, or give a path to a GGUF file")
+
+
+def installed_path(name: str, models_dir: Path) -> Path:
+    """Like ``resolve`` but the file must exist."""
+    path = resolve(name, models_dir)
+    if not path.is_file():
+        entry = find(name)
+        if entry is None:
+            raise ModelStoreError(f"model file not found: {path}; check the path, or see 'cortex model list'")
+        raise ModelStoreError(f"{name} is not installed; download it with 'cortex model pull {entry.name}'")
+    return path
+
+
+def local_files(models_dir: Path) -> list[Path]:
+    """GGUF files in the models directory (not partial downloads)."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.glob("*.gguf") if p.is_file())
+
+
+def list_models(models_dir: Path) -> list[dict[str, object]]:
+    """The catalog with installed flags, then installed files the catalog does not know (DESIGN section 3 shape)."""
+    from cortex.llm_service.modelfile import ModelFileError, estimate_ram, read_header
+
+    rows = [e.to_dict(models_dir) for e in CATALOG]
+    known = {e.file for e in CATALOG}
+    for path in local_files(models_dir):
+        if path.name in known:
+            continue
+        try:
+            ram = estimate_ram(read_header(path), 2048)
+        except ModelFileError:
+            ram = 0  # listed so it can be removed; 'cortex model info' says what is wrong with it
+        rows.append(
+            {
+                "name": path.stem,
+                "file": path.name,
+                "size_bytes": path.stat().st_size,
+                "ram_bytes": ram,
+                "installed": True,
+                "best_for": "",
+                "repo": "",
+            }
+        )
+    return rows
+
+
+def remove(name: str, models_dir: Path, in_use: Path | None = None) -> Path:
+    """Delete an installed model from ``models_dir``; refuse files elsewhere and the model in use."""
+    path = installed_path(name, models_dir)
+    if path.resolve().parent != models_dir.resolve():
+        raise ModelStoreError(f"{path} is not in the models directory {models_dir}; Cortex removes only its own files")
+    if in_use is not None and in_use.exists() and path.resolve() == in_use.resolve():
+        raise ModelStoreError(
+            f"{path.name} is the configured model; choose another first ('cortex model use NAME'), then remove it"
+        )
+    path.unlink()
+    return path
