@@ -1,0 +1,101 @@
+"""Tokens per second of the same inference request sent straight to llama-server and through cortexd.
+
+    .venv/bin/python bench/daemon_inference.py [--url http://127.0.0.1:8085] [--tokens 64] [--rounds 5]
+
+Without --url it starts its own llama-server with the bundled model (through
+cortex.llm_service, as 'cortex up' does). Both paths send the identical body
+(cortexd's own build_request makes it), with ignore_eos so every request
+generates exactly --tokens tokens; tokens/s is measured by the caller, wall
+clock, request to last byte. Rounds alternate the order; the median is kept.
+Target: cortexd >= 0.97x direct.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from daemon_common import start_cortexd, stop
+
+from cortex.daemon.inference import build_request
+from cortex.daemon_client import CortexDaemonClient
+
+PROMPT = "Write a short story about a lighthouse keeper."
+
+
+def start_llama_server() -> tuple[str, object]:
+    from cortex.config import load_config
+    from cortex.llm_service import server
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from conftest import bundled_model_path, free_port
+
+    home = Path(tempfile.mkdtemp(prefix="cortexd-bench-llm-"))
+    env = {
+        "CORTEX_HOME": str(home),
+        "CORTEX_LLM_PORT": str(free_port()),
+        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
+        "CORTEX_LLM_THREADS": "2",
+        "CORTEX_LLM_CTX_SIZE": "1024",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    config = load_config(env=env)
+    server.start(config, timeout=120)
+    return config.llm_url, lambda: server.stop(config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", help="a running llama-server (default: start one with the bundled model)")
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    url, stop_llm = (args.url, None) if args.url else start_llama_server()
+    params = {"prompt": PROMPT, "max_tokens": args.tokens, "ignore_eos": True, "temperature": 0, "seed": 1}
+    llm = {"max_tokens_per_request": args.tokens, "temperature": 0.7, "system_prompt": ""}
+    path, body, _ = build_request(params, llm)
+    tmp = Path(tempfile.mkdtemp(prefix="cortexd-bench-inf-"))
+    conf = f"[llm]\nbase_url: {url}\nmax_tokens_per_request: {args.tokens}\n[monitor]\nenabled: false\n"
+    cortexd = start_cortexd(tmp / "c.sock", conf)
+    client = CortexDaemonClient(tmp / "c.sock", timeout=300)
+    http = httpx.Client(base_url=url, timeout=300)
+
+    def direct() -> float:
+        started = time.perf_counter()
+        response = http.post(path, json=body)
+        elapsed = time.perf_counter() - started
+        return response.json()["usage"]["completion_tokens"] / elapsed
+
+    def through_cortexd() -> float:
+        started = time.perf_counter()
+        data = client.inference(**params)
+        return data["tokens_generated"] / (time.perf_counter() - started)
+
+    rates: dict[str, list[float]] = {"direct": [], "cortexd": []}
+    try:
+        direct(), through_cortexd()  # warm-up: prompt cache, connections, lazy imports
+        for r in range(args.rounds):
+            runs = [("direct", direct), ("cortexd", through_cortexd)]
+            for name, run in runs if r % 2 == 0 else runs[::-1]:
+                rates[name].append(run())
+                print(f"round {r + 1} {name:<8} {rates[name][-1]:7.1f} tokens/s")
+    finally:
+        stop(cortexd)
+        http.close()
+        if stop_llm:
+            stop_llm()
+    d, c = statistics.median(rates["direct"]), statistics.median(rates["cortexd"])
+    print(f"median: direct {d:.1f} tokens/s, through cortexd {c:.1f} tokens/s")
+    print(f"ratio cortexd/direct {c / d:.3f}x (target >= 0.97)")
+
+
+if __name__ == "__main__":
+    main()
