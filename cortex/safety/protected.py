@@ -40,6 +40,8 @@ CRITICAL_TREES = (
     "/root/.ssh",
     "/root/.gnupg",
 )
+# The package managers' own databases (their caches and downloaded lists below them may go).
+PACKAGE_DATABASES = frozenset({"/var/lib/apt", "/var/lib/rpm", "/var/lib/pacman", "/var/lib/snapd"})
 # Files whose rewriting hands over the machine: accounts, sudo, package trust, kernel triggers.
 WRITE_CRITICAL = (
     "/etc/passwd",
@@ -176,7 +178,7 @@ def is_protected(path: str) -> bool:
     top = "/" + parts[0]
     if any(_inside(path, t) or _inside(t.replace("*", "x"), path) for t in CRITICAL_TREES):
         return True
-    if _matches(path, WRITE_CRITICAL):
+    if _matches(path, WRITE_CRITICAL) or path in PACKAGE_DATABASES:
         return True
     if top in WHOLE_TREES:
         if _inside(path, "/usr/local"):

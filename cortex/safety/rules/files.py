@@ -92,6 +92,24 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
     return out
 
 
+LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"})
+
+
+def fed_paths(ctx: Context) -> list[Word]:
+    """Paths an upstream command hands to 'xargs': what echo prints, or what lives under what ls/find list."""
+    out: list[Word] = []
+    for c in ctx.cmd.upstream:
+        if not c.words:
+            continue
+        name = c.words[0].text.rsplit("/", 1)[-1]
+        args = [w for w in c.words[1:] if not w.text.startswith("-")]
+        if name in ("echo", "printf"):
+            out += [word(t) for w in args for t in w.text.split()]
+        elif name in LISTERS:
+            out += [word(w.text.rstrip("/") + "/*") for w in args if w.text.startswith(("/", "~"))]
+    return out
+
+
 @rule("rm", "unlink", "rmdir")
 def rm(ctx: Context) -> list[Finding]:
     flags, targets = split_options(ctx.args)
@@ -99,6 +117,8 @@ def rm(ctx: Context) -> list[Finding]:
         return [block("rm --no-preserve-root exists only to delete /", "critical")]
     recursive = bool(flags & {"-r", "-R", "--recursive"})
     name = ctx.inv.name
+    if ctx.inv.args_from_stdin:
+        targets = targets + fed_paths(ctx)
     out = removal(ctx, targets, recursive, f"{name} -r" if recursive else name)
     if ctx.inv.args_from_stdin and recursive:
         out.append(confirm("deletes recursively whatever paths its input names", "high"))

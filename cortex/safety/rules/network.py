@@ -119,6 +119,13 @@ def raw_client(ctx: Context) -> list[Finding]:
     return _stdin_secrets(ctx) or [confirm(f"{ctx.inv.name} opens a network connection")]
 
 
+@rule("zmodload")
+def zmodload(ctx: Context) -> list[Finding]:
+    if any(w.text.startswith(("zsh/net/tcp", "zsh/net/socket")) for w in ctx.args):
+        return [block("zsh loads raw network sockets: a reverse-shell pattern", "critical")]
+    return []
+
+
 @rule("xterm")
 def xterm(ctx: Context) -> list[Finding]:
     if any(w.text == "-display" for w in ctx.args):
