@@ -46,11 +46,20 @@ def written_text(ctx: Context) -> str | None:
     return "\n".join(w.text for c in sources for w in c.words[1:] if not w.text.startswith("-"))
 
 
-def pinned_source(ctx: Context) -> bool:
-    """An apt source whose every line names its own key (signed-by=): authenticated, not globally trusted."""
+DISTRIBUTION_HOSTS = re.compile(r"^https?://([\w.-]+\.)?(debian\.org|ubuntu\.com)(/|$)")
+
+
+def authenticated_source(ctx: Context) -> bool:
+    """Apt sources that apt verifies: each line names its own key (signed-by=) or is the distribution's archive."""
     text = written_text(ctx)
-    lines = [ln for ln in (text or "").replace("\\n", "\n").splitlines() if ln.strip().startswith(("deb ", "deb-src "))]
-    return bool(lines) and all("signed-by=" in ln for ln in lines)
+    lines = [ln.strip() for ln in (text or "").replace("\\n", "\n").splitlines()]
+    lines = [ln for ln in lines if ln.startswith(("deb ", "deb-src "))]
+
+    def verified(line: str) -> bool:
+        url = next((t for t in line.split() if "://" in t), "")
+        return "signed-by=" in line or bool(DISTRIBUTION_HOSTS.match(url))
+
+    return bool(lines) and all(verified(ln) for ln in lines)
 
 
 def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Finding]:
@@ -63,8 +72,8 @@ def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Findi
             out.append(block(f"{what} opens a network connection through {path}: a reverse-shell pattern", "critical"))
         elif is_raw_device(path):
             out.append(block(f"{what} writes raw data onto the device {path}, destroying what is on it", "critical"))
-        elif path.startswith(APT_SOURCES) and pinned_source(ctx):
-            out.append(confirm(f"adds a package source to {path}, pinned to its own key (signed-by)", "high"))
+        elif path.startswith(APT_SOURCES) and authenticated_source(ctx):
+            out.append(confirm(f"adds a package source to {path} that apt verifies (signed-by or the distribution's)"))
         elif is_write_critical(path):
             out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
         elif truncate and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
