@@ -56,18 +56,65 @@ def stop(as_json: bool) -> None:
 @llm.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Show whether cortex-llm answers, its URL, pid and model."""
-    from cortex.llm_service.server import status as service_status
+    """Show whether cortex-llm answers: URL, pid, model, context, threads, slots and tokens/s."""
+    from cortex.llm_service.switch import live_status
 
-    st = service_status(get_config())
+    st = live_status(get_config())
+    if as_json:
+        emit_json(st)
+        return
+    click.echo(f"cortex-llm: {st['state']} at {st['url']}")
+    if st["model"]:
+        click.echo(f"  model:   {st['model']} ({st['model_path']})")
+    if st["pid"]:
+        click.echo(f"  pid:     {st['pid']}")
+    if st["state"] == "ready":
+        slots = st["slots"]
+        tps = f"{st['tokens_per_second']:.1f}" if st["tokens_per_second"] else "- (no request yet)"
+        click.echo(f"  context: {st['context']} tokens a slot, threads: {st['threads']}")
+        click.echo(f"  slots:   {slots['busy']} busy of {slots['total']}")  # type: ignore[index]
+        click.echo(f"  tokens/s: {tps}")
+    click.echo(f"  log:     {st['log']}")
+    if st["state"] == "down":
+        click.echo("  start it with: cortex up (or cortex llm start)")
+
+
+@llm.command()
+@click.argument("model")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the model to load.")
+@json_option
+def load(model: str, timeout: float, as_json: bool) -> None:
+    """Switch cortex-llm to MODEL (catalog name or GGUF path): check it, rewrite llm.env, restart.
+
+    If the new model does not come up, the previous one is restored and started again.
+    """
+    from cortex.llm_service.server import ServiceError
+    from cortex.llm_service.switch import load as load_model
+    from cortex.models.store import ModelStoreError, installed_path
+
+    config = get_config()
+    try:
+        st = load_model(config, installed_path(model, config.paths.models_dir), timeout=timeout)
+    except (ModelStoreError, ServiceError) as e:
+        fail(str(e))
     if as_json:
         emit_json(st.to_dict())
-        return
-    click.echo(f"cortex-llm: {st.state} at {st.url}")
-    if st.model:
-        click.echo(f"  model: {st.model}")
-    if st.pid:
-        click.echo(f"  pid:   {st.pid}")
-    click.echo(f"  log:   {st.log_file}")
-    if st.state == "down":
-        click.echo("  start it with: cortex up (or cortex llm start)")
+    else:
+        click.echo(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
+
+
+@llm.command()
+@json_option
+def unload(as_json: bool) -> None:
+    """Stop cortex-llm so the model leaves memory (llm.env keeps it for the next start)."""
+    from cortex.llm_service.server import ServiceError
+    from cortex.llm_service.switch import unload as unload_model
+
+    try:
+        stopped = unload_model(get_config())
+    except ServiceError as e:
+        fail(str(e))
+    if as_json:
+        emit_json({"unloaded": stopped})
+    else:
+        click.echo("cortex-llm: unloaded" if stopped else "cortex-llm: was not running")
