@@ -310,3 +310,21 @@ def test_interpreter_plan_steps_are_argv_lists_that_pass_the_validator(built_ind
         assert isinstance(step.argv, list) and all(isinstance(a, str) and a for a in step.argv)
         assert step.argv[0] in ("apt-get", "systemctl")
         assert step.verdict == validate(step.argv).verdict == "confirm", (step.argv, step.reasons)
+
+
+@pytest.mark.parametrize(("answer", "code"), [("", 1), ("n", 1), ("y", 0)])
+def test_terminal_prompt_enter_means_no(fake_apt, planner_index, answer, code):
+    """On a real terminal, 'cortex install --execute' asks; only y runs the plan."""
+    import sys
+
+    import pexpect
+
+    cortex = str(Path(sys.executable).parent / "cortex")
+    child = pexpect.spawn(cortex, ["install", "tree", "--execute"], env=dict(os.environ), timeout=120, encoding="utf-8")
+    child.expect(r"Proceed\? \[y/N\]")
+    child.sendline(answer)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == code, child.before
+    ran = fake_apt.runs("apt-get")
+    assert ran == ([["apt-get", "install", "-y", "tree"]] if answer == "y" else [])
