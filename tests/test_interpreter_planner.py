@@ -212,3 +212,22 @@ def test_every_plan_step_is_a_validated_argv_list(real_index: PackageIndex, word
         assert step.argv[0] in ("apt-get", "systemctl")
         assert validate(step.argv).verdict in ("allow", "confirm")
         assert step.verdict in ("allow", "confirm")
+
+
+# With the real bundled model --------------------------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_real_model_chooses_only_among_real_candidates(llama_server, real_index: PackageIndex) -> None:
+    import os
+
+    from cortex.config import load_config
+
+    config = load_config(env={**os.environ, **llama_server.env()})
+    interpreter = CommandInterpreter(provider="llama_cpp", config=config, index=real_index)
+    for request in ("a terminal multiplexer", "set up a dns server", "I want to record my screen"):
+        plan = interpreter.plan(request)
+        shown = [c.package.name for c in rank(request, real_index)[:CHOICES]]
+        assert len(plan.packages) == 1 and plan.packages[0] in shown
+        assert "model unavailable" not in plan.notes[0]  # the real server answered the schema-constrained prompt
+        assert plan.steps[0].argv == ["apt-get", "install", "-y", plan.packages[0]]

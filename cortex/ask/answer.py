@@ -28,6 +28,7 @@ SYSTEM_PROMPT = (
 CHARS_PER_TOKEN = 4  # SmolLM2's tokenizer on English and shell text
 TEMPLATE_TOKENS = 24  # chat-template markers around the two messages
 ANSWER_TOKENS = 128  # room kept for the model's explanation
+SCAFFOLD_TOKENS = 24  # "Facts about this machine:", "Question:", "Answer:" and the closing instruction
 
 
 @dataclass
@@ -174,9 +175,11 @@ def answer(
             index = None  # package facts then come from dpkg-query and apt-cache alone
     facts = gather(question, index=index)
     lead = lead_sentence(question, facts)
-    max_tokens = min(max_tokens, config["llm.max_tokens_per_request"])
-    budget = config.llm_ctx - max_tokens - TEMPLATE_TOKENS - tokens(SYSTEM_PROMPT) - tokens(question) - tokens(lead)
-    used = fit_facts(facts, max(budget - 24, 0))
+    fixed = TEMPLATE_TOKENS + tokens(SYSTEM_PROMPT) + tokens(question) + tokens(lead) + SCAFFOLD_TOKENS
+    room = max(config.llm_ctx - fixed, 0)
+    # The answer gets what it asked for, but never more than half of what the context has left.
+    max_tokens = max(min(max_tokens, config["llm.max_tokens_per_request"], room // 2), 1)
+    used = fit_facts(facts, room - max_tokens)
     provider = provider or get_provider(config=config)
     options = Options(max_tokens=max_tokens, temperature=0.2)
     response = provider.prompt(build_messages(question, used, lead), options)

@@ -1,0 +1,213 @@
+"""Grounded asks: facts read from this machine, the deterministic lead, context fitting, stable prompts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+import psutil
+import pytest
+
+from cortex.ask import facts as facts_mod
+from cortex.ask.answer import (
+    CHARS_PER_TOKEN,
+    SYSTEM_PROMPT,
+    answer,
+    build_messages,
+    fit_facts,
+    lead_sentence,
+    tokens,
+)
+from cortex.ask.facts import Fact, gather, os_release, subject_words
+from cortex.config import load_config
+from cortex.llm.fake import FakeProvider
+from cortex.packages.index import PackageIndex
+
+PACKAGES = """\
+Package: nginx
+Version: 1.22.1-9
+Description: small, powerful, scalable web/proxy server
+Tag: interface::daemon, network::server
+Section: httpd
+
+Package: tree
+Version: 2.1.0-1
+Description: displays an indented directory tree, in color
+Section: utils
+
+Package: nmap
+Version: 7.93
+Description: The Network Mapper
+Section: net
+"""
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> PackageIndex:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "example_dists_stable_main_binary-amd64_Packages").write_text(PACKAGES)
+    (tmp_path / "status").write_text("")
+    idx = PackageIndex(tmp_path / "packages.db", lists, tmp_path / "status")
+    idx.ensure()
+    return idx
+
+
+class FakeMachine:
+    """Answers the few commands facts.py runs, as a Debian machine with tree installed would; records them."""
+
+    def __init__(self, installed: dict[str, str] | None = None, man: dict[str, str] | None = None):
+        self.installed = installed if installed is not None else {"tree": "2.1.0-1"}
+        self.man = man or {"dd": "dd (1)               - convert and copy a file"}
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str]) -> str:
+        self.calls.append(argv)
+        if argv[0] == "dpkg-query":
+            name = argv[-1]
+            return f"ii \t{self.installed[name]}" if name in self.installed else ""
+        if argv[:2] == ["man", "-f"]:
+            return self.man.get(argv[2], "")
+        if argv[0] == "dpkg":
+            return "amd64"
+        return ""
+
+
+def ask_lead(question: str, index: PackageIndex, machine: FakeMachine | None = None) -> str:
+    return lead_sentence(question, gather(question, index=index, run=machine or FakeMachine()))
+
+
+# Facts ------------------------------------------------------------------------------------------------------
+
+
+def test_hardware_and_os_facts_match_the_machine(index: PackageIndex) -> None:
+    found = {f.topic: f for f in gather("How much memory and how many CPUs? Which kernel?", index, FakeMachine())}
+    assert found["memory"].data["total"] == psutil.virtual_memory().total
+    assert found["cpu"].data["count"] == os.cpu_count()
+    assert found["kernel"].data["release"] == platform.release()
+    assert found["os"].data["name"] == (os_release().get("PRETTY_NAME") or found["os"].data["name"])
+    assert "memory" not in {f.topic for f in gather("What is nmap?", index, FakeMachine())}  # only what is asked
+
+
+def test_package_facts_come_from_the_index_and_dpkg(index: PackageIndex) -> None:
+    machine = FakeMachine()
+    found = [f for f in gather("Is tree or nginx installed?", index, machine) if f.topic == "package"]
+    by_name = {f.data["name"]: f.data for f in found}
+    assert by_name["tree"]["installed"] and by_name["tree"]["version"] == "2.1.0-1"
+    assert not by_name["nginx"]["installed"] and by_name["nginx"]["available"] == "1.22.1-9"
+    assert ["dpkg-query", "-W", "-f=${db:Status-Abbrev}\t${Version}", "tree"] in machine.calls
+    assert subject_words("What does the dd command do?") == ["dd"]
+
+
+def test_real_machine_facts_without_fakes() -> None:
+    found = gather("How much free disk space is there on /?")
+    root = next(f for f in found if f.topic == "disk" and f.data["mount"] == "/")
+    assert root.data["total"] == psutil.disk_usage("/").total
+    bash = [f for f in gather("Is bash installed?") if f.topic == "package"]
+    if bash:  # dpkg present: bash is essential on Debian
+        assert bash[0].data["installed"]
+
+
+# The lead ---------------------------------------------------------------------------------------------------
+
+
+def test_installed_questions_lead_with_the_fact(index: PackageIndex) -> None:
+    assert ask_lead("Is nginx installed on this machine?", index) == "No, nginx is not installed on this machine."
+    assert ask_lead("Is tree installed?", index) == "Yes, tree 2.1.0-1 is installed on this machine."
+    assert ask_lead("Which version of tree is installed?", index) == "tree 2.1.0-1 is installed on this machine."
+    lead = ask_lead("Is frobnicator installed?", index)
+    assert lead.startswith("No, frobnicator is not installed") and "no package of that name" in lead
+
+
+def test_hardware_questions_lead_with_numbers_computed_here(index: PackageIndex) -> None:
+    total = psutil.virtual_memory().total / 1024**3
+    assert f"{total:.1f} GiB of memory" in ask_lead("How much memory does this machine have?", index)
+    assert ask_lead("How many CPUs are there?", index).startswith(f"This machine has {os.cpu_count()} CPUs")
+    assert platform.release() in ask_lead("Which kernel is running?", index)
+    assert "amd64" in ask_lead("What architecture is this?", index) or platform.machine() != "x86_64"
+    assert re.search(r"The filesystem / has [\d.]+ GiB free", ask_lead("How much disk space is free?", index))
+    name = os_release().get("PRETTY_NAME")
+    if name:
+        assert ask_lead("Which operating system is this?", index) == f"This machine runs {name}."
+
+
+def test_what_is_questions_lead_with_the_description(index: PackageIndex) -> None:
+    assert ask_lead("What is nmap?", index) == "nmap is a Debian package (not installed): The Network Mapper."
+    assert ask_lead("What does the dd command do?", index) == "dd is a command: convert and copy a file."
+    assert ask_lead("What is the difference between nmap and tree?", index) == ""  # a comparison: the model's job
+    assert ask_lead("Tell me a joke", index) == ""
+
+
+def test_running_questions_never_claim_more_than_is_known(index: PackageIndex) -> None:
+    assert ask_lead("Is nginx running?", index) == "No, nginx is not running: it is not installed on this machine."
+    if not Path("/run/systemd/system").is_dir():
+        machine = FakeMachine(installed={"nginx": "1.22.1-9"})
+        lead = ask_lead("Is nginx running?", index, machine)
+        assert "cannot be checked" in lead and not any(c[0] == "systemctl" for c in machine.calls)
+
+
+# Context and messages ---------------------------------------------------------------------------------------
+
+
+def test_fit_facts_keeps_the_most_relevant_within_budget() -> None:
+    facts = [Fact("package", "a" * 40, priority=0), Fact("os", "b" * 40, priority=2), Fact("cpu", "c" * 400)]
+    kept = fit_facts(facts, tokens("a" * 40) + tokens("b" * 40) + 2)
+    assert [f.topic for f in kept] == ["package", "os"]
+    cut = fit_facts([Fact("package", "x" * 1000)], 50)
+    assert len(cut) == 1 and cut[0].text.endswith("...") and tokens(cut[0].text) <= 50
+    assert fit_facts(facts, 0) == []
+
+
+def test_system_prompt_is_byte_stable_and_facts_go_in_the_user_message(index: PackageIndex) -> None:
+    one = build_messages("Is nginx installed?", gather("Is nginx installed?", index, FakeMachine()), "No.")
+    two = build_messages("What is nmap?", gather("What is nmap?", index, FakeMachine()), "")
+    assert one[0] == two[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert "Package nginx" in one[1]["content"] and "Answer: No." in one[1]["content"]
+    assert "Package nmap" in two[1]["content"] and "Answer:" not in two[1]["content"]
+
+
+def test_answer_fits_the_configured_context(index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTEX_LLM_CTX_SIZE", "160")
+    config = load_config()
+    provider = FakeProvider(reply="Because dpkg says so.")
+    result = answer("Is nginx installed and how much memory and disk is there?", config, provider, index=index)
+    messages, options = provider.calls[0]
+    prompt_chars = sum(len(m["content"]) for m in messages)
+    assert prompt_chars / CHARS_PER_TOKEN + options.max_tokens <= 160
+    assert result.lead == "No, nginx is not installed on this machine."
+    assert result.text() == "No, nginx is not installed on this machine. Because dpkg says so."
+    doc = result.to_dict()
+    assert {"question", "answer", "model", "prompt_tokens", "tokens_generated", "time_ms"} <= doc.keys()
+
+
+def test_answer_streams_after_the_lead(index: PackageIndex) -> None:
+    result = answer("What is nmap?", load_config(), FakeProvider(reply="It scans networks."), index=index)
+    assert result.lead.startswith("nmap is a Debian package")
+    assert list(result.response) == ["It", " scans", " networks."]
+    assert any(f.topic == "package" for f in result.facts)
+
+
+def test_facts_survive_missing_tools(index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    found = gather("Is tree installed? What is dd?", index)  # no dpkg-query, no man: no crash, no invention
+    assert all(not f.data.get("installed") for f in found if f.topic == "package")
+    assert facts_mod.run_quiet(["definitely-not-a-command"]) == ""
+
+
+# With the real bundled model --------------------------------------------------------------------------------
+
+
+@pytest.mark.llm
+def test_real_model_answers_after_a_consistent_lead(llama_server, index: PackageIndex) -> None:
+    from cortex.llm.provider import get_provider
+
+    config = load_config(env={**os.environ, **llama_server.env()})
+    provider = get_provider("llama_cpp", config)
+    result = answer("Is nginx installed on this machine?", config, provider, index=index)
+    text = result.text()
+    assert text.startswith("No, nginx is not installed on this machine.")
+    assert result.response.tokens_generated > 0 and result.response.prompt_tokens > 0
+    again = answer("Is nginx installed on this machine?", config, provider, index=index)
+    assert again.text().startswith(result.lead)
