@@ -189,7 +189,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
     letters, with_value = INTERPRETERS[lang]
     args = ctx.args
     out: list[Finding] = []
-    inplace = False
+    inplace = had_code = False
     i = 0
     while i < len(args):
         t = args[i].text
@@ -197,6 +197,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
             i += 1
             break
         if t in ("--eval", "--print", "-e", "-c") and t.strip("-")[:1] in letters:
+            had_code = True
             if i + 1 < len(args):
                 out += code_findings(ctx, lang, args[i + 1])
             i += 2
@@ -209,6 +210,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
                     confirm(f"runs the {lang} module {t[2:] or (args[i + 1].text if i + 1 < len(args) else '')}")
                 ]
             if pos is not None:
+                had_code = True
                 inline = t[pos + 1 :]
                 if inline:
                     out += code_findings(ctx, lang, word(inline))
@@ -225,9 +227,6 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
             i += 1 + (t in with_value)
             continue
         break
-    had_code = (
-        any(a.text.startswith("-") and any(c in letters for c in a.text[1:2]) for a in args) if letters else False
-    )
     rest = args[i:]
     if had_code:
         if inplace:
