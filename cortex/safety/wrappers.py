@@ -44,6 +44,8 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "proxychains4": (frozenset({"-f"}), 0),
     "catchsegv": (frozenset(), 0),
     "busybox": (frozenset(), 0),
+    "toybox": (frozenset(), 0),
+    "run0": (names("-u --user -g --group -D --chdir --setenv --property --unit --description"), 0),
     "strace": (names("-o -p -e -s -a -b -I -O -S -u -E -P -X"), 0),
     "ltrace": (names("-o -p -e -s -a -n -u"), 0),
     "systemd-run": (names("-u --unit -p --property -E --setenv --uid --gid -M -H --slice --description"), 0),
@@ -54,7 +56,7 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "sg": (frozenset(), 1),
     "xargs": (names("-I -n -P -L -s -d -E -a --delimiter --max-args --max-procs --arg-file"), 0),
 }
-ROOT_WRAPPERS = frozenset({"sudo", "doas", "pkexec", "su", "runuser"})
+ROOT_WRAPPERS = frozenset({"sudo", "doas", "pkexec", "su", "runuser", "run0"})
 # wrapper -> option whose value is a command string run by a shell
 STRING_OPTIONS = {
     "su": ("-c", "--command"),
@@ -121,8 +123,20 @@ def _skip_options(words: list[Word], with_value: frozenset[str], inv: Invocation
                 i += 1
         elif opt in with_value and value is None:
             i += 1
-        elif wrapper in ("sudo", "doas") and opt in ("-s", "-i", "--shell", "--login"):
+        elif wrapper in ("sudo", "doas", "run0") and opt in ("-s", "-i", "--shell", "--login"):
             inv.interactive_shell = True
+        elif not opt.startswith("--") and len(opt) > 2:  # a cluster like -iu root or -Es
+            for k, letter in enumerate(opt[1:], 1):
+                if wrapper in ("sudo", "doas") and letter in "si":
+                    inv.interactive_shell = True
+                if f"-{letter}" in string_opts or f"-{letter}" in with_value:
+                    attached = opt[k + 1 :]
+                    if not attached and i + 1 < len(words):
+                        i += 1
+                        attached = words[i].text
+                    if f"-{letter}" in string_opts:
+                        inv.strings.append(Word(attached, [attached], attached))
+                    break
         i += 1
     return []
 
@@ -182,7 +196,7 @@ def unwrap(words: list[Word], depth: int = 0) -> Invocation:
         spec = WRAPPERS.get(name)
         if spec is None:
             break
-        if name == "busybox" and rest and rest[0].text.startswith("-"):
+        if name in ("busybox", "toybox") and rest and rest[0].text.startswith("-"):
             break
         inv.wrappers.append(name)
         with_value, positionals = spec
@@ -190,6 +204,9 @@ def unwrap(words: list[Word], depth: int = 0) -> Invocation:
         if name in ("chrt", "taskset") and rest and rest[0].text.startswith("-"):
             rest = rest[1:]
         rest = rest[positionals:]
+        if name == "flock" and rest and rest[0].text in ("-c", "--command"):
+            inv.strings.append(rest[1] if len(rest) > 1 else rest[0])
+            rest = []
         if name == "xargs":
             inv.args_from_stdin = True
             if not rest:

@@ -6,6 +6,7 @@ import re
 
 from cortex.safety.protected import (
     KNOWN_TOP,
+    is_glob,
     is_home_root,
     is_raw_device,
     is_remove_critical,
@@ -83,6 +84,12 @@ def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Findi
     return out
 
 
+def _every_entry(path: str) -> bool:
+    """'/etc/*', '~/.*': a glob that names every entry of a directory."""
+    last = path.rsplit("/", 1)[-1]
+    return is_glob(last) and not re.search(r"[A-Za-z0-9_-]", last)
+
+
 def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> list[Finding]:
     out: list[Finding] = []
     for w in targets:
@@ -92,7 +99,7 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
         for path in ctx.paths(w):
             if path is None:
                 continue
-            if recursive and protected_target(path):
+            if (recursive or _every_entry(path)) and protected_target(path):
                 out.append(block(f"{what} of {path} deletes a system tree or a home directory", "critical"))
             elif is_remove_critical(path) or (recursive and is_write_critical(path)):
                 out.append(block(f"{what} of {path}: logins, sudo, booting, packages or the audit trail depend on it"))
@@ -107,13 +114,16 @@ LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"})
 def fed_paths(ctx: Context) -> list[Word]:
     """Paths an upstream command hands to 'xargs': what echo prints, or what lives under what ls/find list."""
     out: list[Word] = []
+    for r in ctx.cmd.redirects:  # xargs ... <<< "/etc /usr"
+        if r.op == "<<<" and r.target is not None:
+            out += [word(t) for t in r.target.text.split()]
     for c in ctx.cmd.upstream:
         if not c.words:
             continue
         name = c.words[0].text.rsplit("/", 1)[-1]
         args = [w for w in c.words[1:] if not w.text.startswith("-")]
         if name in ("echo", "printf"):
-            out += [word(t) for w in args for t in w.text.split()]
+            out += [word(t) for w in args for t in w.text.replace("\\n", " ").split()]
         elif name in LISTERS:
             out += [word(w.text.rstrip("/") + "/*") for w in args if w.text.startswith(("/", "~"))]
     return out

@@ -6,7 +6,7 @@ import fnmatch
 import re
 
 from cortex.safety.protected import normalize
-from cortex.safety.rules import Context, block, confirm, names, rule, split_options
+from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
 from cortex.safety.verdict import Finding
 
 INIT_NAMES = frozenset({"init", "systemd", "1"})
@@ -283,3 +283,22 @@ def editor(ctx: Context) -> list[Finding]:
         if text and m:
             out += [f for f in ctx.state.nested(m.group(1)) if f.level == "block"]
     return out or [confirm(f"{ctx.inv.name} edits files")]
+
+
+@rule("parallel")
+def parallel(ctx: Context) -> list[Finding]:
+    """GNU parallel runs its command once per argument after ':::' ({} marks where the argument goes)."""
+    texts = [w.text for w in ctx.args]
+    if ":::" not in texts:
+        return [confirm("parallel runs a command for each line of its input")]
+    cut = texts.index(":::")
+    command = [w for w in ctx.args[:cut] if not w.text.startswith("-")]
+    out: list[Finding] = []
+    for arg in ctx.args[cut + 1 :]:
+        if arg.text in (":::", "::::"):
+            continue
+        words = [word(w.text.replace("{}", arg.text)) if "{}" in w.text else w for w in command]
+        if not any("{}" in w.text for w in command):
+            words.append(arg)
+        out += ctx.state.check_words(words, ctx.cmd) if words else []
+    return out or [confirm("parallel runs commands")]
