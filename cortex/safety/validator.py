@@ -32,6 +32,7 @@ from cortex.safety.shell import Command, ParseFailure, Word, parse
 from cortex.safety.verdict import Finding, Verdict
 from cortex.safety.wrappers import unwrap
 
+SEARCHERS = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "locate", "man", "apropos", "whatis"})
 MAX_DEPTH = 6
 MAX_LENGTH = 100_000
 UNSIGNED_SOURCE = re.compile(
@@ -91,9 +92,10 @@ def _redirect_findings(ctx: Context) -> list[Finding]:
 
 
 def _check_command(cmd: Command, state: State) -> list[Finding]:
-    out = _word_findings(cmd.words + [r.target for r in cmd.redirects if r.target is not None])
     inv = unwrap(cmd.words)
     ctx = Context(cmd, inv, state)
+    searched = inv.words[1:] if inv.name in SEARCHERS else []  # grep -r 'trusted=yes' /etc/apt only looks
+    out = _word_findings([w for w in cmd.words if w not in searched] + [r.target for r in cmd.redirects if r.target])
     out += _redirect_findings(ctx)
     if not cmd.words:
         return out
