@@ -39,7 +39,9 @@ def rows(path: Path) -> list[tuple[str, str]]:
 
 
 def plan_ok(packages: list[str], expected: str) -> bool:
-    return all(any(p in group.split("|") for p in packages) for group in expected.split("+"))
+    """``a|b+c``: one of a or b, and c. A ``+`` inside a name (``g++``) is not a separator."""
+    groups = re.split(r"(?<![+])\+(?=[a-z0-9])", expected)
+    return all(any(p in group.split("|") for p in packages) for group in groups)
 
 
 def eval_requests(path: Path, config, provider, index, verbose: bool) -> dict:

@@ -446,17 +446,19 @@ WEIGHTS: dict[str, float] = {
     "name_words": 1.5,  # share of the name's words that are specific words of the request
     "provides": 1.0,  # provides a virtual package the request names
     "popularity": 0.6,  # log of packages depending on, recommending or suggesting it
-    "popular": 2.0,  # on the list of mainstream programs (popular.py), the stand-in for popcon
+    "popular": 3.0,  # on the list of mainstream programs (popular.py), the stand-in for popcon
     "priority": 0.3,
     "program": 0.5,  # debtag role::program
     "metapackage": 0.3,
     "service": 1.0,  # ships a service and the request asks for a server
+    "terminal": 2.0,  # a text-mode or command-line program and the request asks for one
     "graphical": 2.0,  # an X11/Wayland program and the request asks for a graphical one
     "part": -2.0,  # a library, -dev, -doc, -data, a binding... not asked for
     "transitional": -2.0,
     "versioned": -0.5,  # foo-14 when the request does not name a version
 }
 GATED = ("popularity", "popular", "priority", "program")
+TERMINAL_WORDS = frozenset({"terminal", "console", "cli", "command", "commandline", "command-line", "tty", "ssh"})
 GRAPHICAL_WORDS = frozenset({"graphical", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"})
 
 
@@ -487,6 +489,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     f["program"] = 1.0 if "role::program" in pkg.tags else 0.0
     f["metapackage"] = 1.0 if pkg.section == "metapackages" else 0.0
     f["service"] = 1.0 if query.wants_server and pkg.service else 0.0
+    if TERMINAL_WORDS & words:
+        f["terminal"] = 1.0 if any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode")) else 0.0
     if GRAPHICAL_WORDS & words:
         f["graphical"] = 1.0 if any(t in pkg.tags for t in ("interface::x11", "interface::graphical")) else 0.0
     # Parts of packages, libraries and bindings: wanted only when asked for.
