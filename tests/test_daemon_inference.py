@@ -231,3 +231,38 @@ def test_killing_llama_server_mid_inference_gives_llm_unavailable(tmp_path: Path
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.llm
+def test_reload_config_moves_cortex_llm_to_a_new_model_and_keeps_it_on_a_bad_one(tmp_path: Path) -> None:
+    """The seed's flow: edit [llm] model_path, 'cortex daemon reload-config', cortex-llm serves the new file."""
+    from conftest import bundled_model_path
+
+    from cortex.llm_service import server
+
+    home = tmp_path / "home"
+    port = free_port()
+    (home / "models").mkdir(parents=True)
+    renamed = home / "models" / "renamed-smol.gguf"
+    os.link(bundled_model_path(), renamed)
+    url = f"http://127.0.0.1:{port}"
+    (home / "llm.env").write_text(f"CORTEX_LLM_PORT={port}\nCORTEX_LLM_THREADS=2\nCORTEX_LLM_CTX_SIZE=512\n")
+    config, conf = make_config(home, {"llm": {"model_path": bundled_model_path(), "base_url": url}})
+    server.start(config, timeout=120)
+    try:
+        with ThreadedDaemon(config, tmp_path / "run" / "c.sock", conf) as d:
+            client = CortexDaemonClient(d.socket_path, timeout=180)
+            conf.write_text(f"[llm]\nmodel_path: {renamed}\nbase_url: {url}\n")
+            result = client.reload_config()
+            assert result["changed"] == ["llm.model_path"]
+            assert result["llm"]["restarted"] is True and result["llm"]["model"] == str(renamed)
+            assert client.status()["llm"]["model_path"] == str(renamed)
+            assert server.status(d.daemon.config).model == "renamed-smol.gguf"
+            assert client.inference("Hi", max_tokens=4)["tokens_generated"] > 0
+
+            conf.write_text(f"[llm]\nmodel_path: {tmp_path / 'missing.gguf'}\nbase_url: {url}\n")
+            result = client.reload_config()
+            assert result["llm"]["restarted"] is False and "kept the running model" in result["llm"]["message"]
+            assert server.status(d.daemon.config).model == "renamed-smol.gguf"
+    finally:
+        server.stop(make_config(home)[0])

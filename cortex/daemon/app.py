@@ -88,10 +88,21 @@ class Daemon:
         log.info("configuration reloaded; changed: %s", ", ".join(changed) or "nothing")
         return changed
 
-    def try_reload(self) -> tuple[list[str] | None, str]:
-        """reload_config for SIGHUP and the IPC command: (changed, "") or (None, why it was rejected)."""
+    async def reload(self) -> dict[str, Any]:
+        """reload-config and SIGHUP: new settings now, cortex-llm restarted if its settings changed.
+
+        Raises ConfigError, keeping the old configuration, when the files are invalid.
+        """
+        from cortex.daemon.model_switch import apply_model_change
+
+        old = self.config
         try:
-            return self.reload_config(), ""
+            changed = self.reload_config()
         except ConfigError as e:
             log.error("configuration not reloaded, keeping the old one: %s", e)
-            return None, str(e)
+            raise
+        data: dict[str, Any] = {"reloaded": True, "changed": changed}
+        llm = await asyncio.to_thread(apply_model_change, old, self.config, changed)
+        if llm is not None:
+            data["llm"] = llm
+        return data

@@ -89,10 +89,12 @@ async def config(d: Daemon, r: Request, c: Connection) -> Any:
 
 
 async def reload_config(d: Daemon, r: Request, c: Connection) -> Any:
-    changed, why = d.try_reload()
-    if changed is None:
-        raise ProtocolError(ErrorCode.CONFIG_ERROR, f"{why} (the old configuration stays in effect)")
-    return {"reloaded": True, "changed": changed}
+    from cortex.config import ConfigError
+
+    try:
+        return await d.reload()
+    except ConfigError as e:
+        raise ProtocolError(ErrorCode.CONFIG_ERROR, f"{e} (the old configuration stays in effect)") from None
 
 
 def _opt_str(r: Request, name: str) -> str | None:

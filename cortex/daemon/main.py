@@ -111,10 +111,21 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     notifier = Notifier()
     loop = asyncio.get_running_loop()
 
-    def on_hup() -> None:
+    async def reload() -> None:
         notifier.reloading()
-        changed, why = daemon.try_reload()
-        notifier.ready("reloaded" if changed is not None else f"reload rejected: {why}")
+        try:
+            await daemon.reload()
+        except ConfigError as e:
+            notifier.ready(f"reload rejected: {e}")
+        else:
+            notifier.ready("reloaded")
+
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hup() -> None:
+        task = loop.create_task(reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, daemon.shutdown_requested.set)
