@@ -272,3 +272,37 @@ def test_every_error_code_is_reachable_by_name() -> None:
         "not_found",
         "internal",
     }
+
+
+def test_system_mode_socket_is_group_only(tmp_path: Path) -> None:
+    import asyncio
+
+    from cortex.daemon.server import Limits, Server
+
+    async def noop(request, conn):  # never called
+        raise AssertionError
+
+    async def main() -> tuple[int, int]:
+        server = Server(tmp_path / "sys" / "cortex.sock", noop, Limits(), mode="system")
+        await server.start()
+        modes = (server.path.stat().st_mode, server.path.parent.stat().st_mode)
+        await server.stop(0)
+        return modes
+
+    sock_mode, dir_mode = asyncio.run(main())
+    assert stat.S_IMODE(sock_mode) == 0o660 and stat.S_IMODE(dir_mode) == 0o750
+    assert not (tmp_path / "sys" / "cortex.sock").exists()  # removed on stop
+
+
+def test_a_client_that_never_reads_does_not_delay_others(daemon: ThreadedDaemon) -> None:
+    hog = Conn(daemon.socket_path)
+    hog.sock.setblocking(False)
+    sent = 0
+    try:
+        while sent < 50_000_000:  # pipeline pings and never read: the daemon's writes to it back up
+            sent += hog.sock.send(b'{"command":"ping"}\n' * 1000)
+    except BlockingIOError:
+        pass
+    assert sent > 0
+    assert CortexDaemonClient(daemon.socket_path, timeout=5).ping()
+    hog.close()

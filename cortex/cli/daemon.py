@@ -173,6 +173,8 @@ def reload_config(as_json: bool) -> None:
         emit_json(data)
         return
     click.echo("configuration reloaded; changed: " + (", ".join(data["changed"]) or "nothing"))
+    if "llm" in data:
+        click.echo(f"cortex-llm: {data['llm']['message']}")
 
 
 @daemon.command()

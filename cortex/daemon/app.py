@@ -68,6 +68,8 @@ class Daemon:
             response = ok(request.id, await command.handler(self, request, conn))
         except ProtocolError as e:
             response = error(request.id, e.code, e.message)
+        except ConnectionError:
+            raise  # the client left (e.g. mid-stream); the server closes quietly
         except Exception:
             log.exception("command %r failed", request.command)
             response = error(request.id, ErrorCode.INTERNAL, "internal error in cortexd; see its log")
