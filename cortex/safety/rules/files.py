@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from cortex.safety.protected import (
@@ -90,6 +91,30 @@ def _every_entry(path: str) -> bool:
     return is_glob(last) and not re.search(r"[A-Za-z0-9_-]", last)
 
 
+# Programs and libraries whose replacement takes over or breaks every login, sudo or boot.
+CORE_PROGRAMS = names(
+    "bash sh dash zsh sudo su login passwd init systemd ls cp mv rm cat chmod chown ln mount umount sshd ssh "
+    "apt apt-get dpkg python3 perl env grep sed awk tar gzip id whoami ps ld.so ld-linux-x86-64.so.2 libc.so.6 "
+    "libpam.so.0 pam_unix.so vmlinuz initrd.img"
+)
+
+
+SYSTEM_DIRS = names("/bin /sbin /lib /lib64 /boot /usr/bin /usr/sbin /usr/lib /usr/lib64 /usr/libexec")
+SYSTEM_DIRS |= names("/lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib/security /usr/lib/x86_64-linux-gnu/security")
+
+
+def replaces_core(ctx: Context, sources: list[Word], dest: Word, what: str) -> list[Finding]:
+    """Copying over a core program (/bin/bash, /usr/bin/sudo) is a takeover; adding a new tool is not."""
+    dest_path = normalize(dest.text, ctx.cmd.cwd)
+    if not dest_path or not is_system_file(dest_path):
+        return []
+    dest_is_dir = dest.text.endswith("/") or dest_path in SYSTEM_DIRS
+    replaced = [posixpath.basename(s.text.rstrip("/")) for s in sources] if dest_is_dir else [dest_path]
+    replaced = [posixpath.basename(r) for r in replaced]
+    hit = [r for r in replaced if r in CORE_PROGRAMS or r.startswith(("vmlinuz", "initrd.img", "libc.so"))]
+    return [block(f"{what} replaces the system program {hit[0]} in {dest_path}", "critical")] if hit else []
+
+
 def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> list[Finding]:
     out: list[Finding] = []
     for w in targets:
@@ -163,7 +188,7 @@ def mv(ctx: Context) -> list[Finding]:
     dest = dest_flag or (operands[-1] if operands else None)
     out = removal(ctx, sources, True, "mv")
     if dest is not None:
-        out += write_target(ctx, dest, True, "mv")
+        out += write_target(ctx, dest, False, "mv") + replaces_core(ctx, sources, dest, "mv")
     return out or [confirm("moves or renames files")]
 
 
@@ -179,10 +204,12 @@ def copy(ctx: Context) -> list[Finding]:
     if len(operands) >= 2 or (operands and "-t" in flags):
         dest = operands[-1]
         dest_path = normalize(dest.text, ctx.cmd.cwd) or ""
+        if ctx.inv.name in ("cp", "install"):
+            out += replaces_core(ctx, operands[:-1], dest, ctx.inv.name)
         for src in operands[:-1]:
             if any(p and is_secret(p) for p in ctx.paths(src)) and not dest_path.startswith(("/etc/", "/root/")):
                 out.append(block(f"copies the secret file {src.text} to {dest.text}, where others may read it"))
-        out += write_target(ctx, dest, ctx.inv.name != "ln", ctx.inv.name)
+        out += write_target(ctx, dest, False, ctx.inv.name)
         if ctx.inv.name == "rsync" and flags & {"--delete", "--delete-before", "--delete-after", "--del"}:
             out += removal(ctx, [dest], True, "rsync --delete")
     return out or [confirm(f"{ctx.inv.name} writes files")]
