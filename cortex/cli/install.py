@@ -14,6 +14,7 @@ VERDICT_STYLE = {"allow": "green", "confirm": "yellow", "block": "red"}
 
 def _plan(request: str, config: Any):
     """The planner's plan for ``request``, checked (validator + apt index). Fails with one clear line."""
+    from cortex.install.apt import AptError
     from cortex.install.checks import check_plan
     from cortex.install.planner import PlanError, make_plan
     from cortex.llm.provider import ProviderError, get_provider
@@ -24,10 +25,9 @@ def _plan(request: str, config: Any):
     except ProviderError:
         provider = None  # the planner ranks without a model
     try:
-        plan = make_plan(request, config, provider)
-    except (PlanError, PackageIndexError) as e:
+        return check_plan(make_plan(request, config, provider))
+    except (PlanError, PackageIndexError, AptError) as e:
         fail(str(e))
-    return check_plan(plan)
 
 
 def _step_dict(step: Any) -> dict[str, Any]:
@@ -93,6 +93,7 @@ def _execute(plan: Any, history: Any, quiet: bool, kind: str, rollback_of: int |
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from cortex.install.apt import AptError
     from cortex.install.executor import ExecutionError, Executor
 
     console = Console(stderr=True)
@@ -114,7 +115,7 @@ def _execute(plan: Any, history: Any, quiet: bool, kind: str, rollback_of: int |
         executor = Executor(history, on_output=on_output, on_step=on_step)
         try:
             result = executor.execute(plan, kind=kind, rollback_of=rollback_of)
-        except ExecutionError as e:
+        except (ExecutionError, AptError) as e:
             fail(f"not running: {e}")
         progress.update(task, completed=len(result.results))
     return result
@@ -152,9 +153,13 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     plan = _plan(text, get_config())
     simulation = None
     if dry_run:
+        from cortex.install.apt import AptError
         from cortex.install.simulate import simulate
 
-        simulation = simulate(plan.packages) if plan.packages else None
+        try:
+            simulation = simulate(plan.packages) if plan.packages else None
+        except AptError as e:
+            fail(str(e))
     if as_json and not execute:
         emit_json(
             {
@@ -244,6 +249,7 @@ def rollback(run_id: int, dry_run: bool, yes: bool, as_json: bool) -> None:
       cortex rollback 3 --dry-run
       cortex rollback 3
     """
+    from cortex.install.apt import AptError
     from cortex.install.checks import check_plan
     from cortex.install.history import open_history
     from cortex.install.rollback import RollbackError, rollback_plan
@@ -254,7 +260,7 @@ def rollback(run_id: int, dry_run: bool, yes: bool, as_json: bool) -> None:
         fail(f"no run {run_id} in the history; 'cortex history' lists them")
     try:
         plan = check_plan(rollback_plan(record))
-    except RollbackError as e:
+    except (RollbackError, AptError) as e:
         fail(str(e))
     if as_json and (dry_run or not plan.steps):
         emit_json({"request": plan.request, "packages": plan.packages, "steps": [_step_dict(s) for s in plan.steps],
