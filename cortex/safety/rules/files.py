@@ -121,6 +121,9 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
         if _unknown_root(w):
             out.append(block(f"{what} {w.raw}: if the variable is empty this deletes from / down"))
             continue
+        if recursive and ctx.cmd.cwd is None and re.fullmatch(r"(\.\./?)+\*?|\.\*|\.\.?/\.\*", w.text):
+            out.append(block(f"{what} {w.text} climbs out of the current directory and deletes what is above it"))
+            continue
         for path in ctx.paths(w):
             if path is None:
                 continue
