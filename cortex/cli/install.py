@@ -177,7 +177,8 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
         _show_simulation(simulation)
     if not execute:
         if not as_json:
-            click.echo("Nothing was changed. Add --dry-run to simulate with apt, or --execute to run it.")
+            hint = "--execute to run it" if dry_run else "--dry-run to simulate it with apt, or --execute to run it"
+            click.echo(f"Nothing was changed. Add {hint}.")
         return
     _confirm_and_run(plan, yes, as_json)
 
