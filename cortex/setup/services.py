@@ -1,7 +1,7 @@
 """Setup's last step before the test ask: the services running on the new settings.
 
-User mode starts (or restarts, when llm.env changed) this user's cortex-llm and
-starts cortexd, as ``cortex up`` does. A llama-server that this user's Cortex
+User mode starts cortexd, and for the local backend starts (or restarts, when
+llm.env changed) this user's cortex-llm, as ``cortex up`` does. A llama-server that this user's Cortex
 did not start is left alone: if it already serves the chosen model it is used,
 otherwise setup says how to free the port. System mode installs the units with
 ``scripts/install-llm.sh`` and ``scripts/install.sh`` where systemd runs.
@@ -60,22 +60,22 @@ def start_daemon(config: Config, console: Console) -> None:
     console.print(f"cortexd: running (pid {pid}) on {config.socket_path}", markup=False)
 
 
-def install_system(config: Config, console: Console) -> None:
+def install_system(config: Config, console: Console, local_llm: bool) -> None:
     if not Path("/run/systemd/system").is_dir():
         console.print("systemd is not PID 1 here, so no service was installed; run Cortex in user mode: 'cortex up'")
         return
     llm = [str(config.model_path), str(config.llm_threads), str(config.llm_ctx)]
-    for argv in (
-        ["sh", str(SCRIPTS / "install-llm.sh"), "install", *llm],
-        ["sh", str(SCRIPTS / "install.sh"), "install"],
-    ):
+    installers = [["sh", str(SCRIPTS / "install-llm.sh"), "install", *llm]] if local_llm else []
+    for argv in [*installers, ["sh", str(SCRIPTS / "install.sh"), "install"]]:
         if subprocess.run(argv).returncode != 0:
             raise ServiceSetupError(f"{' '.join(argv[1:3])} failed (see above)")
 
 
-def start_services(config: Config, console: Console, restart: bool) -> None:
+def start_services(config: Config, console: Console, local_llm: bool, restart: bool) -> None:
+    """cortexd always (it monitors whatever the backend); cortex-llm when the backend is the local llama.cpp."""
     if config.paths.mode == "system":
-        install_system(config, console)
+        install_system(config, console, local_llm)
         return
-    start_llm(config, console, restart)
+    if local_llm:
+        start_llm(config, console, restart)
     start_daemon(config, console)

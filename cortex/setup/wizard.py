@@ -263,14 +263,14 @@ class Wizard:
             return 0
         if self.opts.dry_run:
             return 0
-        config = load_config()
-        if choices.backend == "llama_cpp":
-            from cortex.setup.services import ServiceSetupError, start_services
+        from cortex.setup.services import ServiceSetupError, start_services
 
-            try:
-                start_services(config, self.console, restart=any(c.key.startswith("service.") for c in changes))
-            except ServiceSetupError as e:
-                raise SetupError(f"{e}; the settings are saved") from None
+        config = load_config()
+        restart = any(c.key.startswith("service.") for c in changes)
+        try:
+            start_services(config, self.console, local_llm=choices.backend == "llama_cpp", restart=restart)
+        except ServiceSetupError as e:
+            raise SetupError(f"{e}; the settings are saved") from None
         if choices.backend != "none" and self.opts.test_ask:
             test_ask(config, self.console)
         self.console.print('\n[green]Cortex is set up.[/] Try: cortex ask "What is nginx?"')
