@@ -77,7 +77,9 @@ def current_choices(config: Config, backend: str | None = None) -> Choices:
         "claude": config["provider.claude_model"],
     }.get(backend, "")
     url = {"ollama": config["provider.ollama_base_url"], "openai": config["provider.openai_base_url"]}
-    return Choices(backend, model, config.llm_threads, config.llm_ctx, url.get(backend, ""))
+    configured = config["service.threads"] or config.source("llm.n_threads") != "default"
+    threads = config.llm_threads if configured else os.cpu_count() or 1  # one thread a CPU unless told otherwise
+    return Choices(backend, model, threads, config.llm_ctx, url.get(backend, ""))
 
 
 def model_options(config: Config) -> list[ModelOption]:
@@ -143,6 +145,13 @@ class Wizard:
                 best = o.entry.best_for if o.entry else "in the models directory"
                 self.console.print(
                     f"  {i:>2}  {o.label:<22} needs {gb(o.ram_bytes):>7}  {fit(o.ram_bytes, free):<8}{state:<18}{best}",
+                    markup=False,
+                )
+            roomy = [o for o in options if o.entry and fit(o.ram_bytes, free) == "fits"]
+            if roomy:
+                best = max(roomy, key=lambda o: o.ram_bytes)
+                self.console.print(
+                    f"  Advice: {best.label} is the largest catalog model that fits the free memory comfortably.",
                     markup=False,
                 )
         answer = self.opts.model
@@ -235,7 +244,7 @@ class Wizard:
         cpus = os.cpu_count() or 1
         if not self.opts.yes and self.opts.threads is None:
             self.console.print(f"\nThis machine has {cpus} CPUs; llama.cpp runs best with one thread per core.")
-        threads = self.number("Threads", self.opts.threads, self.defaults.threads or cpus, 1, 256)
+        threads = self.number("Threads", self.opts.threads, self.defaults.threads, 1, 256)
         limit = trained_context(model) if model.is_file() else 1 << 20
         ctx = self.number("Context size (tokens)", self.opts.ctx, min(self.defaults.ctx, limit), 128, limit)
         self.check_fit(model, ctx)
@@ -272,12 +281,12 @@ class Wizard:
         except ServiceSetupError as e:
             raise SetupError(f"{e}; the settings are saved") from None
         if choices.backend != "none" and self.opts.test_ask:
-            test_ask(config, self.console)
+            ask_once(config, self.console)
         self.console.print('\n[green]Cortex is set up.[/] Try: cortex ask "What is nginx?"')
         return 0
 
 
-def test_ask(config: Config, console: Console) -> None:
+def ask_once(config: Config, console: Console) -> None:
     """One grounded question through the configured provider: proof the whole path works."""
     from cortex.ask.answer import answer
     from cortex.llm.provider import ProviderError
