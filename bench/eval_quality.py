@@ -1,8 +1,8 @@
 """Quality of grounded plans and asks with the real bundled model, against no-model / no-facts baselines.
 
-    .venv/bin/python bench/eval_quality.py [--requests FILE] [--ask FILE] [--json]
+    .venv/bin/python bench/eval_quality.py [--requests FILE] [--ask FILE] [--json] [-v]
 
-Defaults: the project's public sets in ``eval/``. The model is the llama-server
+Defaults: the project's public sets in ``eval/``; an empty FILE ("") skips that set. The model is the llama-server
 at ``LLAMA_CPP_BASE_URL`` (or ``~/.cortex/.env``, default 127.0.0.1:8085);
 start one with ``cortex llm start``. Requests: a plan is right when its
 packages cover every ``+`` group with one of the group's ``|`` names. Asks: an
@@ -97,8 +97,9 @@ def eval_asks(path: Path, config, provider, index, verbose: bool) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=Path, default=ROOT / "eval" / "install_requests.tsv")
-    parser.add_argument("--ask", type=Path, default=ROOT / "eval" / "ask.tsv")
+    optional_path = lambda text: Path(text) if text else None  # noqa: E731 - "" skips that set
+    parser.add_argument("--requests", type=optional_path, default=ROOT / "eval" / "install_requests.tsv")
+    parser.add_argument("--ask", type=optional_path, default=ROOT / "eval" / "ask.tsv")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the misses on stderr")
     args = parser.parse_args()

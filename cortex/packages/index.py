@@ -25,7 +25,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -137,6 +137,11 @@ TOPICAL_FACETS = frozenset(
     {"accessibility", "admin", "game", "interface", "mail", "network", "office", "protocol", "science", "security"}
     | {"sound", "use", "web", "works-with", "works-with-format", "hardware", "scope", "x11"}
 )
+
+
+def name_words(name: str) -> str:
+    """A name and its letter and digit runs, so "lua" finds ``lua5.4`` and "zlib" finds ``zlib1g-dev``."""
+    return " ".join(dict.fromkeys([name, *re.findall(r"[a-z]+|[0-9]+", name)]))
 
 
 def tag_words(tags: list[str] | tuple[str, ...]) -> str:
@@ -289,7 +294,7 @@ class PackageIndex:
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
             conn.executemany(
                 "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags) VALUES (?,?,?,?,?,?)",
-                ((i, r[0], r[6], r[4], r[5], tag_words(r[10].split())) for i, r in enumerate(rows, 1)),
+                ((i, name_words(r[0]), r[6], r[4], r[5], tag_words(r[10].split())) for i, r in enumerate(rows, 1)),
             )
             meta = {
                 "schema": SCHEMA_VERSION,
@@ -359,10 +364,12 @@ class PackageIndex:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def search(self, terms: list[str], limit: int = 200, names: Collection[str] | None = None) -> list[Hit]:
+    def search(
+        self, terms: list[str], limit: int = 200, names: Collection[str] | None = None, name_like: Sequence[str] = ()
+    ) -> list[Hit]:
         """Packages matching any of ``terms`` (words or phrases), best bm25 relevance first; only ``names``
-        if given."""
-        return self._match(fts_query(terms), limit, names)
+        if given, only names matching one of the SQL LIKE patterns ``name_like`` if given."""
+        return self._match(fts_query(terms), limit, names, name_like)
 
     def search_all(self, any_of: list[str], limit: int = 200) -> list[Hit]:
         """Packages matching every one of ``any_of``, each an FTS5 OR-query from :func:`fts_query`."""
@@ -372,12 +379,21 @@ class PackageIndex:
         """How many packages an FTS5 query matches: how generic its words are."""
         return self.conn.execute("SELECT count(*) FROM packages_fts WHERE packages_fts MATCH ?", (fts,)).fetchone()[0]
 
-    def _match(self, query: str, limit: int, names: Collection[str] | None = None) -> list[Hit]:
+    def _match(
+        self, query: str, limit: int, names: Collection[str] | None = None, name_like: Sequence[str] = ()
+    ) -> list[Hit]:
         if not query:
             return []
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-        only = " AND p.name IN (SELECT value FROM json_each(?))" if names is not None else ""
-        params: tuple[Any, ...] = (query, json.dumps(sorted(names)), limit) if names is not None else (query, limit)
+        only = ""
+        params: list[Any] = [query]
+        if names is not None:
+            only += " AND p.name IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(sorted(names)))
+        if name_like:
+            only += " AND (" + " OR ".join("p.name LIKE ?" for _ in name_like) + ")"
+            params.extend(name_like)
+        params.append(limit)
         rows = self.conn.execute(
             f"SELECT p.*, -bm25(packages_fts, {weights}) AS relevance FROM packages_fts"
             f" JOIN packages p ON p.id = packages_fts.rowid WHERE packages_fts MATCH ?{only}"

@@ -160,6 +160,23 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "api": ("api", "http client"),
     "benchmarking": ("benchmark",),
     "server": ("server", "daemon"),
+    "directory": ("directory", "folder", "directories"),
+    "folder": ("directory", "folder", "directories"),
+    "folders": ("directories", "directory", "folders"),
+    "directory structure": ("directory tree", "directory listing", "tree"),
+    "compare": ("diff", "compare", "comparison", "differences"),
+    "http requests": ("http client", "url", "transferring data", "http"),
+    "memory leaks": ("memory leak", "memory debugger", "memory error", "memory profiler", "leak"),
+    "leaks": ("memory leak", "memory debugger", "leak"),
+    "linter": ("lint", "linter", "checker", "static analysis", "code checker", "style checker"),
+    "lint": ("lint", "linter", "checker", "static analysis"),
+    "kernel headers": ("linux headers", "header files for linux", "linux-headers"),
+    "kernel": ("kernel", "linux"),
+    "relay": ("relay", "mail transport agent", "mta", "smarthost", "null client"),
+    "smtp": ("smtp", "mail transport agent", "mta"),
+    "frontend": ("interface", "front-end", "frontend", "client"),
+    "front-end": ("interface", "front-end", "frontend", "client"),
+    "interface": ("interface", "front-end", "frontend"),
     "graphical": ("gui", "x11", "gtk", "qt"),
     "gui": ("graphical", "x11", "gtk", "qt"),
     "markdown": ("markup", "markdown"),
@@ -420,27 +437,38 @@ def _covers(term: str, keys: set[str]) -> bool:
     return all(_matches(w, keys) for w in re.findall(r"[a-z0-9]+", term))
 
 
+SECONDARY = 0.6  # a concept only the tags or the long description mention counts this much
+
+
 def coverage(pkg: Package, query: Query) -> float:
-    """The share of the request's concepts that the package's name, summary, tags or provides mention."""
+    """The share of the request's concepts (IDF-weighted) that the package mentions: fully in its name or
+    summary, ``SECONDARY`` in its debtags or long description only."""
     if not query.groups:
         return 0.0
     weights = query.weights or [1.0] * len(query.groups)
-    text = f"{pkg.name} {pkg.summary} {pkg.description[:400]} {tag_words(pkg.tags)}"
-    tokens = word_keys(re.findall(r"[a-z0-9]+", text.lower()))
-    tokens |= {pkg.name, _stem(pkg.name)}
-    hit = sum(w for g, w in zip(query.groups, weights, strict=True) if any(_covers(t, tokens) for t in g))
+    primary = word_keys(re.findall(r"[a-z0-9]+", f"{pkg.name} {pkg.summary}".lower()) + re.findall(r"[a-z]+", pkg.name))
+    primary |= {pkg.name, _stem(pkg.name)}
+    secondary = word_keys(re.findall(r"[a-z0-9]+", f"{pkg.description[:400]} {tag_words(pkg.tags)}".lower()))
+    secondary |= primary
+    hit = 0.0
+    for group, weight in zip(query.groups, weights, strict=True):
+        if any(_covers(t, primary) for t in group):
+            hit += weight
+        elif any(_covers(t, secondary) for t in group):
+            hit += SECONDARY * weight
     return hit / sum(weights) if sum(weights) else 0.0
 
 
 def _name_tokens(name: str) -> list[str]:
-    return [t for t in re.split(r"[-.+]", name) if t]
+    """The words of a package name, digits dropped: ``lua5.4`` -> lua, ``python3-dev`` -> python, dev."""
+    return re.findall(r"[a-z]+", name)
 
 
 # How much each signal counts; features are in [0, 1] (pop: 0-5, priority: 0-4) and penalties are negative.
 WEIGHTS: dict[str, float] = {
     "relevance": 3.0,  # bm25, relative to the best hit of the search
     "coverage": 6.0,  # share of the request's concepts (IDF-weighted) the package's text mentions
-    "phrase": 1.0,  # an intent phrase ("domain name", "screen recorder") appears in the summary
+    "phrase": 2.0,  # an intent phrase ("domain name", "screen recorder") appears in the summary
     "named": 4.0,  # a request word is the package's name, and the rest of the request fits it
     "intent_named": 2.0,  # an intent expansion is the package's name
     "name_words": 1.5,  # share of the name's words that are specific words of the request
@@ -453,7 +481,7 @@ WEIGHTS: dict[str, float] = {
     "service": 1.0,  # ships a service and the request asks for a server
     "terminal": 2.0,  # a text-mode or command-line program and the request asks for one
     "graphical": 2.0,  # an X11/Wayland program and the request asks for a graphical one
-    "part": -2.0,  # a library, -dev, -doc, -data, a binding... not asked for
+    "part": -3.0,  # a library, -dev, -doc, -data, a binding... not asked for
     "transitional": -2.0,
     "versioned": -0.5,  # foo-14 when the request does not name a version
 }
@@ -498,6 +526,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     is_program = "role::program" in pkg.tags or pkg.section == "metapackages" or name in POPULAR
     if name.startswith("lib") and not query.wants_dev and not is_program:  # libreoffice is no library
         part += 1.0
+    if "shared librar" in summary and not query.wants_dev:
+        part += 0.5
     if pkg.section in PART_SECTIONS and not (query.wants_dev and pkg.section == "libdevel"):
         part += 0.75
     if name.endswith(PART_SUFFIXES):
@@ -539,6 +569,11 @@ def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
         if len(strict) >= 10 or len(groups) == 1:
             break
         groups.remove(max(groups, key=lambda g: index.frequency(fts_query(g))))
+    if query.wants_dev:  # "ssl development headers" -> libssl-dev, "zlib headers" -> zlib1g-dev
+        for word in query.words:
+            if word not in WANTS_DEV and re.fullmatch(r"[a-z0-9][a-z0-9+.]*", word):
+                for h in index.search(query.terms, limit=20, name_like=[f"lib{word}%-dev", f"{word}%-dev"]):
+                    hits.setdefault(h.package.name, h)
     return list(hits.values())
 
 
