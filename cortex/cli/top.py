@@ -1,0 +1,30 @@
+"""``cortex top``: the live dashboard (logic in ``cortex.monitor.dashboard``)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from cortex.cli.common import emit_json, fail, get_config, json_option
+
+
+@click.command()
+@click.option(
+    "--interval", default=2.0, show_default=True, type=click.FloatRange(0.2, 3600), help="Seconds between refreshes."
+)
+@json_option
+def top(interval: float, as_json: bool) -> None:
+    """Live view of CPU, memory and disk, firing alerts and cortex-llm, from cortexd. q quits."""
+    from cortex.daemon_client import CortexDaemonClient
+    from cortex.monitor.dashboard import fetch, run
+
+    client = CortexDaemonClient(get_config().socket_path, timeout=10.0)
+    first = fetch(client)
+    if first.error:
+        fail(first.error)
+    if as_json:
+        emit_json({"status": first.status, "health": first.health, "alerts": first.alerts})
+        return
+    with contextlib.suppress(KeyboardInterrupt):
+        run(client, interval)
