@@ -27,6 +27,7 @@ from cortex.llm.provider import Options, ProviderError, get_provider
 from cortex.packages.index import open_index
 
 ROOT = Path(__file__).resolve().parent.parent
+ASK_TOKENS = 64  # enough for the explanation after a lead; keeps a run of the whole set to minutes
 
 
 def rows(path: Path) -> list[tuple[str, str]]:
@@ -76,8 +77,10 @@ def eval_asks(path: Path, config, provider, index, verbose: bool) -> dict:
     data = rows(path)
     for question, pattern in data:
         regex = re.compile(pattern, re.I)
-        text = answer(question, config, provider=provider, index=index).text()
-        plain = provider.prompt([{"role": "user", "content": question}], Options(max_tokens=128, temperature=0.2))
+        text = answer(question, config, provider=provider, index=index, max_tokens=ASK_TOKENS).text()
+        plain = provider.prompt(
+            [{"role": "user", "content": question}], Options(max_tokens=ASK_TOKENS, temperature=0.2)
+        )
         right += bool(regex.search(text))
         baseline += bool(regex.search(plain.text()))
         if not regex.search(text):

@@ -8,6 +8,7 @@ people use for a package that Debian calls otherwise (``docker`` means
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from cortex.packages.index import PackageIndex, open_index
@@ -17,11 +18,14 @@ FILLER = frozenset({
     "install", "installs", "installing", "reinstall", "add", "get", "setup", "set", "up", "please", "pls", "me",
     "us", "i", "we", "want", "need", "would", "like", "to", "could", "can", "you", "the", "a", "an", "and", "also",
     "plus", "with", "package", "packages", "program", "programs", "tool", "tools", "app", "apps", "application",
-    "latest", "new", "on", "this", "machine", "system", "for", "my",
+    "latest", "new", "on", "this", "machine", "system", "for", "my", "configure", "configured", "it", "them",
+    "start", "enable", "run", "properly", "correctly", "both", "too",
 })
 # fmt: on
 # What people type -> the Debian package they mean, where the typed name is not (or is another) package.
 ALIASES: dict[str, str] = {
+    "docker compose": "docker-compose",
+    "node.js": "nodejs",
     "docker": "docker.io",
     "node": "nodejs",
     "python": "python3",
@@ -68,6 +72,9 @@ def exact_packages(request: str, index: PackageIndex | None = None) -> list[str]
         return None
     index = index or open_index()
     names: list[str] = []
+    pairs = {f"{a} {b}": i for i, (a, b) in enumerate(itertools.pairwise(words)) if f"{a} {b}" in ALIASES}
+    for i in sorted(pairs.values(), reverse=True):  # "docker compose" is one name
+        words[i : i + 2] = [f"{words[i]} {words[i + 1]}"]
     for word in words:
         if word in ALIASES and index.exists(ALIASES[word]):
             name = ALIASES[word]

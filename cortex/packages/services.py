@@ -32,6 +32,7 @@ KNOWN_UNITS: dict[str, str] = {
     "nginx-light": "nginx",
     "nginx-extras": "nginx",
     "redis-server": "redis-server",
+    "redis": "redis-server",
     "openvpn": "",
     "wireguard": "",
     "wireguard-tools": "",
