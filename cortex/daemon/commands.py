@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
     from cortex.daemon.server import Connection
 
-Handler = Callable[["Daemon", Request, "Connection"], Awaitable[Any]]
+Handler = Callable[["Daemon", Request, "Connection"], Any]  # returns data, or an awaitable of it
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Command:
     handler: Handler
     params: tuple[str, ...] | None = ()  # accepted params (None: the handler checks its own)
     admin: bool = False  # needs root or the daemon's own user
+
+    @property
+    def waits(self) -> bool:
+        """An async handler runs as a task; a plain one answers inside the read callback."""
+        return asyncio.iscoroutinefunction(self.handler)
 
 
 def check_params(request: Request, allowed: tuple[str, ...]) -> None:
@@ -40,11 +45,11 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def ping(d: Daemon, r: Request, c: Connection) -> Any:
+def ping(d: Daemon, r: Request, c: Connection) -> Any:
     return {"pong": True}
 
 
-async def version(d: Daemon, r: Request, c: Connection) -> Any:
+def version(d: Daemon, r: Request, c: Connection) -> Any:
     return {"name": "cortexd", "version": d.version, "protocol": PROTOCOL_VERSION}
 
 
@@ -84,7 +89,7 @@ async def health(d: Daemon, r: Request, c: Connection) -> Any:
     return data
 
 
-async def config(d: Daemon, r: Request, c: Connection) -> Any:
+def config(d: Daemon, r: Request, c: Connection) -> Any:
     return d.config.as_dict()
 
 
@@ -153,7 +158,7 @@ async def inference(d: Daemon, r: Request, c: Connection) -> Any:
     return await d.inference.run(r.params, on_token)
 
 
-async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
+def metrics(d: Daemon, r: Request, c: Connection) -> Any:
     from cortex.daemon.metrics import render
 
     def gauges() -> dict[str, tuple[str, float]]:
@@ -167,7 +172,7 @@ async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
     return {"text": render(d.stats, gauges), "content_type": "text/plain; version=0.0.4"}
 
 
-async def shutdown(d: Daemon, r: Request, c: Connection) -> Any:
+def shutdown(d: Daemon, r: Request, c: Connection) -> Any:
     asyncio.get_running_loop().call_soon(d.shutdown_requested.set)
     return {"shutdown": "initiated"}
 
@@ -187,9 +192,8 @@ COMMANDS: dict[str, Command] = {
     "shutdown": Command(shutdown, admin=True),
 }
 ALIASES = {"config.get": "config", "config.reload": "reload-config", "alerts.list": "alerts"}
-
-
-def resolve(name: str) -> str | None:
-    """The canonical command name for ``name`` (an alias or itself), or None."""
-    name = ALIASES.get(name, name)
-    return name if name in COMMANDS else None
+# Every accepted name (aliases too) -> (canonical name, command, waits): one dict lookup per request.
+LOOKUP: dict[str, tuple[str, Command, bool]] = {
+    **{name: (name, c, c.waits) for name, c in COMMANDS.items()},
+    **{alias: (name, COMMANDS[name], COMMANDS[name].waits) for alias, name in ALIASES.items()},
+}

@@ -1,9 +1,14 @@
 """The Unix-socket server: framing, limits and permissions; what a command does lives in commands.py.
 
-One asyncio task per connection reads NDJSON frames and answers them in order,
-so a slow or silent client only ever holds its own task. A single sweeper task
-(not a timer per read) closes connections idle longer than ``idle_timeout``,
-which also ends half-open and trickling (slowloris) clients.
+Each connection is an ``asyncio.Protocol`` (as in uvicorn: the protocol owns
+the wire). Frames are split from the byte stream in ``data_received`` and
+answered in order. A command that answers at once (ping, version, config...)
+is answered right there, with no task or future; one that waits (inference,
+health) runs as a task while later frames of that connection wait in its
+buffer. A client that stops reading pauses only its own reading (transport flow
+control), so it never delays others. One sweeper task (not a timer per read)
+closes connections idle longer than ``idle_timeout``, which also ends
+half-open and trickling (slowloris) clients.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from cortex.daemon.protocol import MAX_FRAME, ErrorCode, ProtocolError, Request,
 
 log = logging.getLogger("cortexd.server")
 
-Dispatch = Callable[[Request, "Connection"], Awaitable[dict[str, Any]]]
+# dispatch answers at once (a dict) or later (an awaitable of the dict).
+Dispatch = Callable[[Request, "Connection"], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+LINGER = 1.0  # seconds a closing connection keeps discarding input, so the client reads our last error
 
 
 class SocketInUse(RuntimeError):
@@ -85,19 +92,174 @@ class Limits:
         )
 
 
-class Connection:
-    """One client: its peer, its writer, and whether a command is running for it."""
+class Connection(asyncio.Protocol):
+    """One client: its peer, its buffer, and whether a command is running for it."""
 
-    __slots__ = ("bucket", "busy", "last_active", "peer", "writer")
+    def __init__(self, server: Server):
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.peer = Peer(0, -1, -1)
+        self.bucket: TokenBucket | None = None
+        self.buffer = bytearray()
+        self.busy = False  # a command is running (its task holds the connection)
+        self.eof = False
+        self.closing = False  # answered for the last time; input is discarded
+        self.last_active = time.monotonic()
+        self._write_paused = False
+        self._drained: asyncio.Future[None] | None = None
 
-    def __init__(self, peer: Peer, writer: asyncio.StreamWriter, bucket: TokenBucket):
-        self.peer, self.writer, self.bucket = peer, writer, bucket
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        server = self.server
+        if len(server.connections) >= server.limits.max_connections or not server.accepting:
+            self._close_with(error(None, ErrorCode.RATE_LIMITED, "too many connections to cortexd; retry"))
+            return
+        try:
+            self.peer = peer_credentials(transport.get_extra_info("socket"))
+        except OSError:
+            transport.abort()
+            return
+        self.bucket = server.bucket_for(self.peer)
+        server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self in self.server.connections:
+            self.server.connections.discard(self)
+            self.server.release_bucket(self.peer)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_exception(ConnectionResetError("client went away"))
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self.buffer += data
+        if not self.busy:
+            self._process()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.closing:
+            return False  # nothing more to discard: close now
+        if not self.busy:
+            self._process()
+        return True  # keep our side open until the answers are out
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        if self.transport is not None:
+            self.transport.pause_reading()  # stop taking requests from a client that does not read answers
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        if self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+
+    # framing
+    def _process(self) -> None:
+        """Answer every complete frame in the buffer, until one needs to wait."""
+        buffer = self.buffer
+        while not self.busy and not self.closing:
+            end = buffer.find(b"\n")
+            if end == -1:
+                if len(buffer) > MAX_FRAME:
+                    self._close_with(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
+                elif self.eof:  # EOF: a last request without a newline counts
+                    frame = bytes(buffer)
+                    buffer.clear()
+                    if frame.strip():
+                        self._answer(frame)
+                        continue
+                    self._finish()
+                return
+            if end > MAX_FRAME:
+                self._close_with(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
+                return
+            frame = bytes(buffer[:end])
+            del buffer[: end + 1]
+            if frame.strip():
+                self._answer(frame)
+
+    def _answer(self, frame: bytes) -> None:
+        now = time.monotonic()
+        self.last_active = now
+        try:
+            request = decode_request(frame)
+        except ProtocolError as e:
+            self._write(error(e.id, e.code, e.message))
+            return
+        if not self.server.accepting:
+            self._close_with(error(request.id, ErrorCode.INTERNAL, "cortexd is shutting down; retry in a moment"))
+            return
+        assert self.bucket is not None
+        if not self.bucket.allow(now):
+            self._write(error(request.id, ErrorCode.RATE_LIMITED, "too many requests; slow down and retry"))
+            return
+        result = self.server.dispatch(request, self)
+        if isinstance(result, dict):
+            self._write(result)
+        else:
+            self.busy = True
+            self.server.track(asyncio.ensure_future(self._later(result)))
+
+    async def _later(self, result: Awaitable[dict[str, Any]]) -> None:
+        try:
+            response = await result
+        except ConnectionError:  # the client left while its command ran
+            self.busy = False
+            return
         self.busy = False
         self.last_active = time.monotonic()
+        self._write(response)
+        if self.transport is not None and not self.transport.is_closing():
+            self._process()  # frames that arrived meanwhile
 
+    def _write(self, message: dict[str, Any]) -> None:
+        try:
+            data = encode(message)
+        except (TypeError, ValueError) as e:  # a handler returned something JSON cannot carry
+            log.error("cannot encode response to %r: %s", message.get("id"), e)
+            data = encode(error(None, ErrorCode.INTERNAL, "response could not be encoded"))
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _finish(self) -> None:
+        """The client half-closed and everything is answered: close."""
+        if self.transport is not None:
+            self.transport.close()
+
+    def _close_with(self, message: dict[str, Any]) -> None:
+        """Send a last error, half-close, discard what the client still sends, then close.
+
+        Closing with unread input makes the kernel reset the connection, and the
+        client could lose the error; discarding first (for up to LINGER s) avoids that.
+        """
+        self.closing = True
+        self.buffer.clear()
+        transport = self.transport
+        if transport is None:
+            return
+        self._write(message)
+        if self.eof:
+            transport.close()
+            return
+        with contextlib.suppress(OSError, RuntimeError):
+            transport.write_eof()
+        transport.resume_reading()
+        asyncio.get_running_loop().call_later(LINGER, transport.close)
+
+    # what handlers use
     async def send(self, message: dict[str, Any]) -> None:
-        self.writer.write(encode(message))
-        await self.writer.drain()
+        """Write one frame now (token events); wait while the client is not reading."""
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("client went away")
+        self._write(message)
+        if self._write_paused:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
 
     @property
     def is_admin(self) -> bool:
@@ -146,21 +308,6 @@ def remove_stale_socket(path: Path) -> None:
     path.unlink()
 
 
-async def _linger_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limit: float = 1.0) -> None:
-    """Half-close, then discard what the client still sends (for up to ``limit`` s).
-
-    Closing with unread input makes the kernel reset the connection, and the
-    client could lose the error we just sent; reading the rest first avoids that.
-    """
-    with contextlib.suppress(Exception):
-        await writer.drain()
-        writer.write_eof()
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if not await asyncio.wait_for(reader.read(1 << 16), deadline - time.monotonic()):
-                break
-
-
 class Server:
     """Accepts connections on a Unix socket and hands each frame to ``dispatch``."""
 
@@ -168,7 +315,7 @@ class Server:
         self.path, self.dispatch, self.limits, self.mode = path, dispatch, limits, mode
         self.connections: set[Connection] = set()
         self._buckets: dict[int, tuple[TokenBucket, int]] = {}  # peer pid -> (bucket, connection count)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.accepting = False
@@ -176,10 +323,11 @@ class Server:
     async def start(self) -> None:
         prepare_socket_dir(self.path, self.mode)
         remove_stale_socket(self.path)
+        loop = asyncio.get_running_loop()
         old_umask = os.umask(0o177 if self.mode == "user" else 0o117)
         try:
-            self._server = await asyncio.start_unix_server(
-                self._on_connect, path=str(self.path), limit=MAX_FRAME, backlog=socket.SOMAXCONN
+            self._server = await loop.create_unix_server(
+                lambda: Connection(self), path=str(self.path), backlog=socket.SOMAXCONN
             )
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
@@ -197,6 +345,10 @@ class Server:
         self._sweeper = asyncio.create_task(self._sweep())
         log.info("listening on %s", self.path)
 
+    def track(self, task: asyncio.Future[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def stop_accepting(self) -> None:
         """Close the listening socket and remove its file; open connections carry on."""
         self.accepting = False
@@ -208,99 +360,30 @@ class Server:
     async def stop(self, timeout: float) -> None:
         """Stop accepting, let in-flight commands finish for up to ``timeout`` seconds, then close all."""
         self.stop_accepting()
-        deadline = time.monotonic() + timeout
-        while any(c.busy for c in self.connections) and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.sleep(0)  # let the last answers reach the transports
         for conn in list(self.connections):
-            conn.writer.close()
+            if conn.transport is not None:
+                conn.transport.close()
         if self._sweeper:
             self._sweeper.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=1.0)
-        for task in self._tasks:
-            task.cancel()
 
-    def _bucket_for(self, peer: Peer) -> TokenBucket:
+    def bucket_for(self, peer: Peer) -> TokenBucket:
         bucket, count = self._buckets.get(peer.pid, (None, 0))
         if bucket is None:
             bucket = TokenBucket(self.limits.rate_limit, self.limits.rate_burst)
         self._buckets[peer.pid] = (bucket, count + 1)
         return bucket
 
-    def _release_bucket(self, peer: Peer) -> None:
+    def release_bucket(self, peer: Peer) -> None:
         bucket, count = self._buckets[peer.pid]
         if count <= 1:
             del self._buckets[peer.pid]
         else:
             self._buckets[peer.pid] = (bucket, count - 1)
-
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            if len(self.connections) >= self.limits.max_connections or not self.accepting:
-                writer.write(encode(error(None, ErrorCode.RATE_LIMITED, "too many connections to cortexd; retry")))
-                await _linger_close(reader, writer)
-                return
-            peer = peer_credentials(writer.get_extra_info("socket"))
-            conn = Connection(peer, writer, self._bucket_for(peer))
-            self.connections.add(conn)
-            try:
-                await self._serve(reader, conn)
-            finally:
-                self.connections.discard(conn)
-                self._release_bucket(peer)
-        except (ConnectionError, BrokenPipeError):
-            pass
-        except Exception:
-            log.exception("connection handler failed")
-        finally:
-            self._tasks.discard(task)
-            with contextlib.suppress(Exception):
-                writer.close()
-
-    async def _serve(self, reader: asyncio.StreamReader, conn: Connection) -> None:
-        while True:
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as e:  # EOF: a last request without newline counts
-                if e.partial.strip():
-                    await self._answer(e.partial, conn)
-                return
-            except asyncio.LimitOverrunError:
-                await conn.send(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
-                await _linger_close(reader, conn.writer)
-                return
-            if not line.strip():
-                continue
-            await self._answer(line, conn)
-            if not self.accepting and not conn.writer.is_closing():
-                return  # shutting down: finish this request, take no more
-
-    async def _answer(self, frame: bytes, conn: Connection) -> None:
-        conn.busy = True
-        now = time.monotonic()
-        try:
-            try:
-                request = decode_request(frame)
-            except ProtocolError as e:
-                response = error(e.id, e.code, e.message)
-            else:
-                if conn.bucket.allow(now):
-                    response = await self.dispatch(request, conn)
-                else:
-                    response = error(request.id, ErrorCode.RATE_LIMITED, "too many requests; slow down and retry")
-        finally:
-            conn.busy = False
-        try:
-            data = encode(response)
-        except (TypeError, ValueError) as e:  # a handler returned something JSON cannot carry
-            log.error("cannot encode response to %r: %s", response.get("id"), e)
-            data = encode(error(None, ErrorCode.INTERNAL, "response could not be encoded"))
-        conn.writer.write(data)
-        await conn.writer.drain()
-        conn.last_active = time.monotonic()
 
     async def _sweep(self) -> None:
         """Close connections that have been idle (no command running) longer than idle_timeout."""
@@ -308,6 +391,6 @@ class Server:
             await asyncio.sleep(min(self.limits.idle_timeout / 4, 5.0))
             cutoff = time.monotonic() - self.limits.idle_timeout
             for conn in list(self.connections):
-                if not conn.busy and conn.last_active < cutoff:
+                if not conn.busy and conn.last_active < cutoff and conn.transport is not None:
                     log.debug("closing idle connection of pid %d", conn.peer.pid)
-                    conn.writer.transport.abort()
+                    conn.transport.abort()
