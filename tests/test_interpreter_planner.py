@@ -62,6 +62,9 @@ def test_exact_requests_need_no_model(real_index: PackageIndex) -> None:
     assert exact_packages("install docker", real_index) == ["docker.io"]  # what people mean by the name
     assert exact_packages("please install git, curl and vim", real_index) == ["git", "curl", "vim"]
     assert exact_packages("install the zsh shell", real_index) is None  # "shell" is no package
+    assert exact_packages("install nginx and configure it", real_index) == ["nginx"]  # DESIGN's example
+    assert exact_packages("install docker and docker compose", real_index) == ["docker.io", "docker-compose"]
+    assert exact_packages("an ssh server", real_index) is None  # a kind of software, not the ssh metapackage
     assert exact_packages("install", real_index) is None
     assert request_words("Install htop, please.") == ["htop"]
 
