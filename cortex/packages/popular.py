@@ -21,7 +21,7 @@ POPULAR = frozenset({
     "redis-server", "memcached", "mongodb", "sqlite3", "mosquitto", "rabbitmq-server", "docker.io", "podman",
     "containerd", "lxc", "lxd", "qemu-system-x86", "qemu-kvm", "virt-manager", "libvirt-daemon-system",
     "virtualbox", "prometheus", "prometheus-node-exporter", "grafana", "zabbix-agent", "nagios4", "munin", "monit",
-    "icinga2", "tigervnc-standalone-server", "x11vnc", "xrdp", "cups", "avahi-daemon", "slapd", "freeradius", "tor",
+    "icinga2", "tigervnc-standalone-server", "x11vnc", "xrdp", "cups", "slapd", "freeradius", "tor",
     "transmission-daemon", "syncthing", "nextcloud-desktop", "gitlab-runner", "jenkins", "tomcat10",
     "openjdk-17-jdk", "php", "php-fpm", "nodejs", "npm", "certbot", "clamav", "clamav-daemon", "rkhunter",
     "chkrootkit", "lynis", "aide", "auditd", "apparmor", "sshguard", "knockd", "rsyslog", "logrotate", "cron",

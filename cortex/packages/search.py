@@ -160,6 +160,25 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "api": ("api", "http client"),
     "benchmarking": ("benchmark",),
     "server": ("server", "daemon"),
+    "listen": ("player", "playing", "audio player", "music player"),
+    "watch": ("player", "playing", "video player", "media player", "monitor"),
+    "movies": ("video", "movie", "media player", "video player"),
+    "movie": ("video", "movie", "media player", "video player"),
+    "write": ("writer", "editor", "writing", "word processor"),
+    "documents": ("document", "word processor", "office", "documents"),
+    "document": ("document", "word processor", "office"),
+    "draw": ("drawing", "paint", "painting"),
+    "pictures": ("image", "picture", "photo", "graphics"),
+    "picture": ("image", "picture", "photo", "graphics"),
+    "record": ("recorder", "recording", "capture"),
+    "microphone": ("audio", "sound", "recorder", "microphone"),
+    "fonts": ("font", "fonts", "typeface"),
+    "google drive": ("google drive", "gdrive", "cloud storage"),
+    "connections": ("connections", "network connections", "sockets", "netstat"),
+    "throughput": ("throughput", "bandwidth", "performance", "speed"),
+    "desktop environment": ("desktop environment", "desktop", "task"),
+    "microsoft": ("microsoft", "mscorefonts", "windows"),
+    "authentication": ("authentication", "pam", "nss", "login"),
     "directory": ("directory", "folder", "directories"),
     "folder": ("directory", "folder", "directories"),
     "folders": ("directories", "directory", "folders"),
@@ -316,7 +335,6 @@ ECOSYSTEM_PREFIXES = {
     "emacs-": "emacs",
     "golang-github-": "go",
     "trinity-": "trinity",
-    "task-": "task",
 }
 PART_SUFFIXES = (
     "-dev",
@@ -536,7 +554,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         elif not (name.endswith("-doc") and query.wants_doc):
             part += 1.0
     for prefix, topic in ECOSYSTEM_PREFIXES.items():
-        if name.startswith(prefix) and topic not in words and prefix.rstrip("-") not in words:
+        if name.startswith(prefix) and not {topic, topic + "s", prefix.rstrip("-")} & words:
             part += 1.0
             break
     f["part"] = part
