@@ -155,7 +155,15 @@ async def inference(d: Daemon, r: Request, c: Connection) -> Any:
     async def on_token(text: str) -> None:
         await c.send(token_event(r.id, text))
 
-    return await d.inference.run(r.params, on_token)
+    params = r.params
+    if params.get("template") not in (None, "chat", "raw"):  # a prompt template, rendered off the event loop
+        from cortex.llm.prompts import PromptError, apply_template, prompt_dirs
+
+        try:
+            params = await asyncio.to_thread(apply_template, params, prompt_dirs(d.config))
+        except PromptError as e:
+            raise ProtocolError(ErrorCode(e.code), e.message) from None
+    return await d.inference.run(params, on_token)
 
 
 def metrics(d: Daemon, r: Request, c: Connection) -> Any:

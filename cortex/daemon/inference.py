@@ -55,7 +55,17 @@ PASSTHROUGH: dict[str, tuple[type, ...]] = {
     "samplers": (list,),
     "logit_bias": (list, dict),
 }
-PARAMS = ("prompt", "messages", "max_tokens", "temperature", "stop", "stream", "system_prompt", "template")
+PARAMS = (
+    "prompt",
+    "messages",
+    "max_tokens",
+    "temperature",
+    "stop",
+    "stream",
+    "system_prompt",
+    "template",
+    "variables",
+)
 
 
 def _bad(message: str) -> ProtocolError:
@@ -105,7 +115,11 @@ def build_request(params: dict[str, Any], llm: dict[str, Any]) -> tuple[str, dic
         raise _bad("'system_prompt' must be a string")
     template = params.get("template", "chat")
     if template not in ("chat", "raw"):
-        raise _bad("'template' must be 'chat' (the model's chat template) or 'raw' (the prompt as is)")
+        raise _bad(
+            "'template' must be 'chat' (the model's chat template), 'raw' (the prompt as is) or a prompt template"
+        )
+    if "variables" in params:
+        raise _bad("'variables' go with a prompt template: 'template': NAME (see 'cortex prompts list')")
     extra = {}
     for name, types in PASSTHROUGH.items():
         if name in params:
