@@ -66,7 +66,7 @@ def test_wizard_local_llama_cpp_then_a_second_run_keeps_everything(env, llama_se
     child.expect(f"already serving {Path(model).name}")
     child.expect("cortexd: running")
     child.expect("Test ask: How much memory does this machine have?")
-    child.expect("This machine has [\\d.]+ GiB of memory")
+    child.expect("This machine has [\\d.]+ GiB of memory", timeout=600)  # builds the package index first
     child.expect("Cortex is set up")
     child.expect(pexpect.EOF)
     child.close()

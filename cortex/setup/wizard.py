@@ -292,6 +292,8 @@ def ask_once(config: Config, console: Console) -> None:
     from cortex.llm.provider import ProviderError
 
     console.print(f"\nTest ask: {TEST_QUESTION}", markup=False)
+    if not (config.paths.state_dir / "packages.db").exists():
+        console.print("  (the first ask builds the package index; later ones are quick)")
     try:
         result = answer(TEST_QUESTION, config, max_tokens=48)
         console.print(f"  {result.text()}", markup=False)
