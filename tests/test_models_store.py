@@ -228,6 +228,8 @@ def test_pull_from_a_loopback_hub(hub: FakeHub, entry: CatalogEntry, tmp_path: P
     assert ("HEAD", f"/{REPO}/resolve/main/{FILE}", "") in hub.requests
     assert model_info(path)["architecture"] == "llama"
     assert store.resolve("tiny-test", models) == path
+    hub.requests.clear()
+    assert download.pull(entry, models, progress=False) == path and hub.requests == []  # installed: no network
 
 
 def test_pull_resumes_after_a_dropped_connection(

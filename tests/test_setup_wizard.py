@@ -17,10 +17,13 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from rich.console import Console
+from test_models_store import FILE, entry, hub  # noqa: F401 (fixtures)
 
 from cortex.config import load_config, read_env_file
 from cortex.daemon import control
 from cortex.setup.changes import Choices, file_value, plan
+from cortex.setup.wizard import Options, SetupError, Wizard
 
 CORTEX = [sys.executable, "-m", "cortex"]
 
@@ -183,3 +186,16 @@ def test_plan_hides_secrets_and_skips_values_already_written(cortex_home: Path) 
     assert file_value("provider.openai_api_key", config.paths) == "sk-secret-123"
     assert plan(choices, load_config()) == []
     assert plan(Choices("openai", "gpt-4o-mini", url="https://api.example.com/v1"), load_config()) == []
+
+
+def test_wizard_downloads_a_catalog_model_it_is_given(hub, entry, cortex_home: Path, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    console = Console(file=open(os.devnull, "w"))  # noqa: SIM115 (closed with the test process)
+    wizard = Wizard(load_config(), Options(model="tiny-test", threads=1, ctx=256, yes=True), console)
+    choices = wizard.choose()
+    assert choices == Choices("llama_cpp", str(cortex_home / "models" / FILE), 1, 256)
+    assert (cortex_home / "models" / FILE).read_bytes() == hub.files[f"cortex-test/tiny-GGUF/{FILE}"]
+    with pytest.raises(
+        SetupError, match=r"context size \(tokens\) must be from 128 to 4096"
+    ):  # the tiny model's trained context
+        Wizard(load_config(), Options(model="tiny-test", threads=1, ctx=8192, yes=True), console).choose()

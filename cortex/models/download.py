@@ -31,7 +31,10 @@ def endpoint() -> str:
 
 
 def pull(entry: CatalogEntry, models_dir: Path, progress: bool = True) -> Path:
-    """Download ``entry`` into ``models_dir`` (resuming a partial download) and verify it; return its path."""
+    """Download ``entry`` into ``models_dir`` and verify it; return its path. An installed file is kept as it is
+    (downloads are moved into place only when complete), so this needs no network then."""
+    if (models_dir / entry.file).is_file():
+        return models_dir / entry.file
     if entry.bundled:
         try:
             return bundled.install(models_dir, quiet=not progress)
