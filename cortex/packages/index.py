@@ -424,6 +424,13 @@ def open_index(config: Any = None, db_path: Path | None = None) -> PackageIndex:
     index = _indexes.get(db_path)
     if index is None:
         index = PackageIndex(db_path)
-        index.ensure()
+        try:
+            index.ensure()
+        except PermissionError:
+            # A user in system mode cannot write /var/lib/cortex: read the shared index if there is one,
+            # else keep a private one.
+            if not db_path.exists():
+                index = PackageIndex(Path.home() / ".cache" / "cortex" / "packages.db")
+                index.ensure()
         _indexes[db_path] = index
     return index

@@ -1,16 +1,23 @@
 """From a plain-language request to ranked real packages, with no model.
 
-1. **Terms.** The request's words minus stop words, plus the expansions of an
-   intent table: what people say ("record my screen", "dns server") mapped to
-   the words Debian's descriptions use ("screencast", "nameserver"). The table
-   is about kinds of request, not about particular packages.
-2. **Retrieve.** An FTS5 OR-query over names, provides, summaries and
-   descriptions (bm25, the name weighted highest) gives a few hundred hits.
-3. **Rank.** bm25 relevance plus signals a packager would use: a term equal to
-   the name, the share of the name's words that the request mentions, a match
-   on a virtual package it provides, reverse dependencies and priority as a
-   popularity proxy, programs over libraries; penalties for parts of a package
-   (``-dev``, ``-doc``, ``-data``, language bindings, transitional dummies)
+1. **Concepts.** The request's words minus stop words; each word, or each
+   phrase the intent table knows ("file manager", "back up"), is one concept
+   with its expansions: what people say mapped to the words Debian's
+   descriptions and debtags use ("record my screen" -> "screencast"). The table
+   is about kinds of request, not about particular packages. Each concept is
+   weighted by its IDF in the index, so "dns" matters more than "server".
+2. **Retrieve.** FTS5 (bm25, the name weighted highest): an OR-query of every
+   term, an AND-query of every concept (relaxed, most generic concept first,
+   until something matches), the mainstream programs among the matches, and
+   for "-dev" requests the ``lib<word>*-dev`` names.
+3. **Rank.** Mostly *coverage*: the IDF-weighted share of concepts the
+   package's name or summary states (its debtags or long description count
+   less). Then bm25, the request phrase in the summary, a request word that is
+   the name (only when the rest of the request fits too), popularity (reverse
+   Depends/Recommends/Suggests, priority, the mainstream list in popular.py;
+   scaled by coverage, so a popular package never wins on fame alone),
+   terminal or graphical programs when asked; penalties for parts of packages
+   (``-dev``, ``-doc``, libraries, language bindings, transitional dummies)
    unless the request asks for them.
 """
 
