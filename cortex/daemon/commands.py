@@ -68,14 +68,14 @@ async def _llm_state(d: Daemon) -> dict[str, Any]:
 
 
 async def status(d: Daemon, r: Request, c: Connection) -> Any:
-    counts = await asyncio.to_thread(d.monitor.counts)
+    counts, llm = await asyncio.gather(asyncio.to_thread(d.monitor.counts), _llm_state(d))
     return {
         "version": d.version,
         "pid": d.pid,
         "uptime_seconds": round(d.uptime(), 1),
         "socket": str(d.socket_path),
         "mode": d.mode,
-        "llm": await _llm_state(d),
+        "llm": llm,
         "alerts": {"active": counts.get("active", 0), "critical": counts.get("critical", 0)},
         "queue": {"depth": d.inference.depth, "max": d.inference.max},
     }
