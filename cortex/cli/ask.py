@@ -14,8 +14,13 @@ from cortex.cli.common import emit_json, fail, get_config, json_option
 @click.option("--provider", help="llama_cpp (default), ollama, openai, claude; else CORTEX_PROVIDER / ~/.cortex/.env.")
 @click.option("--model", help="Model name for the provider (display name for llama_cpp).")
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=200, show_default=True)
+@click.option(
+    "--via-daemon", is_flag=True, help="Send the question through cortexd's queue instead of straight to the model."
+)
 @json_option
-def ask(question: tuple[str, ...], provider: str | None, model: str | None, max_tokens: int, as_json: bool) -> None:
+def ask(
+    question: tuple[str, ...], provider: str | None, model: str | None, max_tokens: int, via_daemon: bool, as_json: bool
+) -> None:
     """Answer QUESTION about this machine or Linux, streaming the answer as it is generated.
 
     \b
@@ -36,8 +41,16 @@ def ask(question: tuple[str, ...], provider: str | None, model: str | None, max_
     if not text:
         fail('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
     config = get_config()
+    if via_daemon and provider:
+        fail("--via-daemon uses cortexd's model; drop --provider", 2)
     try:
-        result = answer(text, config, get_provider(provider, config, model=model), max_tokens=max_tokens)
+        if via_daemon:
+            from cortex.llm.daemon import DaemonProvider
+
+            backend = DaemonProvider(config.socket_path, timeout=config["llm.timeout"] + 10)
+        else:
+            backend = get_provider(provider, config, model=model)
+        result = answer(text, config, backend, max_tokens=max_tokens)
         if as_json:
             emit_json(result.to_dict())
             return

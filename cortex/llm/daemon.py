@@ -1,0 +1,64 @@
+"""A provider that asks cortexd, which forwards to cortex-llm through its queue (``cortex ask --via-daemon``).
+
+Going through the daemon lets many clients share llama-server's slots fairly
+(``[llm] parallel``, ``queue_size``) and counts the work in cortexd's metrics.
+Tokens arrive as the daemon's stream events (DESIGN section 2), so the answer
+prints as it is generated, as with the direct provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+
+
+class DaemonProvider(Provider):
+    name = "cortexd"
+
+    def __init__(self, socket_path: str | Path | None = None, timeout: float | None = 300.0):
+        from cortex.daemon_client import CortexDaemonClient
+
+        self.client = CortexDaemonClient(socket_path, timeout=timeout)
+        self.model = ""
+
+    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+        options = options or Options()
+        params: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            **options.extra,
+        }
+        if options.stop:
+            params["stop"] = options.stop
+        if options.json_schema is not None:
+            params["json_schema"] = options.json_schema
+        from cortex.daemon_client import DaemonError
+
+        def chunks() -> Iterator[str]:  # runs when the Response is iterated, after ``response`` exists
+            stream = self.client.stream_inference(**params)
+            try:
+                while True:
+                    yield next(stream)
+            except StopIteration as done:
+                data = done.value or {}
+                response.model = data.get("model") or response.model
+                response.prompt_tokens = data.get("prompt_tokens", 0)
+                response.tokens_generated = data.get("tokens_generated", 0)
+            except DaemonError as e:
+                why = e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}"
+                raise ProviderError(why) from None
+
+        response = Response(chunks(), self.model)
+        return response
+
+    def available(self) -> bool:
+        from cortex.daemon_client import DaemonError
+
+        try:
+            return self.client.ping()
+        except DaemonError:
+            return False
