@@ -31,7 +31,7 @@ from cortex.packages.search import Candidate, rank
 log = logging.getLogger(__name__)
 
 CHOICES = 6  # candidates the model sees
-MODEL_MARGIN = 0.15  # the model may overrule the ranking only among candidates this close to the top (relative)
+MODEL_MARGIN = 0.05  # the model may overrule the ranking only among candidates this close to the top (relative)
 CHOOSER_SYSTEM = (
     "You pick the Debian package that best fulfils a user's request. "
     "Answer with JSON naming exactly one package from the list."
