@@ -1,0 +1,59 @@
+"""How fast the package index builds and refreshes, against apt reading the same lists in the same run.
+
+    .venv/bin/python bench/eval_index_build.py [--runs N]
+
+Baseline: ``apt-cache dumpavail`` (apt parsing its own cache of the same lists
+into text, which the index could have read instead). Measured: a full build of
+the index from apt's lists into a temporary directory (the goal is <= 30 s on
+2 cores), an ``ensure()`` with nothing changed, and a refresh after dpkg's
+status changed (simulated by touching a copy of it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        status = Path(tmp) / "status"
+        shutil.copy(STATUS_FILE, status)
+        baseline, builds, unchanged, refreshes = [], [], [], []
+        for run in range(args.runs):
+            baseline.append(
+                timed(lambda: subprocess.run(["apt-cache", "dumpavail"], stdout=subprocess.DEVNULL, check=True))
+            )
+            index = PackageIndex(Path(tmp) / f"packages-{run}.db", LISTS_DIR, status)
+            builds.append(timed(index.ensure))
+            unchanged.append(timed(index.ensure))
+            status.touch()
+            refreshes.append(timed(index.ensure))
+        count = index.count()
+    base, build = statistics.median(baseline), statistics.median(builds)
+    print(f"packages indexed:              {count}")
+    print(f"apt-cache dumpavail (baseline): {base:.2f} s")
+    print(f"full index build:              {build:.2f} s  (ratio to baseline {build / base:.2f}; goal <= 30 s)")
+    print(f"ensure(), nothing changed:     {statistics.median(unchanged) * 1000:.1f} ms")
+    print(f"refresh after dpkg changed:    {statistics.median(refreshes):.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
