@@ -65,6 +65,7 @@ PARAMS = (
     "system_prompt",
     "template",
     "variables",
+    "prompts",
 )
 
 
@@ -190,6 +191,8 @@ class InferenceQueue:
 
     async def run(self, params: dict[str, Any], on_token: OnToken | None = None) -> dict[str, Any]:
         """Validate, queue and forward one request; raise ProtocolError with the matching code."""
+        if "prompts" in params:
+            return await self.run_batch(params)
         path, body, stream = build_request(params, self.llm)
         if self.waiting >= self.llm["queue_size"]:
             raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue is full ({self.max} waiting); retry later")
@@ -200,6 +203,47 @@ class InferenceQueue:
             raise ProtocolError(
                 ErrorCode.TIMEOUT, f"inference took longer than {timeout:g} s ([llm] timeout); try fewer max_tokens"
             ) from None
+
+    async def run_batch(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``prompts``: each one a request with the other params, all queued at once so they share the slots.
+
+        Every prompt is validated before any is sent; the first failure cancels the rest.
+        """
+        prompts = params["prompts"]
+        if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+            raise _bad("'prompts' must be a non-empty list of strings")
+        if "prompt" in params or "messages" in params:
+            raise _bad("give 'prompts' (a batch) or 'prompt' / 'messages', not both")
+        if params.get("stream"):
+            raise _bad("a batch cannot stream; send the prompts as separate streaming requests")
+        if len(prompts) > self.llm["queue_size"]:
+            raise _bad(f"a batch holds at most {self.llm['queue_size']} prompts ([llm] queue_size)")
+        rest = {k: v for k, v in params.items() if k != "prompts"}
+        requests = [build_request({**rest, "prompt": p}, self.llm) for p in prompts]
+        if self.waiting + len(requests) > self.llm["queue_size"]:
+            raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue has no room for {len(requests)} prompts")
+        timeout = self.llm["timeout"]
+        started = time.perf_counter()
+        tasks = [asyncio.ensure_future(self._queued(path, body, False, None)) for path, body, _ in requests]
+        try:
+            outputs = await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+        except asyncio.TimeoutError:
+            raise ProtocolError(
+                ErrorCode.TIMEOUT, f"the batch took longer than {timeout:g} s ([llm] timeout); try fewer prompts"
+            ) from None
+        finally:
+            for task in tasks:
+                task.cancel()
+        elapsed = time.perf_counter() - started
+        generated = sum(o["tokens_generated"] for o in outputs)
+        return {
+            "outputs": outputs,
+            "prompt_tokens": sum(o["prompt_tokens"] for o in outputs),
+            "tokens_generated": generated,
+            "inference_time_ms": round(elapsed * 1000, 1),
+            "tokens_per_second": round(generated / elapsed, 2) if elapsed > 0 else 0.0,
+            "model": outputs[0]["model"],
+        }
 
     async def _queued(self, path: str, body: dict[str, Any], stream: bool, on_token: OnToken | None) -> dict[str, Any]:
         self.waiting += 1

@@ -148,7 +148,8 @@ def render(template: PromptTemplate, variables: Any, facts: dict[str, Any] | Non
 def apply_template(params: dict[str, Any], dirs: list[tuple[str, Path]]) -> dict[str, Any]:
     """Inference params with a named ``template`` turned into a plain ``prompt`` (chat and raw pass through).
 
-    The request's ``prompt``, if any, is the template's ``prompt`` variable.
+    The request's ``prompt``, if any, is the template's ``prompt`` variable; a batch's
+    ``prompts`` are rendered one by one the same way.
     """
     name = params.get("template")
     if name is None or name in BUILTIN:
@@ -158,9 +159,11 @@ def apply_template(params: dict[str, Any], dirs: list[tuple[str, Path]]) -> dict
     variables = params.get("variables")
     if variables is not None and not isinstance(variables, dict):
         raise PromptError("invalid_params", "'variables' must be an object whose keys are plain names")
-    variables = dict(variables or {})
-    if isinstance(params.get("prompt"), str):
-        variables.setdefault("prompt", params["prompt"])
-    text = render(find_template(name, dirs), variables)
+    template = find_template(name, dirs)
     rest = {k: v for k, v in params.items() if k not in ("template", "variables")}
-    return {**rest, "prompt": text}
+    prompts = params.get("prompts")
+    if isinstance(prompts, list):
+        rendered = [render(template, {**(variables or {}), "prompt": p}) for p in prompts]
+        return {**rest, "prompts": rendered}
+    given = {"prompt": params["prompt"]} if isinstance(params.get("prompt"), str) else {}
+    return {**rest, "prompt": render(template, {**(variables or {}), **given})}
