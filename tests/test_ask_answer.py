@@ -183,9 +183,12 @@ def test_answer_fits_the_configured_context(index: PackageIndex, monkeypatch: py
 
 
 def test_answer_streams_after_the_lead(index: PackageIndex) -> None:
-    result = answer("What is nmap?", load_config(), FakeProvider(reply="It scans networks."), index=index)
+    reply = "It scans networks for open ports and the services behind them, " * 6 + "and more."
+    result = answer("What is nmap?", load_config(), FakeProvider(reply=reply), index=index)
     assert result.lead.startswith("nmap is a Debian package")
-    assert list(result.response) == ["It", " scans", " networks."]
+    chunks = list(result.response)
+    # The start is held back until it clearly does not repeat the lead; the rest streams word by word.
+    assert "".join(chunks) == reply and len(chunks) > 5 and chunks[-1] == " more."
     assert any(f.topic == "package" for f in result.facts)
 
 
@@ -211,3 +214,16 @@ def test_real_model_answers_after_a_consistent_lead(llama_server, index: Package
     assert result.response.tokens_generated > 0 and result.response.prompt_tokens > 0
     again = answer("Is nginx installed on this machine?", config, provider, index=index)
     assert again.text().startswith(result.lead)
+
+
+def test_sentences_that_only_repeat_the_lead_are_dropped_from_the_stream(index: PackageIndex) -> None:
+    lead = "No, nginx is not installed on this machine."
+    echo = 'The answer to "Is nginx installed?" is "No, nginx is not installed on this machine." Use apt to add it.'
+    result = answer("Is nginx installed?", load_config(), FakeProvider(reply=echo), index=index)
+    assert result.lead == lead
+    assert "".join(result.response) == "Use apt to add it."
+    assert result.text() == f"{lead} Use apt to add it."
+    only_echo = answer("Is nginx installed?", load_config(), FakeProvider(reply=lead), index=index)
+    assert only_echo.text() == lead
+    other = answer("Is nginx installed?", load_config(), FakeProvider(reply="Nginx serves web pages."), index=index)
+    assert other.text() == f"{lead} Nginx serves web pages."

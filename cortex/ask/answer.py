@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,43 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
     return ""
 
 
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+SENTENCE_END = re.compile(r"[.!?\n][\"')\]]*(\s|$)")
+
+
+def _echoes(text: str, lead_norm: str) -> bool:
+    said = _norm(text)
+    return bool(said) and (lead_norm in said or (len(said) >= 15 and said in lead_norm))
+
+
+def without_echo(chunks: Iterator[str], lead: str) -> Iterator[str]:
+    """The model's stream minus the opening sentences that only repeat the lead (small models like to).
+
+    The start of the stream is held back until it is clearly not an echo (longer than a few leads), then
+    everything streams as it comes."""
+    lead_norm = _norm(lead)
+    limit = 3 * len(lead) + 40
+    buffered = ""
+    chunks = iter(chunks)
+    for chunk in chunks:
+        buffered += chunk
+        while True:
+            ends = [m.end() for m in SENTENCE_END.finditer(buffered)]
+            cut = next((e for e in ends if _echoes(buffered[:e], lead_norm)), None)
+            if cut is None:
+                break
+            buffered = buffered[cut:].lstrip()
+        if len(buffered) > limit:
+            yield buffered.lstrip()
+            yield from chunks
+            return
+    if not _echoes(buffered, lead_norm):
+        yield buffered.lstrip()
+
+
 def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:
     """The system prompt (constant) and a user message with the facts, the question and the lead."""
     lines = ["Facts about this machine:", *(f"- {f.text}" for f in facts), "", f"Question: {question.strip()}"]
@@ -183,4 +221,6 @@ def answer(
     provider = provider or get_provider(config=config)
     options = Options(max_tokens=max_tokens, temperature=0.2)
     response = provider.prompt(build_messages(question, used, lead), options)
+    if lead:
+        response._chunks = without_echo(response._chunks, lead)
     return AskResult(question=question, lead=lead, response=response, facts=used)

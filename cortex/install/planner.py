@@ -137,7 +137,7 @@ def make_plan(
             picked, why = choose(part, candidates, provider)
             if picked.package.name not in plan.packages:
                 plan.packages.append(picked.package.name)
-            others = ", ".join(c.package.name for c in candidates[1:4])
+            others = ", ".join([c.package.name for c in candidates if c is not picked][:3])
             plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
     plan.steps = install_steps(plan.packages, index)
     validate_steps(plan.steps)
