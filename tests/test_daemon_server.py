@@ -54,9 +54,9 @@ def test_every_command_answers(client: CortexDaemonClient, daemon: ThreadedDaemo
     assert client.alerts()["alerts"] == []
     assert client.reload_config() == {"reloaded": True, "changed": []}
     text = client.metrics()
-    assert 'cortexd_ipc_requests_total{command="ping",outcome="ok"} 1.0' in text
-    assert "cortexd_inference_queue_depth 0.0" in text
-    assert "cortexd_ipc_request_seconds_bucket" in text
+    assert 'cortex_ipc_requests_total{command="ping",outcome="ok"} 1.0' in text
+    assert "cortex_inference_queue_depth 0.0" in text
+    assert "cortex_ipc_request_seconds_bucket" in text
     with pytest.raises(DaemonError) as e:
         client.inference("hi")
     assert e.value.code == "llm_unavailable" and "cortex llm start" in e.value.message

@@ -163,21 +163,15 @@ async def inference(d: Daemon, r: Request, c: Connection) -> Any:
             params = await asyncio.to_thread(apply_template, params, prompt_dirs(d.config))
         except PromptError as e:
             raise ProtocolError(ErrorCode(e.code), e.message) from None
-    return await d.inference.run(params, on_token)
+    data = await d.inference.run(params, on_token)
+    d.stats.record_inference(data)
+    return data
 
 
-def metrics(d: Daemon, r: Request, c: Connection) -> Any:
-    from cortex.daemon.metrics import render
+async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
+    from cortex.daemon.metrics import CONTENT_TYPE, exposition
 
-    def gauges() -> dict[str, tuple[str, float]]:
-        return {
-            "cortexd_inference_queue_depth": ("inference requests waiting or running", d.inference.depth),
-            "cortexd_inference_queue_max": ("inference requests allowed to wait", d.inference.max),
-            "cortexd_uptime_seconds": ("seconds since cortexd started", d.uptime()),
-            "cortexd_resident_memory_bytes": ("resident set size of cortexd", _rss_bytes()),
-        }
-
-    return {"text": render(d.stats, gauges), "content_type": "text/plain; version=0.0.4"}
+    return {"text": await exposition(d), "content_type": CONTENT_TYPE}
 
 
 def shutdown(d: Daemon, r: Request, c: Connection) -> Any:

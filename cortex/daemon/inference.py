@@ -285,6 +285,7 @@ class InferenceQueue:
         chat = path != "/completion"
         pieces: list[str] = []
         final: dict[str, Any] = {}
+        started, first = time.perf_counter(), None
         async with self._http().stream("POST", path, json=body) as response:
             if response.status_code != 200:
                 _check_status(response.status_code, (await response.aread()).decode(errors="replace"))
@@ -301,6 +302,8 @@ class InferenceQueue:
                 else:
                     text = chunk.get("content") or ""
                 if text:
+                    if first is None:
+                        first = time.perf_counter()
                     pieces.append(text)
                     if on_token is not None:
                         await on_token(text)
@@ -308,6 +311,8 @@ class InferenceQueue:
         result = _parse_result(path, final, output="".join(pieces))
         if not result["tokens_generated"]:
             result["tokens_generated"] = len(pieces)
+        if first is not None:
+            result["first_token_ms"] = round((first - started) * 1000, 1)
         return result
 
 
@@ -348,6 +353,7 @@ def _parse_result(path: str, data: dict[str, Any], output: str | None = None) ->
         "prompt_tokens": prompt_tokens,
         "tokens_generated": generated,
         "model": data.get("model", ""),
+        "first_token_ms": timings.get("prompt_ms"),  # llama-server's own figure; a stream measures it here
     }
 
 
@@ -367,10 +373,23 @@ async def _get(host: str, port: int, path: str, timeout: float) -> tuple[int, by
     return int(head.split(b" ", 2)[1]), payload
 
 
+def _host_port(base_url: str) -> tuple[str, int]:
+    parts = urlsplit(base_url)
+    return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+
+
+async def llm_metrics(base_url: str, timeout: float = 1.0) -> str:
+    """llama-server's own Prometheus text ("" when it is down or serves none)."""
+    try:
+        status, payload = await _get(*_host_port(base_url), "/metrics", timeout)
+    except (OSError, asyncio.TimeoutError, ValueError, IndexError):
+        return ""
+    return payload.decode("utf-8", "replace") if status == 200 else ""
+
+
 async def probe(base_url: str, timeout: float = 1.0) -> dict[str, Any]:
     """cortex-llm's state ("up", "loading", "down") and the model it serves."""
-    parts = urlsplit(base_url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+    host, port = _host_port(base_url)
     try:
         status, _ = await _get(host, port, "/health", timeout)
         if status != 200:

@@ -24,7 +24,9 @@ from cortex.config import Config, ConfigError, load_config
 from cortex.paths import get_paths
 
 if TYPE_CHECKING:
+    from cortex.daemon.app import Daemon
     from cortex.daemon.notify import Notifier
+    from cortex.daemon.prometheus import MetricsEndpoint
 
 log = logging.getLogger("cortexd")
 
@@ -131,6 +133,7 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
         loop.add_signal_handler(sig, daemon.shutdown_requested.set)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
 
+    endpoint = await _start_metrics(daemon) if config["metrics.enabled"] else None  # first: a busy port leaves nothing
     await server.start()
     monitoring = asyncio.create_task(daemon.monitor.run())
     on_ready()
@@ -143,6 +146,8 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     await daemon.shutdown_requested.wait()
     log.info("stopping: finishing in-flight requests (up to %g s)", daemon.config["daemon.shutdown_timeout"])
     notifier.stopping()
+    if endpoint is not None:
+        await endpoint.stop()
     await server.stop(daemon.config["daemon.shutdown_timeout"])
     if watchdog:
         watchdog.cancel()
@@ -152,6 +157,20 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     await asyncio.to_thread(daemon.monitor.close)
     await daemon.inference.close()
     log.info("stopped")
+
+
+async def _start_metrics(daemon: Daemon) -> MetricsEndpoint:
+    """The Prometheus endpoint on 127.0.0.1:[metrics] port; a port in use is an OSError that says which key."""
+    from cortex.daemon.metrics import CONTENT_TYPE, exposition
+    from cortex.daemon.prometheus import MetricsEndpoint
+
+    port = daemon.config["metrics.port"]
+    endpoint = MetricsEndpoint(port, lambda: exposition(daemon), CONTENT_TYPE)
+    try:
+        await endpoint.start()
+    except OSError as e:
+        raise OSError(f"cannot serve metrics on 127.0.0.1:{port} ([metrics] port): {e.strerror or e}") from None
+    return endpoint
 
 
 async def _watchdog(notifier: Notifier, interval: float) -> None:
