@@ -17,6 +17,7 @@ from cortex.ask.answer import (
     answer,
     build_messages,
     fit_facts,
+    grounded_stream,
     lead_sentence,
     tokens,
 )
@@ -183,12 +184,15 @@ def test_answer_fits_the_configured_context(index: PackageIndex, monkeypatch: py
 
 
 def test_answer_streams_after_the_lead(index: PackageIndex) -> None:
-    reply = "It scans networks for open ports and the services behind them, " * 6 + "and more."
+    reply = "It scans networks. It finds open ports. It can guess the services behind them."
     result = answer("What is nmap?", load_config(), FakeProvider(reply=reply), index=index)
     assert result.lead.startswith("nmap is a Debian package")
-    chunks = list(result.response)
-    # The start is held back until it clearly does not repeat the lead; the rest streams word by word.
-    assert "".join(chunks) == reply and len(chunks) > 5 and chunks[-1] == " more."
+    # The explanation streams sentence by sentence, each checked against the lead before it is shown.
+    assert list(result.response) == [
+        "It scans networks. ",
+        "It finds open ports. ",
+        "It can guess the services behind them.",
+    ]
     assert any(f.topic == "package" for f in result.facts)
 
 
@@ -227,3 +231,21 @@ def test_sentences_that_only_repeat_the_lead_are_dropped_from_the_stream(index: 
     assert only_echo.text() == lead
     other = answer("Is nginx installed?", load_config(), FakeProvider(reply="Nginx serves web pages."), index=index)
     assert other.text() == f"{lead} Nginx serves web pages."
+
+
+def test_sentences_that_contradict_the_lead_are_dropped() -> None:
+    def explain(lead: str, reply: str) -> str:
+        return "".join(grounded_stream(iter([reply]), lead))
+
+    not_installed = "No, nginx is not installed on this machine."
+    assert explain(not_installed, "This answer is a lie. Nginx is a web server.") == "Nginx is a web server."
+    assert explain(not_installed, "Nginx is installed. Install it with apt.") == "Install it with apt."
+    assert explain("Yes, git 2.39 is installed on this machine.", "Git isn't installed. It tracks files.") == (
+        "It tracks files."
+    )
+    memory = "This machine has 23.5 GiB of memory, 22.1 GiB of it available now."
+    assert explain(memory, "It has 16 GB of RAM. That is plenty.") == "That is plenty."
+    assert explain(memory, "With 23.5 GiB you can run many services.") == "With 23.5 GiB you can run many services."
+    assert explain("This machine has 2 CPUs (2 physical cores).", "You have 4 cores. Builds run in parallel.") == (
+        "Builds run in parallel."
+    )

@@ -153,6 +153,41 @@ def _norm(text: str) -> str:
 
 
 SENTENCE_END = re.compile(r"[.!?\n][\"')\]]*(\s|$)")
+DOUBT = re.compile(r"\b(lie|lies|lying|false|incorrect|wrong|not true|mistaken?)\b")
+INSTALLED = re.compile(r"\b(is|are|was|been)\s+(already\s+|now\s+)?(installed|running|active)\b")
+NOT_INSTALLED = re.compile(r"(\bnot|n't|\bnever)\s+(\w+\s+)?(installed|running|active)\b")
+AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(gib|gb|mib|mb|tib|tb|cpus?|cores?)\b")
+UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "tib": "bytes", "tb": "bytes"}
+
+
+def _amounts(text: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for number, unit in AMOUNT.findall(text.lower()):
+        out.setdefault(UNIT_FAMILY.get(unit, "cpus"), set()).add(number)
+    return out
+
+
+def contradicts(sentence: str, lead: str) -> bool:
+    """Whether a sentence of the model's explanation goes against the lead computed from the facts."""
+    said, fact = sentence.lower(), lead.lower()
+    if DOUBT.search(said):
+        return True
+    if NOT_INSTALLED.search(fact) and INSTALLED.search(said) and not NOT_INSTALLED.search(said):
+        return True
+    if fact.startswith("yes") and NOT_INSTALLED.search(said):
+        return True
+    known = _amounts(fact)
+    return any(known.get(family) and not numbers <= known[family] for family, numbers in _amounts(said).items())
+
+
+def _sentence_end(text: str) -> int | None:
+    """Where the first complete sentence of ``text`` ends, or None: not inside a quotation, and not before a
+    lower-case word ('the question "Is X installed?" is ...' goes on)."""
+    for m in SENTENCE_END.finditer(text):
+        following = text[m.end() :]  # empty: the next word has not arrived yet, so we cannot tell
+        if following and not following[0].islower() and text[: m.end()].count('"') % 2 == 0:
+            return m.end()
+    return None
 
 
 def _echoes(text: str, lead_norm: str) -> bool:
@@ -160,29 +195,22 @@ def _echoes(text: str, lead_norm: str) -> bool:
     return bool(said) and (lead_norm in said or (len(said) >= 15 and said in lead_norm))
 
 
-def without_echo(chunks: Iterator[str], lead: str) -> Iterator[str]:
-    """The model's stream minus the opening sentences that only repeat the lead (small models like to).
-
-    The start of the stream is held back until it is clearly not an echo (longer than a few leads), then
-    everything streams as it comes."""
+def grounded_stream(chunks: Iterator[str], lead: str) -> Iterator[str]:
+    """The model's explanation, sentence by sentence, minus sentences that repeat the lead (small models like
+    to) or contradict it ("This answer is a lie.", another amount of memory, "nginx is installed")."""
     lead_norm = _norm(lead)
-    limit = 3 * len(lead) + 40
     buffered = ""
-    chunks = iter(chunks)
+    first = True
     for chunk in chunks:
         buffered += chunk
-        while True:
-            ends = [m.end() for m in SENTENCE_END.finditer(buffered)]
-            cut = next((e for e in ends if _echoes(buffered[:e], lead_norm)), None)
-            if cut is None:
-                break
-            buffered = buffered[cut:].lstrip()
-        if len(buffered) > limit:
-            yield buffered.lstrip()
-            yield from chunks
-            return
-    if not _echoes(buffered, lead_norm):
-        yield buffered.lstrip()
+        while (end := _sentence_end(buffered)) is not None:
+            sentence, buffered = buffered[:end], buffered[end:]
+            if _echoes(sentence, lead_norm) or contradicts(sentence, lead):
+                continue
+            yield sentence.lstrip() if first else sentence
+            first = False
+    if buffered.strip() and not (_echoes(buffered, lead_norm) or contradicts(buffered, lead)):
+        yield buffered.lstrip() if first else buffered
 
 
 def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:
@@ -222,5 +250,5 @@ def answer(
     options = Options(max_tokens=max_tokens, temperature=0.2)
     response = provider.prompt(build_messages(question, used, lead), options)
     if lead:
-        response._chunks = without_echo(response._chunks, lead)
+        response._chunks = grounded_stream(response._chunks, lead)
     return AskResult(question=question, lead=lead, response=response, facts=used)
