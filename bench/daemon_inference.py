@@ -93,8 +93,41 @@ def main() -> None:
         if stop_llm:
             stop_llm()
     d, c = statistics.median(rates["direct"]), statistics.median(rates["cortexd"])
-    print(f"median: direct {d:.1f} tokens/s, through cortexd {c:.1f} tokens/s")
-    print(f"ratio cortexd/direct {c / d:.3f}x (target >= 0.97)")
+    print(f"median: direct {d:.1f} tokens/s, through cortexd {c:.1f} tokens/s -> ratio {c / d:.3f}x (target >= 0.97)")
+    d, c = max(rates["direct"]), max(rates["cortexd"])
+    print(f"best:   direct {d:.1f} tokens/s, through cortexd {c:.1f} tokens/s -> ratio {c / d:.3f}x")
+    added = overhead_ms()
+    print(f"cortexd adds {added:.2f} ms per request (median, against an instant HTTP stub)")
+
+
+def overhead_ms(rounds: int = 200) -> float:
+    """Milliseconds cortexd adds to one request: the same call to an instant stub, through cortexd and direct.
+
+    Unlike tokens/s on a busy machine this barely depends on what else runs; divide it by a
+    request's generation time to see the ratio at any model speed.
+    """
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from test_daemon_support import FakeLLM
+
+    params = {"prompt": PROMPT, "max_tokens": 8}
+    path, body, _ = build_request(params, {"max_tokens_per_request": 8, "temperature": 0.7, "system_prompt": ""})
+    with FakeLLM() as stub:
+        tmp = Path(tempfile.mkdtemp(prefix="cortexd-bench-stub-"))
+        cortexd = start_cortexd(tmp / "c.sock", f"[llm]\nbase_url: {stub.url}\n[monitor]\nenabled: false\n")
+        client, http = CortexDaemonClient(tmp / "c.sock"), httpx.Client(base_url=stub.url)
+        try:
+            direct, through = [], []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                http.post(path, json=body)
+                direct.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                client.inference(**params)
+                through.append(time.perf_counter() - started)
+        finally:
+            stop(cortexd)
+            http.close()
+    return (statistics.median(through) - statistics.median(direct)) * 1000
 
 
 if __name__ == "__main__":

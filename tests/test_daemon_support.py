@@ -202,6 +202,8 @@ class FakeLLM:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # with wbufsize, one write per answer: no 40 ms delayed-ACK stall
+            wbufsize = 1 << 16
 
             def log_message(self, *args: object) -> None:
                 pass
