@@ -137,6 +137,9 @@ KEYS: tuple[Key, ...] = (
     Key("llm.timeout", 120, "float", "seconds one inference may take", low=1),
     Key("llm.queue_size", 100, "int", "inference requests waiting at most", low=1),
     Key("llm.system_prompt", "", "str", "system prompt for inference requests without one"),
+    Key("llm.max_models", 2, "int", "models a request may name that stay loaded besides cortex-llm's", low=1, high=16),
+    Key("llm.memory_budget", 0, "int", "MiB of estimated RAM those models may use together (0: no budget)", low=0),
+    Key("llm.keep_alive", 300, "float", "seconds a model named by requests stays loaded when idle", low=1),
     # [metrics]
     Key("metrics.enabled", False, "bool", "serve Prometheus metrics over HTTP on 127.0.0.1"),
     Key("metrics.port", 9185, "int", "Prometheus HTTP port", low=1, high=65535),

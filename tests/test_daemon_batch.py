@@ -53,7 +53,8 @@ def test_a_batch_fills_the_slots_and_queues_the_rest(tmp_path: Path) -> None:
             llm.release.set()
             t.join(30)
             assert [o["output"] for o in result["outputs"]] == ["hello"] * 4
-            assert [r["messages"][-1]["content"] for r in llm.requests] == ["a", "b", "c", "d"]
+            sent = [r["messages"][-1]["content"] for r in llm.requests]
+            assert sorted(sent[:2]) == ["a", "b"] and sorted(sent[2:]) == ["c", "d"]  # first come, first served
             assert queue.depth == 0
 
 

@@ -118,3 +118,28 @@ def unload(as_json: bool) -> None:
         emit_json({"unloaded": stopped})
     else:
         click.echo("cortex-llm: unloaded" if stopped else "cortex-llm: was not running")
+
+
+@llm.command()
+@json_option
+def ps(as_json: bool) -> None:
+    """Models cortexd keeps loaded for requests that name one: memory, idle time, time left before unloading."""
+    from cortex.daemon_client import CortexDaemonClient, DaemonError
+
+    try:
+        data = CortexDaemonClient(get_config().socket_path).call("models")
+    except DaemonError as e:
+        fail(e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}")
+    if as_json:
+        emit_json(data)
+        return
+    from cortex.monitor.rules import human_bytes
+
+    click.echo(f"default (cortex-llm): {data['default']}")
+    if not data["models"]:
+        click.echo('no other models loaded; name one per request: {"command": "inference", "params": {"model": ...}}')
+    for m in data["models"]:
+        click.echo(
+            f"{m['model']:<40} {human_bytes(m['rss_bytes']):>10}  idle {m['idle_seconds']:.0f} s"
+            f"  unloads in {m['keep_alive_seconds']:.0f} s  {m['url']} pid {m['pid']}"
+        )

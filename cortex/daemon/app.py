@@ -24,6 +24,7 @@ from cortex.daemon.protocol import ErrorCode, ProtocolError, Request, error, ok
 
 if TYPE_CHECKING:
     from cortex.daemon.server import Connection
+    from cortex.llm_service.cache import ModelCache
 
 log = logging.getLogger("cortexd")
 
@@ -43,6 +44,14 @@ class Daemon:
         self.stats = Stats()
         self.shutdown_requested = asyncio.Event()
         self.on_reload: list[Any] = []  # callables(config, changed) run after a successful reload
+        self.models: ModelCache | None = None  # made by the first request that names a model
+
+    def model_cache(self) -> ModelCache:
+        if self.models is None:
+            from cortex.llm_service.cache import ModelCache
+
+            self.models = ModelCache(self.config)
+        return self.models
 
     @property
     def mode(self) -> str:
@@ -114,6 +123,8 @@ class Daemon:
         logging.getLogger().setLevel(new["daemon.log_level"])
         self.inference.reconfigure(new.section("llm"))
         self.monitor.apply_config(new)
+        if self.models is not None:
+            self.models.config = new
         for hook in self.on_reload:
             hook(new, changed)
         log.info("configuration reloaded; changed: %s", ", ".join(changed) or "nothing")

@@ -163,9 +163,22 @@ async def inference(d: Daemon, r: Request, c: Connection) -> Any:
             params = await asyncio.to_thread(apply_template, params, prompt_dirs(d.config))
         except PromptError as e:
             raise ProtocolError(ErrorCode(e.code), e.message) from None
-    data = await d.inference.run(params, on_token)
+    base_url = None
+    if "model" in params:  # a model of the model cache; started (and others evicted) in a worker thread
+        from cortex.llm_service.cache import CacheError
+
+        try:
+            base_url = await asyncio.to_thread(d.model_cache().ensure, params["model"])
+        except CacheError as e:
+            raise ProtocolError(ErrorCode(e.code), e.message) from None
+        params = {k: v for k, v in params.items() if k != "model"}
+    data = await d.inference.run(params, on_token, base_url)
     d.stats.record_inference(data)
     return data
+
+
+def models(d: Daemon, r: Request, c: Connection) -> Any:
+    return {"models": d.models.ps() if d.models else [], "default": d.config.model_path.name}
 
 
 async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
@@ -191,9 +204,10 @@ COMMANDS: dict[str, Command] = {
     "alerts.dismiss": Command(dismiss, ("id", "all")),
     "inference": Command(inference, None),  # inference.build_request checks its params
     "metrics": Command(metrics),
+    "models": Command(models),
     "shutdown": Command(shutdown, admin=True),
 }
-ALIASES = {"config.get": "config", "config.reload": "reload-config", "alerts.list": "alerts"}
+ALIASES = {"config.get": "config", "config.reload": "reload-config", "alerts.list": "alerts", "llm.ps": "models"}
 # Every accepted name (aliases too) -> (canonical name, command, waits): one dict lookup per request.
 LOOKUP: dict[str, tuple[str, Command, bool]] = {
     **{name: (name, c, c.waits) for name, c in COMMANDS.items()},

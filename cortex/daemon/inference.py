@@ -189,22 +189,27 @@ class InferenceQueue:
             )
         return self._client
 
-    async def run(self, params: dict[str, Any], on_token: OnToken | None = None) -> dict[str, Any]:
-        """Validate, queue and forward one request; raise ProtocolError with the matching code."""
+    async def run(
+        self, params: dict[str, Any], on_token: OnToken | None = None, base_url: str | None = None
+    ) -> dict[str, Any]:
+        """Validate, queue and forward one request; raise ProtocolError with the matching code.
+
+        ``base_url``: another llama-server than ``[llm] base_url`` (a model of the model cache).
+        """
         if "prompts" in params:
-            return await self.run_batch(params)
+            return await self.run_batch(params, base_url)
         path, body, stream = build_request(params, self.llm)
         if self.waiting >= self.llm["queue_size"]:
             raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue is full ({self.max} waiting); retry later")
         timeout = self.llm["timeout"]
         try:
-            return await asyncio.wait_for(self._queued(path, body, stream, on_token), timeout)
+            return await asyncio.wait_for(self._queued(_at(base_url, path), body, stream, on_token), timeout)
         except asyncio.TimeoutError:
             raise ProtocolError(
                 ErrorCode.TIMEOUT, f"inference took longer than {timeout:g} s ([llm] timeout); try fewer max_tokens"
             ) from None
 
-    async def run_batch(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def run_batch(self, params: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
         """``prompts``: each one a request with the other params, all queued at once so they share the slots.
 
         Every prompt is validated before any is sent; the first failure cancels the rest.
@@ -224,7 +229,7 @@ class InferenceQueue:
             raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue has no room for {len(requests)} prompts")
         timeout = self.llm["timeout"]
         started = time.perf_counter()
-        tasks = [asyncio.ensure_future(self._queued(path, body, False, None)) for path, body, _ in requests]
+        tasks = [asyncio.ensure_future(self._queued(_at(base_url, p), body, False, None)) for p, body, _ in requests]
         try:
             outputs = await asyncio.wait_for(asyncio.gather(*tasks), timeout)
         except asyncio.TimeoutError:
@@ -282,7 +287,7 @@ class InferenceQueue:
         return result
 
     async def _stream(self, path: str, body: dict[str, Any], on_token: OnToken | None) -> dict[str, Any]:
-        chat = path != "/completion"
+        chat = not path.endswith("/completion")
         pieces: list[str] = []
         final: dict[str, Any] = {}
         started, first = time.perf_counter(), None
@@ -319,6 +324,11 @@ class InferenceQueue:
 _FINAL_KEYS = ("usage", "timings", "model", "tokens_predicted", "tokens_evaluated")
 
 
+def _at(base_url: str | None, path: str) -> str:
+    """An absolute URL overrides the HTTP client's ``[llm] base_url``."""
+    return f"{base_url.rstrip('/')}{path}" if base_url else path
+
+
 def _check_status(status: int, text: str) -> None:
     if status == 200:
         return
@@ -335,7 +345,7 @@ def _check_status(status: int, text: str) -> None:
 def _parse_result(path: str, data: dict[str, Any], output: str | None = None) -> dict[str, Any]:
     """The daemon's data keys from a llama-server answer (chat or raw completion)."""
     timings = data.get("timings") or {}
-    if path == "/completion":
+    if path.endswith("/completion"):
         text = data.get("content", "") if output is None else output
         prompt_tokens = data.get("tokens_evaluated") or timings.get("prompt_n") or 0
         generated = data.get("tokens_predicted") or timings.get("predicted_n") or 0

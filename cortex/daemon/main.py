@@ -156,6 +156,8 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     monitoring.cancel()
     await asyncio.to_thread(daemon.monitor.close)
     await daemon.inference.close()
+    if daemon.models is not None:
+        await asyncio.to_thread(daemon.models.close)
     log.info("stopped")
 
 

@@ -1,0 +1,198 @@
+"""Several models ready at once: one llama-server per model, each on its own loopback port.
+
+cortexd asks ``ModelCache.ensure(name)`` when an ``inference`` names a
+``model``; the default model keeps being served by cortex-llm itself
+(``[llm] base_url``) and is never counted here. A model not yet loaded is
+started with the same flags as cortex-llm (``server.server_argv``) on a free
+port. Before that, least-recently-used models are stopped until the new one
+fits ``[llm] max_models`` and ``[llm] memory_budget`` (MiB of estimated RAM,
+0: no budget). A model idle for ``[llm] keep_alive`` seconds is stopped by
+``sweep``. Blocking calls: the daemon runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cortex import process
+from cortex.config import Config
+from cortex.llm_service import server
+from cortex.llm_service.modelfile import ModelFileError, check_model, estimate_ram
+
+START_TIMEOUT = 120.0
+MIB = 2**20
+
+
+class CacheError(Exception):
+    """A model that cannot be made ready; ``code`` is the daemon error code it maps to."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Loaded:
+    name: str
+    path: Path
+    port: int
+    pid: int
+    ram_bytes: int  # estimated when it was loaded
+    last_used: float
+    loaded_at: float
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class ModelCache:
+    def __init__(self, config: Config, clock: Callable[[], float] = time.monotonic):
+        self.config = config
+        self.clock = clock
+        self.loaded: dict[Path, Loaded] = {}
+        self._lock = threading.Lock()  # one start or stop at a time; lookups of loaded models do not wait on it
+        self._closed = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def resolve(self, name: Any) -> Path:
+        from cortex.models.store import ModelStoreError, installed_path
+
+        if not isinstance(name, str) or not name.strip():
+            raise CacheError("invalid_params", "'model' must be a model name (cortex model list) or a GGUF path")
+        try:
+            return installed_path(name, self.config.paths.models_dir).resolve()
+        except ModelStoreError as e:
+            raise CacheError("not_found", str(e)) from None
+
+    def is_default(self, path: Path) -> bool:
+        return path == self.config.model_path.resolve()
+
+    def ensure(self, name: str) -> str | None:
+        """The URL serving model ``name`` (started if needed), or None for the default model (cortex-llm)."""
+        path = self.resolve(name)
+        if self.is_default(path):
+            return None
+        entry = self.loaded.get(path)
+        if entry is not None and process.alive(entry.pid):
+            entry.last_used = self.clock()
+            return entry.url
+        with self._lock:
+            entry = self.loaded.get(path)
+            if entry is not None and process.alive(entry.pid):
+                entry.last_used = self.clock()
+                return entry.url
+            self.loaded.pop(path, None)
+            return self._start(name, path).url
+
+    def _start(self, name: str, path: Path) -> Loaded:
+        ctx = self.config.llm_ctx * self.config["llm.parallel"]
+        try:
+            binary, model = server.find_server(self.config), check_model(path, ctx)
+        except (server.ServiceError, ModelFileError) as e:
+            raise CacheError("llm_unavailable", str(e)) from None
+        need = estimate_ram(model, ctx)
+        budget = self.config["llm.memory_budget"] * MIB
+        if budget and need > budget:
+            raise CacheError(
+                "llm_unavailable",
+                f"{path.name} needs about {need // MIB} MiB, more than [llm] memory_budget ({budget // MIB} MiB)",
+            )
+        self._evict_for(need)
+        port = _free_port()
+        argv = server.server_argv(self.config, binary, model)
+        argv[argv.index("--port") + 1] = str(port)
+        paths = self.config.paths
+        paths.ensure()
+        service = f"cortex-llm-{path.stem}"
+        pid = process.spawn(argv, paths.pid_file(service), paths.log_file(service))
+        entry = Loaded(name, path, port, pid, need, self.clock(), self.clock())
+        deadline = time.monotonic() + START_TIMEOUT
+        while server.health(entry.url, timeout=0.5) != "ready":
+            if not process.alive(pid) or time.monotonic() > deadline:
+                process.stop(pid)
+                paths.pid_file(service).unlink(missing_ok=True)
+                raise CacheError(
+                    "llm_unavailable", f"llama-server for {path.name} did not start (log: {paths.log_file(service)})"
+                )
+            time.sleep(0.05)
+        self.loaded[path] = entry
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=self._sweep_forever, name="model-cache-sweeper", daemon=True)
+            self._sweeper.start()
+        return entry
+
+    def _sweep_forever(self) -> None:
+        while not self._closed.wait(min(self.config["llm.keep_alive"] / 4, 30.0)):
+            self.sweep()
+
+    def _evict_for(self, need: int) -> None:
+        """Stop least-recently-used models until one more (of ``need`` bytes) fits both limits."""
+        budget = self.config["llm.memory_budget"] * MIB
+        while self.loaded and (
+            len(self.loaded) >= self.config["llm.max_models"]
+            or (budget and sum(e.ram_bytes for e in self.loaded.values()) + need > budget)
+        ):
+            oldest = min(self.loaded.values(), key=lambda e: e.last_used)
+            self._stop(oldest)
+
+    def _stop(self, entry: Loaded) -> None:
+        self.loaded.pop(entry.path, None)
+        process.stop(entry.pid)
+        self.config.paths.pid_file(f"cortex-llm-{entry.path.stem}").unlink(missing_ok=True)
+
+    def sweep(self) -> list[str]:
+        """Stop models idle longer than ``[llm] keep_alive``; return their names."""
+        keep = self.config["llm.keep_alive"]
+        now = self.clock()
+        with self._lock:
+            idle = [e for e in self.loaded.values() if now - e.last_used > keep or not process.alive(e.pid)]
+            for entry in idle:
+                self._stop(entry)
+        return [e.name for e in idle]
+
+    def ps(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        return [
+            {
+                "model": e.path.name,
+                "name": e.name,
+                "url": e.url,
+                "pid": e.pid,
+                "rss_bytes": _rss(e.pid),
+                "ram_estimate_bytes": e.ram_bytes,
+                "idle_seconds": round(now - e.last_used, 1),
+                "keep_alive_seconds": max(0.0, round(self.config["llm.keep_alive"] - (now - e.last_used), 1)),
+            }
+            for e in sorted(self.loaded.values(), key=lambda e: -e.last_used)
+        ]
+
+    def close(self) -> None:
+        """Stop every model this cache started (cortexd is exiting)."""
+        self._closed.set()
+        with self._lock:
+            for entry in list(self.loaded.values()):
+                self._stop(entry)
