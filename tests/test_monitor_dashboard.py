@@ -68,27 +68,27 @@ def test_top_in_tmux_shows_the_sections_and_q_quits(tmp_path: Path) -> None:
     done = tmp_path / "exit-code"
     env = f"CORTEX_HOME={shlex.quote(str(home))} CORTEX_SOCKET={shlex.quote(str(sock))}"
     command = f"env {env} {shlex.quote(sys.executable)} -m cortex top --interval 0.5; echo $? > {done}; sleep 30"
-    with DaemonProcess(home, sock, conf):
-        tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
-        try:
-            screen = wait_for_screen(session, lambda s: "cortex-llm" in s and "alerts firing" in s)
-            assert "cortex top" in screen and "q quits" in screen
-            for section in ("system", "cpu", "memory", "disk", "queue 0/100", "tokens/s", "none firing"):
-                assert section in screen, section
-            assert "state down" in screen  # no llama-server in this test
-            assert all(len(line) <= 80 for line in screen.splitlines())
-            # a second monitor sample adds a sparkline point
-            wait_for_screen(
-                session,
-                lambda s: any(line.count("▁") + sum(map(line.count, "▂▃▄▅▆▇█")) >= 2 for line in s.splitlines()),
-            )
-            tmux("send-keys", "-t", session, "q")
-            deadline = time.monotonic() + 10
-            while not done.exists() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert done.read_text().strip() == "0"
-        finally:
-            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    daemon = DaemonProcess(home, sock, conf).start()
+    tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+    try:
+        screen = wait_for_screen(session, lambda s: "cortex-llm" in s and "alerts firing" in s)
+        assert "cortex top" in screen and "q quits" in screen
+        for section in ("system", "cpu", "memory", "disk", "queue 0/100", "tokens/s", "none firing"):
+            assert section in screen, section
+        assert "state down" in screen  # no llama-server in this test
+        assert all(len(line) <= 80 for line in screen.splitlines())
+        # a second monitor sample adds a sparkline point
+        wait_for_screen(session, lambda s: any(sum(map(line.count, "▁▂▃▄▅▆▇█")) >= 2 for line in s.splitlines()))
+        daemon.stop()  # top keeps running and says so
+        wait_for_screen(session, lambda s: "cortexd is not answering" in s)
+        tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 10
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert done.read_text().strip() == "0"
+    finally:
+        daemon.stop()
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 
 
 def test_top_without_a_daemon_says_how_to_start_it(tmp_path: Path) -> None:

@@ -94,6 +94,8 @@ def fetch(client: Any) -> Snapshot:
         )
     except DaemonError as e:
         return Snapshot(error=e.message, taken=time.time())
+    except (OSError, ValueError) as e:  # the daemon went away mid-answer
+        return Snapshot(error=f"connection lost ({type(e).__name__})", taken=time.time())
 
 
 def _system(snap: Snapshot, series: Series, width: int) -> Panel:
