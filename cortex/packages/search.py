@@ -528,6 +528,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         others = [w for w in query.words if w != name]
         own = word_keys(re.findall(r"[a-z0-9]+", summary))
         f["named"] = sum(1 for w in others if _matches(w, own)) / len(others) if others else 1.0
+    elif query.wants_dev and any(name in (f"lib{w}-dev", f"{w}-dev") for w in words):
+        f["named"] = 1.0  # "ssl development headers" names libssl-dev as surely as "install libssl-dev" would
     elif name in expanded:
         f["intent_named"] = 1.0
     tokens = _name_tokens(name)
