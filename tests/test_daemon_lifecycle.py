@@ -179,7 +179,7 @@ def test_background_start_stop_and_cli(home: Path, tmp_path: Path, monkeypatch: 
         with pytest.raises(ControlError, match="already running"):
             start_background(config)
         env = {**os.environ, "CORTEX_HOME": str(home)}
-        cli = [sys.executable, "-c", "from cortex.cli.main import main; main()", "daemon"]
+        cli = [sys.executable, "-m", "cortex", "daemon"]
         out = subprocess.run([*cli, "status", "--json"], env=env, capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["pid"] == pid

@@ -68,34 +68,13 @@ def stop() -> None:
     click.echo(f"cortexd (pid {pid}) stopped" if pid else "cortexd is not running")
 
 
-def _pairs(rows: list[tuple[str, Any]]) -> None:
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        click.echo(f"{key:<{width}}  {value}")
-
-
 @daemon.command()
 @json_option
 def status(as_json: bool) -> None:
     """Is cortexd up, which model cortex-llm serves, open alerts, queue depth."""
-    data = _call(lambda: _client().status())
-    if as_json:
-        emit_json(data)
-        return
-    llm, alerts, queue = data["llm"], data["alerts"], data["queue"]
-    _pairs(
-        [
-            ("cortexd", f"running, pid {data['pid']}, up {data['uptime_seconds']:.0f} s, version {data['version']}"),
-            ("mode", data["mode"]),
-            ("socket", data["socket"]),
-            ("cortex-llm", f"{llm['state']} at {llm['url']} ({llm['backend']})"),
-            ("model", llm["model"]),
-            ("alerts", f"{alerts['active']} active, {alerts['critical']} critical"),
-            ("queue", f"{queue['depth']} / {queue['max']}"),
-        ]
-    )
-    if llm["state"] == "down":
-        click.echo("hint: start cortex-llm with 'cortex llm start' (or 'cortex up')")
+    from cortex.cli.daemon_status import run
+
+    sys.exit(run(as_json))
 
 
 @daemon.command()

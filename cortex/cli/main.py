@@ -1,4 +1,4 @@
-"""Entry point of ``cortex``: a click group whose subcommands load on first use.
+"""The ``cortex`` click group, whose subcommands load on first use.
 
 Each subcommand lives in its own module under ``cortex.cli`` and is imported
 only when named, so ``cortex daemon status`` never pays for the LLM or the
@@ -68,7 +68,3 @@ def cli() -> None:
       cortex install nginx --dry-run a checked plan, simulated by apt
       cortex daemon status           is the daemon up, which model is loaded
     """
-
-
-def main() -> None:
-    cli(prog_name="cortex")

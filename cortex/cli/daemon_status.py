@@ -1,0 +1,49 @@
+"""``cortex daemon status`` without click: the one command people run in loops and prompts.
+
+``cortex.cli.main.main`` routes ``cortex daemon status [--json]`` here before
+click is imported (click alone costs more than the rest of the command), and
+the click command calls the same ``run`` so there is one implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from cortex.config import ConfigError, load_config
+
+
+def lines(data: dict[str, Any]) -> list[str]:
+    """The human view of the ``status`` IPC data."""
+    llm, alerts, queue = data["llm"], data["alerts"], data["queue"]
+    rows = [
+        ("cortexd", f"running, pid {data['pid']}, up {data['uptime_seconds']:.0f} s, version {data['version']}"),
+        ("mode", data["mode"]),
+        ("socket", data["socket"]),
+        ("cortex-llm", f"{llm['state']} at {llm['url']} ({llm['backend']})"),
+        ("model", llm["model"]),
+        ("alerts", f"{alerts['active']} active, {alerts['critical']} critical"),
+        ("queue", f"{queue['depth']} / {queue['max']}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    out = [f"{key:<{width}}  {value}" for key, value in rows]
+    if llm["state"] == "down":
+        out.append("hint: start cortex-llm with 'cortex llm start' (or 'cortex up')")
+    return out
+
+
+def run(as_json: bool) -> int:
+    """Print cortexd's status; return the exit code (1 with one line on stderr when it cannot)."""
+    from cortex.daemon_client import CortexDaemonClient, DaemonError
+
+    try:
+        data = CortexDaemonClient(load_config().socket_path).status()
+    except ConfigError as e:
+        print(f"cortex: configuration error: {e}", file=sys.stderr)
+        return 1
+    except DaemonError as e:
+        print(f"cortex: {e.message if e.code == 'not_running' else f'cortexd: {e.code}: {e.message}'}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2, default=str) if as_json else "\n".join(lines(data)))
+    return 0
