@@ -11,9 +11,10 @@ asyncio for the same reason, since ``status`` calls it every time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -277,7 +278,7 @@ class InferenceQueue:
                 result = _parse_result(path, response.json())
         except httpx.TimeoutException:
             raise asyncio.TimeoutError from None
-        except (httpx.TransportError, json.JSONDecodeError) as e:
+        except (httpx.TransportError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as e:
             raise ProtocolError(
                 ErrorCode.LLM_UNAVAILABLE, f"cortex-llm at {url} is not answering ({type(e).__name__}); {START_HINT}"
             ) from None
@@ -291,10 +292,9 @@ class InferenceQueue:
         pieces: list[str] = []
         final: dict[str, Any] = {}
         started, first = time.perf_counter(), None
-        async with self._http().stream("POST", path, json=body) as response:
-            if response.status_code != 200:
-                _check_status(response.status_code, (await response.aread()).decode(errors="replace"))
-            async for line in response.aiter_lines():
+        url = path if path.startswith("http") else self.llm["base_url"].rstrip("/") + path
+        async with contextlib.aclosing(_post_lines(url, body)) as lines:
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 payload = line[5:].strip()
@@ -365,6 +365,61 @@ def _parse_result(path: str, data: dict[str, Any], output: str | None = None) ->
         "model": data.get("model", ""),
         "first_token_ms": timings.get("prompt_ms"),  # llama-server's own figure; a stream measures it here
     }
+
+
+async def _body(reader: asyncio.StreamReader, headers: dict[str, str]) -> AsyncIterator[bytes]:
+    """An HTTP/1.1 answer's body as it arrives: chunked, by Content-Length, or up to the close."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        while True:
+            line = await reader.readline()
+            if not line:  # closed before the last chunk: the server died mid-answer
+                raise asyncio.IncompleteReadError(b"", None)
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                return
+            yield await reader.readexactly(size)
+            await reader.readline()  # the CRLF after each chunk
+    elif "content-length" in headers:
+        yield await reader.readexactly(int(headers["content-length"]))
+    else:
+        while data := await reader.read(1 << 16):
+            yield data
+
+
+async def _post_lines(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
+    """POST ``body`` as JSON to ``url`` and yield the answer's lines as they arrive (streams).
+
+    A few lines of asyncio instead of httpx: httpx's streaming adds about 6 ms
+    before the first token on loopback, most of what the daemon's hop would cost
+    (bench/ask_via_daemon.py). A non-200 answer raises through ``_check_status``.
+    """
+    host, port = _host_port(url)
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    payload = json.dumps(body).encode()
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"Accept: text/event-stream\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+            + payload
+        )
+        status = int((await reader.readline()).split(b" ", 2)[1])
+        headers = {}
+        while (line := await reader.readline()).strip():
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if status != 200:
+            _check_status(status, b"".join([d async for d in _body(reader, headers)]).decode(errors="replace"))
+        rest = b""
+        async for data in _body(reader, headers):
+            *lines, rest = (rest + data).split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", "replace").rstrip("\r")
+        if rest:
+            yield rest.decode("utf-8", "replace")
+    finally:
+        writer.close()
 
 
 async def _get(host: str, port: int, path: str, timeout: float) -> tuple[int, bytes]:
