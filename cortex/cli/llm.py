@@ -36,21 +36,25 @@ def start(timeout: float, as_json: bool) -> None:
         click.echo(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
 
 
-@llm.command()
-@json_option
-def stop(as_json: bool) -> None:
-    """Stop this user's background llama-server."""
+def _stop(as_json: bool, done: str) -> None:
     from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.server import stop as stop_service
+    from cortex.llm_service.switch import unload as stop_service
 
     try:
         stopped = stop_service(get_config())
     except ServiceError as e:
         fail(str(e))
     if as_json:
-        emit_json({"stopped": stopped})
+        emit_json({done: stopped})
     else:
-        click.echo("cortex-llm: stopped" if stopped else "cortex-llm: was not running")
+        click.echo(f"cortex-llm: {done}" if stopped else "cortex-llm: was not running")
+
+
+@llm.command()
+@json_option
+def stop(as_json: bool) -> None:
+    """Stop cortex-llm (this user's background llama-server, or the systemd unit in system mode)."""
+    _stop(as_json, "stopped")
 
 
 @llm.command()
@@ -107,17 +111,7 @@ def load(model: str, timeout: float, as_json: bool) -> None:
 @json_option
 def unload(as_json: bool) -> None:
     """Stop cortex-llm so the model leaves memory (llm.env keeps it for the next start)."""
-    from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.switch import unload as unload_model
-
-    try:
-        stopped = unload_model(get_config())
-    except ServiceError as e:
-        fail(str(e))
-    if as_json:
-        emit_json({"unloaded": stopped})
-    else:
-        click.echo("cortex-llm: unloaded" if stopped else "cortex-llm: was not running")
+    _stop(as_json, "unloaded")
 
 
 @llm.command()
