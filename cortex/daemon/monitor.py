@@ -3,17 +3,14 @@
 The daemon holds one object with the ``Monitor`` shape below. ``health``,
 ``alerts``, ``alerts.acknowledge``, ``alerts.dismiss`` and the alert counts of
 ``status`` call it and nothing else. ``load_monitor`` uses the real monitor
-(sampler, rules, SQLite alert store) from ``cortex.monitor.monitor``; when that
-cannot load, ``SnapshotMonitor`` answers ``health`` with a direct psutil
-snapshot and has no alerts, so the daemon still serves.
+(sampler, rules, SQLite alert store) from ``cortex.monitor.monitor``; when it is
+disabled or cannot load, ``SnapshotMonitor`` answers ``health`` with one sample
+taken on demand and has no alerts, so the daemon still serves.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import time
 from typing import Any, Protocol
 
 log = logging.getLogger("cortexd.monitor")
@@ -43,27 +40,12 @@ class Monitor(Protocol):
     def counts(self) -> dict[str, Any]: ...  # {"active": n, "critical": n, ...}
 
 
-def _failed_units() -> list[str] | None:
-    """Failed systemd units, or None when systemd does not run this machine (or cannot tell)."""
-    if not os.path.isdir("/run/systemd/system"):
-        return None
-    try:
-        out = subprocess.run(
-            ["systemctl", "--failed", "--plain", "--no-legend", "--no-pager"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return [line.split()[0] for line in out.splitlines() if line.strip()]
-
-
 class SnapshotMonitor:
-    """Stand-in until ``cortex.monitor`` exists: a psutil snapshot on demand, no alert store."""
+    """Health on demand from the monitor's sampler, and no alert store (``[monitor] enabled: false``)."""
 
     def __init__(self, config: Any):
         self.config = config
+        self._sampler: Any = None
 
     async def run(self) -> None:
         pass
@@ -78,43 +60,12 @@ class SnapshotMonitor:
         self.config = config
 
     def health(self) -> dict[str, Any]:
-        import psutil  # lazy: keeps the idle daemon small until someone asks
+        from cortex.monitor.sampler import Sampler  # lazy: keeps the idle daemon small until someone asks
 
-        vm, sw = psutil.virtual_memory(), psutil.swap_memory()
-        disks = []
-        for part in psutil.disk_partitions(all=False):
-            try:
-                use = psutil.disk_usage(part.mountpoint)
-            except OSError:
-                continue
-            disks.append(
-                {
-                    "mountpoint": part.mountpoint,
-                    "device": part.device,
-                    "fstype": part.fstype,
-                    "total_bytes": use.total,
-                    "used_bytes": use.used,
-                    "free_bytes": use.free,
-                    "percent": use.percent,
-                }
-            )
-        units = _failed_units()
-        return {
-            "time": time.time(),
-            "cpu": {"percent": psutil.cpu_percent(interval=0.1), "count": psutil.cpu_count()},
-            "memory": {
-                "total_bytes": vm.total,
-                "used_bytes": vm.used,
-                "available_bytes": vm.available,
-                "percent": vm.percent,
-            },
-            "swap": {"total_bytes": sw.total, "used_bytes": sw.used, "percent": sw.percent},
-            "disks": disks,
-            "load": list(os.getloadavg()),
-            "uptime": time.time() - psutil.boot_time(),
-            "failed_units": {"count": "unknown" if units is None else len(units), "units": units or []},
-            "updates": {"pending": None, "security": None, "checked_at": None},
-        }
+        if self._sampler is None:
+            self._sampler = Sampler(self.config)
+        self._sampler.apply_config(self.config)
+        return self._sampler.sample().to_dict()
 
     def alerts(self, severity: str | None, category: str | None, status: str | None, limit: int) -> dict[str, Any]:
         return {"alerts": [], "counts": {"active": 0, "critical": 0, "warning": 0, "acknowledged": 0}}
