@@ -22,7 +22,7 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
-lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -7 2>/dev/null | head -1)
+lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mtime -7 2>/dev/null | head -1)
 if [[ -z "$lists" || ${#missing[@]} -gt 0 ]]; then
   say "Refreshing apt's package lists (Cortex plans and answers from them)"
   as_root apt-get update -qq
