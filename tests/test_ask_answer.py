@@ -239,6 +239,8 @@ def test_sentences_that_contradict_the_lead_are_dropped() -> None:
 
     not_installed = "No, nginx is not installed on this machine."
     assert explain(not_installed, "This answer is a lie. Nginx is a web server.") == "Nginx is a web server."
+    about_itself = "This answer is a great example of a simple answer. It serves web pages."
+    assert explain("nginx is a Debian package (not installed): a web server.", about_itself) == "It serves web pages."
     assert explain(not_installed, "Nginx is installed. Install it with apt.") == "Install it with apt."
     assert explain("Yes, git 2.39 is installed on this machine.", "Git isn't installed. It tracks files.") == (
         "It tracks files."

@@ -155,6 +155,8 @@ def _norm(text: str) -> str:
 SENTENCE_END = re.compile(r"[.!?\n][\"')\]]*(\s|$)")
 DOUBT = re.compile(r"\b(lie|lies|lying|false|incorrect|wrong|not true|mistaken?)\b")
 INSTALLED = re.compile(r"\b(is|are|was|been)\s+(already\s+|now\s+)?(installed|running|active)\b")
+# A sentence about the answer itself ("This answer is a great example of...") says nothing about the subject.
+META = re.compile(r"\b(this|the|that|my)\s+(answer|response|question)\b")
 NOT_INSTALLED = re.compile(r"(\bnot|n't|\bnever)\s+(\w+\s+)?(installed|running|active)\b")
 AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(gib|gb|mib|mb|tib|tb|cpus?|cores?)\b")
 UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "tib": "bytes", "tb": "bytes"}
@@ -197,7 +199,8 @@ def _echoes(text: str, lead_norm: str) -> bool:
 
 def grounded_stream(chunks: Iterator[str], lead: str) -> Iterator[str]:
     """The model's explanation, sentence by sentence, minus sentences that repeat the lead (small models like
-    to) or contradict it ("This answer is a lie.", another amount of memory, "nginx is installed")."""
+    to), contradict it ("This answer is a lie.", another amount of memory, "nginx is installed") or talk
+    about the answer instead of the subject."""
     lead_norm = _norm(lead)
     buffered = ""
     first = True
@@ -205,11 +208,13 @@ def grounded_stream(chunks: Iterator[str], lead: str) -> Iterator[str]:
         buffered += chunk
         while (end := _sentence_end(buffered)) is not None:
             sentence, buffered = buffered[:end], buffered[end:]
-            if _echoes(sentence, lead_norm) or contradicts(sentence, lead):
+            if _echoes(sentence, lead_norm) or contradicts(sentence, lead) or META.search(sentence.lower()):
                 continue
             yield sentence.lstrip() if first else sentence
             first = False
-    if buffered.strip() and not (_echoes(buffered, lead_norm) or contradicts(buffered, lead)):
+    if buffered.strip() and not (
+        _echoes(buffered, lead_norm) or contradicts(buffered, lead) or META.search(buffered.lower())
+    ):
         yield buffered.lstrip() if first else buffered
 
 
