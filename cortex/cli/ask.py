@@ -55,9 +55,10 @@ def ask(
             emit_json(result.to_dict())
             return
         if result.lead:
-            click.echo(result.lead + " ", nl=False)
-        for chunk in result.response:
-            sys.stdout.write(chunk)
+            sys.stdout.write(result.lead)
+            sys.stdout.flush()
+        for n, chunk in enumerate(result.response):
+            sys.stdout.write(" " + chunk if n == 0 and result.lead else chunk)
             sys.stdout.flush()
         click.echo()
     except ProviderError as e:
