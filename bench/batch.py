@@ -3,7 +3,7 @@
     .venv/bin/python bench/batch.py [--url http://127.0.0.1:8085] [--tokens 16] [--rounds 5]
 
 Without --url it starts its own llama-server with the bundled model and the
-shipped ``[llm] parallel`` (2 slots), as 'cortex up' does. Every request uses
+shipped ``[llm] parallel`` (4 slots), as 'cortex up' does. Every request uses
 ignore_eos, so each prompt generates exactly --tokens tokens on both paths.
 Rounds alternate the order; on a shared machine the load swings more than
 batching gains, so the figure is the median of each round's ratio (the two

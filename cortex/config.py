@@ -130,7 +130,7 @@ KEYS: tuple[Key, ...] = (
     Key("llm.n_threads", 4, "int", "inference threads", env="CORTEXD_N_THREADS", low=1, high=256),
     Key("llm.n_ctx", 512, "int", "context size in tokens", low=128, high=1048576),
     Key("llm.use_mmap", True, "bool", "memory-map the model file"),
-    Key("llm.parallel", 2, "int", "llama-server slots (parallel requests)", low=1, high=64),
+    Key("llm.parallel", 4, "int", "llama-server slots (parallel requests)", low=1, high=64),
     Key("llm.max_tokens_per_request", 256, "int", "largest max_tokens a request may ask", low=1),
     Key("llm.temperature", 0.7, "float", "default sampling temperature", low=0, high=2),
     Key("llm.base_url", "http://127.0.0.1:8085", "url", "cortex-llm URL the daemon forwards to"),
