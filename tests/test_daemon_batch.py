@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from test_daemon_support import FakeLLM, ThreadedDaemon, make_config
+from test_daemon_support import FakeLLM, ThreadedDaemon, make_config, poll
 
 from cortex.daemon_client import CortexDaemonClient, DaemonError
-
-
-def poll(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_batch_on_the_real_model_returns_one_output_per_prompt(tmp_path: Path, llama_server) -> None:

@@ -12,22 +12,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_daemon_support import FakeLLM, ThreadedDaemon, collect, free_port, make_config
+from test_daemon_support import FakeLLM, ThreadedDaemon, collect, free_port, make_config, poll
 
 from cortex.daemon.inference import build_request
 from cortex.daemon.protocol import ProtocolError
 from cortex.daemon_client import CortexDaemonClient, DaemonError
 
 LLM = {"max_tokens_per_request": 64, "temperature": 0.7, "system_prompt": ""}
-
-
-def poll(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_build_request_caps_defaults_and_passes_llama_options_through() -> None:

@@ -10,24 +10,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from test_daemon_support import DaemonProcess, FakeLLM, make_config, write_conf
+from test_daemon_support import DaemonProcess, FakeLLM, make_config, poll, write_conf
 
 from cortex.daemon.control import ControlError, read_pid, start_background, stop_background
 from cortex.daemon.notify import Notifier
 from cortex.daemon_client import CortexDaemonClient, DaemonError
-
-
-def poll(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture

@@ -27,6 +27,16 @@ from cortex.daemon.server import Limits, Server
 from cortex.paths import get_paths
 
 
+def poll(predicate, timeout: float = 30.0) -> bool:
+    """Whether ``predicate()`` turns true within ``timeout`` seconds (checked every 10 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def write_conf(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
