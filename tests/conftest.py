@@ -55,6 +55,19 @@ def cortex_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory):
+    """apt's real lists, indexed once per session for every module that needs them."""
+    from cortex.packages import debian
+    from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex
+
+    if not debian.list_files(LISTS_DIR):
+        pytest.skip("no apt lists on this machine (run apt-get update)")
+    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
+    index.ensure()
+    return index
+
+
 @dataclass
 class LlamaServer:
     base_url: str

@@ -15,20 +15,9 @@ from cortex.install.planner import CHOICES, MODEL_MARGIN, PlanError, choose, mak
 from cortex.llm.fake import FakeProvider
 from cortex.llm.interpreter import APIProvider, CommandInterpreter
 from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
-from cortex.packages import debian
-from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex
+from cortex.packages.index import PackageIndex
 from cortex.packages.search import build_query, rank
 from cortex.safety.validator import validate
-
-
-@pytest.fixture(scope="session")
-def real_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
-    """apt's real lists, indexed once per session (the same file the other test modules reuse)."""
-    if not debian.list_files(LISTS_DIR):
-        pytest.skip("no apt lists on this machine (run apt-get update)")
-    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
-    index.ensure()
-    return index
 
 
 class PickProvider(Provider):

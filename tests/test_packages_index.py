@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cortex.packages import debian
-from cortex.packages.index import LISTS_DIR, STATUS_FILE, PackageIndex, PackageIndexError, tag_words
+from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
 
 PACKAGES = """\
 Package: nginx
@@ -230,12 +230,3 @@ def test_real_debian_lists_build_fast_enough_and_hold_known_packages(real_index:
     assert "apache2" in real_index.providers("httpd")
     hits = [h.package.name for h in real_index.search(["nmap"], limit=5)]
     assert "nmap" in hits
-
-
-@pytest.fixture(scope="session")
-def real_index(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
-    if not debian.list_files(LISTS_DIR):
-        pytest.skip("no apt lists on this machine (run apt-get update)")
-    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
-    index.ensure()
-    return index
