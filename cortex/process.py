@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
-def read_pid(pid_file: Path, expect: str = "") -> int | None:
-    """The live pid recorded in ``pid_file`` whose command line contains ``expect``, or None."""
+def read_pid(pid_file: Path, expect: str | tuple[str, ...] = "") -> int | None:
+    """The live pid recorded in ``pid_file`` whose command line contains ``expect`` (or one of them), or None."""
     try:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
@@ -26,7 +26,8 @@ def read_pid(pid_file: Path, expect: str = "") -> int | None:
         state = next((ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("State:")), "")
     except OSError:
         return None
-    if "zombie" in state or (expect and expect not in cmdline):
+    wanted = (expect,) if isinstance(expect, str) else expect
+    if "zombie" in state or not any(w in cmdline for w in wanted):
         return None
     return pid
 
@@ -68,8 +69,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-def stop(pid: int, timeout: float = 10.0) -> bool:
-    """SIGTERM, wait up to ``timeout``, then SIGKILL. True if the process is gone."""
+def stop(pid: int, timeout: float = 10.0, kill: bool = True) -> bool:
+    """SIGTERM, wait up to ``timeout``, then (if ``kill``) SIGKILL. True if the process is gone."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -79,6 +80,8 @@ def stop(pid: int, timeout: float = 10.0) -> bool:
         if not alive(pid):
             return True
         time.sleep(0.05)
+    if not kill:
+        return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     time.sleep(0.1)

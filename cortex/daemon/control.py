@@ -9,13 +9,12 @@ pid in the pid file, after checking that the pid really is a cortexd.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from cortex import process
 from cortex.config import Config
 
 SOCKET_WAIT = 10.0  # seconds start_background waits for the first ping
@@ -27,12 +26,7 @@ class ControlError(RuntimeError):
 
 def read_pid(config: Config) -> int | None:
     """The pid in cortexd's pid file when that process is alive and is cortexd, else None."""
-    try:
-        pid = int(config.paths.pid_file("cortexd").read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"cortexd" in cmdline or b"cortex.daemon" in cmdline else None
+    return process.read_pid(config.paths.pid_file("cortexd"), expect=("cortexd", "cortex.daemon"))
 
 
 def _ping(socket_path: Path) -> bool:
@@ -72,12 +66,7 @@ def stop_background(config: Config, timeout: float | None = None) -> int | None:
     pid = read_pid(config)
     if pid is None:
         return None
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + (timeout if timeout is not None else config["daemon.shutdown_timeout"] + 5)
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return pid
-        time.sleep(0.05)
-    raise ControlError(f"cortexd (pid {pid}) did not stop; 'kill -9 {pid}' ends it without cleanup")
+    timeout = timeout if timeout is not None else config["daemon.shutdown_timeout"] + 5
+    if not process.stop(pid, timeout, kill=False):
+        raise ControlError(f"cortexd (pid {pid}) did not stop; 'kill -9 {pid}' ends it without cleanup")
+    return pid
