@@ -17,15 +17,18 @@ what is allowed.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
-from typing import Any
 
 from cortex.paths import SYSTEM_CONFIG_DIR, Paths, get_paths
+
+TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
+if TYPE_CHECKING:
+    import configparser
+    from collections.abc import Mapping
+    from typing import Any
 
 DAEMON_CONF, LLM_ENV, DOTENV = "daemon.conf", "llm.env", ".env"
 PROVIDERS = ("llama_cpp", "ollama", "openai", "claude", "fake")
@@ -36,20 +39,23 @@ class ConfigError(ValueError):
     """A configuration value or file is wrong; the message says where and how to fix it."""
 
 
-@dataclass(frozen=True)
-class Key:
-    """One setting: where it lives, its type, its default and who may override it."""
+class Key(
+    namedtuple(
+        "Key",
+        "name default kind help file env low high choices secret",
+        defaults=(DAEMON_CONF, None, None, None, (), False),
+    )
+):
+    """One setting: where it lives, its type, its default and who may override it.
 
-    name: str  # "section.key"
-    default: Any
-    kind: str  # int | float | bool | str | path | url | choice | loglevel
-    help: str
-    file: str = DAEMON_CONF
-    env: str | None = None  # environment variable that wins over files
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-    secret: bool = False
+    ``name`` is "section.key"; ``kind`` one of int, float, bool, str, path, url, choice, loglevel;
+    ``file`` the file it lives in; ``env`` the environment variable that wins over files (or None);
+    ``low``/``high`` bound numbers; ``choices`` lists a choice's values; ``secret`` values are redacted.
+    A named tuple, not a dataclass: every ``cortex daemon status`` loads this table, and importing
+    dataclasses (and inspect) would cost it about 12 ms.
+    """
+
+    __slots__ = ()
 
     @property
     def section(self) -> str:
@@ -210,10 +216,10 @@ def convert(key: Key, raw: str, where: str) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Setting:
-    value: Any
-    source: str  # "default", a file path, or "env:NAME"
+class Setting(namedtuple("Setting", "value source")):
+    """A key's effective value and its source: "default", a file path, or "env:NAME"."""
+
+    __slots__ = ()
 
 
 class Config:
@@ -301,6 +307,8 @@ def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
 
 
 def _read_ini(path: Path) -> configparser.ConfigParser:
+    import configparser  # only when a daemon.conf exists: most user-mode runs have none
+
     parser = configparser.ConfigParser(interpolation=None, delimiters=(":", "="))
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))

@@ -12,11 +12,14 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from cortex.daemon.protocol import encode
+
+TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 START_HINT = "start it with 'cortex daemon start' (or 'cortex up')"
 

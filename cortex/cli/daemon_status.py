@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 from cortex.config import ConfigError, load_config
+
+TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def lines(data: dict[str, Any]) -> list[str]:

@@ -1,0 +1,87 @@
+"""``cortex daemon status`` stays a fast path: what a fresh interpreter imports to run it.
+
+The command's wall time is almost all imports (bench/daemon_status.py), so the
+test pins the imports, not a time: none of the heavy modules below may load,
+whether the daemon answers or not. Modules a bare interpreter already has (a
+sitecustomize's, say) are not the command's doing and are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_daemon_support import ThreadedDaemon, make_config
+
+# Each costs milliseconds to import, and status needs none of them.
+HEAVY = {
+    "click",
+    "httpx",
+    "rich",
+    "jinja2",
+    "psutil",
+    "sqlite3",
+    "asyncio",
+    "subprocess",
+    "threading",
+    "dataclasses",
+    "inspect",
+    "typing",
+    "cortex.cli.main",
+}
+
+# argv: the file to write sys.modules to at exit, then the status flags.
+RECORD = """
+import atexit, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
+"""
+STATUS = """
+sys.argv = ["cortex", "daemon", "status", *sys.argv[2:]]
+from cortex.cli.entry import main
+main()
+"""
+
+
+def run(
+    code: str, flags: list[str], env: dict[str, str], out: Path
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``code`` in a fresh interpreter; return it and the modules it had at exit."""
+    argv = [sys.executable, "-c", code, str(out), *flags]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    return proc, set(out.read_text().splitlines())
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A user-mode home without daemon.conf; the socket comes from CORTEX_SOCKET."""
+    return {**os.environ, "CORTEX_HOME": str(tmp_path / "client"), "CORTEX_SOCKET": str(tmp_path / "run" / "c.sock")}
+
+
+def heavy(modules: set[str], env: dict[str, str], tmp_path: Path) -> set[str]:
+    _, bare = run(RECORD, [], env, tmp_path / "bare")
+    return (modules - bare) & HEAVY
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]])
+def test_status_of_a_running_daemon_imports_nothing_heavy(flags: list[str], env, tmp_path: Path) -> None:
+    config, conf = make_config(tmp_path / "home")
+    with ThreadedDaemon(config, Path(env["CORTEX_SOCKET"]), conf):
+        proc, modules = run(RECORD + STATUS, flags, env, tmp_path / "modules")
+    assert proc.returncode == 0, proc.stderr
+    if flags:
+        assert json.loads(proc.stdout)["pid"] == os.getpid()
+    else:
+        assert f"running, pid {os.getpid()}" in proc.stdout
+    assert heavy(modules, env, tmp_path) == set()
+
+
+def test_status_without_a_daemon_imports_nothing_heavy(env, tmp_path: Path) -> None:
+    proc, modules = run(RECORD + STATUS, [], env, tmp_path / "modules")
+    assert proc.returncode == 1 and "cortex daemon start" in proc.stderr and proc.stdout == ""
+    assert "cortex.daemon_client" in modules  # it got as far as trying the socket
+    assert heavy(modules, env, tmp_path) == set()
