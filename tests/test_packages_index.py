@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cortex.packages import debian
+from cortex.packages import debian, descriptions
 from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
 
 PACKAGES = """\
@@ -59,6 +59,7 @@ Version: 2.1.0-1
 Installed-Size: 100
 Depends: libc6
 Description: displays an indented directory tree, in color
+Description-md5: 9f1b3c2d4e5f60718293a4b5c6d7e8f9
 Section: utils
 Priority: optional
 
@@ -230,3 +231,56 @@ def test_real_debian_lists_build_fast_enough_and_hold_known_packages(real_index:
     assert "apache2" in real_index.providers("httpd")
     hits = [h.package.name for h in real_index.search(["nmap"], limit=5)]
     assert "nmap" in hits
+
+
+TRANSLATION = """\
+Package: tree
+Description-md5: 9f1b3c2d4e5f60718293a4b5c6d7e8f9
+Description-en: displays an indented directory tree, in color
+ Tree is a recursive directory listing command that produces a depth
+ indented listing of files.
+
+Package: tree
+Description-md5: 00000000000000000000000000000000
+Description-en: an older description whose md5 no list names any more
+ It must not be used.
+"""
+
+
+def test_long_descriptions_come_from_cortexs_own_lists_by_description_md5(apt_dir: Path) -> None:
+    index = make_index(apt_dir)
+    index.ensure()
+    assert index.get("tree").description == ""  # apt's lists carry only the summary
+    assert index.search(["recursive"]) == []
+    own = descriptions.descriptions_dir(apt_dir / "state")
+    own.mkdir(parents=True)
+    (own / "deb.example.org_debian_dists_stable_main_i18n_Translation-en").write_text(TRANSLATION, encoding="utf-8")
+    assert index.ensure().action == "built"  # new description files change the lists' signature
+    tree = index.get("tree")
+    assert tree.description.startswith("Tree is a recursive directory listing command")
+    assert [h.package.name for h in index.search(["recursive"])] == ["tree"]
+
+
+def test_a_failed_description_fetch_says_what_apt_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "apt-get"
+    fake.write_text("#!/bin/sh\necho 'E: Failed to fetch http://deb.debian.org/debian/InRelease' >&2\nexit 100\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    with pytest.raises(descriptions.DescriptionsError, match=r"E: Failed to fetch http://deb\.debian\.org"):
+        descriptions.fetch(tmp_path / "lists")
+    assert descriptions.main([str(tmp_path / "lists")]) == 1
+
+
+def test_the_fetch_writes_only_into_its_own_directory(tmp_path: Path) -> None:
+    command = descriptions.fetch_command(tmp_path)
+    assert command[:2] == ["apt-get", "update"]
+    assert f"Dir::State::Lists={tmp_path}" in command  # never the system's lists
+    assert "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false" in command  # translations only
+
+
+def test_real_long_descriptions_are_fetched_and_indexed(real_index: PackageIndex) -> None:
+    assert debian.list_files(real_index.descriptions_dir, "Translation-en")
+    valgrind = real_index.get("valgrind")
+    assert valgrind is not None and "memory" in valgrind.description.lower()

@@ -3,8 +3,11 @@
 One database, ``state_dir/packages.db``, holds a row per package (name,
 section, priority, summary and long description, provides, installed size,
 reverse-dependency count, debtags, the service unit it ships, install state)
-and an FTS5 table over the text columns. It remembers the path, mtime and size
-of every list file and of dpkg's status file:
+and an FTS5 table over the text columns. Long descriptions come from
+``Translation-en`` files, apt's or the ones Cortex fetched into
+``state_dir/apt-lists`` (see descriptions.py), matched by ``Description-md5``.
+It remembers the path, mtime and size of every list file and of dpkg's status
+file:
 
 * lists changed (``apt-get update``) -> full rebuild into a temporary file,
   then an atomic rename, so readers never see a half-built index;
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import debian
+from cortex.packages import debian, descriptions
 from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
@@ -176,10 +179,18 @@ def fts_query(terms: list[str]) -> str:
 class PackageIndex:
     """apt's package data in SQLite; ``ensure()`` keeps it in step with apt's lists and dpkg."""
 
-    def __init__(self, db_path: Path, lists_dir: Path = LISTS_DIR, status_file: Path = STATUS_FILE):
+    def __init__(
+        self,
+        db_path: Path,
+        lists_dir: Path = LISTS_DIR,
+        status_file: Path = STATUS_FILE,
+        descriptions_dir: Path | None = None,
+    ):
         self.db_path = Path(db_path)
         self.lists_dir = Path(lists_dir)
         self.status_file = Path(status_file)
+        # Long descriptions Cortex fetched itself (descriptions.py); apt's own lists may carry them too.
+        self.descriptions_dir = Path(descriptions_dir or descriptions.descriptions_dir(self.db_path.parent))
         self._conn: sqlite3.Connection | None = None
 
     # Building -------------------------------------------------------------------------------------------------
@@ -191,6 +202,11 @@ class PackageIndex:
                 f"no package lists in {self.lists_dir}; run 'apt-get update' (as root) so Cortex can see the packages"
             )
         return lists
+
+    def _translations(self) -> list[Path]:
+        return debian.list_files(self.lists_dir, "Translation-en") + debian.list_files(
+            self.descriptions_dir, "Translation-en"
+        )
 
     def _stored_meta(self) -> dict[str, str]:
         if not self.db_path.exists():
@@ -204,7 +220,7 @@ class PackageIndex:
     def ensure(self) -> BuildReport:
         """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
         start = time.monotonic()
-        lists = self._lists() + debian.list_files(self.lists_dir, "Translation-en")
+        lists = self._lists() + self._translations()
         lists_sig = json.dumps(_signature(lists))
         status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
         meta = self._stored_meta()
@@ -223,7 +239,7 @@ class PackageIndex:
             for fields in debian.stanzas(debian.read_text(path)):
                 packages[fields["package"]] = fields
         translations: dict[str, str] = {}
-        for path in debian.list_files(self.lists_dir, "Translation-en"):
+        for path in self._translations():
             for fields in debian.stanzas(debian.read_text(path)):
                 translations[fields.get("description-md5", "")] = debian.long_description(
                     fields.get("description-en", "")

@@ -1,0 +1,89 @@
+"""apt's long package descriptions, fetched by apt itself into Cortex's own lists directory.
+
+Debian's ``Packages`` lists carry only a one-line summary per package; the
+long descriptions live in ``Translation-en``, which Debian's container images
+switch off (``Acquire::Languages "none"``). Without them "find memory leaks"
+cannot find valgrind, whose summary never says "leak". So Cortex asks apt to
+download just the ``Translation-en`` files (no ``Packages``, no cache rebuild)
+into ``state_dir/apt-lists``: the same mirrors and signature checks as
+``apt-get update``, without touching the system's apt configuration or lists,
+so a later plain ``apt-get update`` cannot delete them. The index matches them
+to packages by ``Description-md5`` and falls back to summaries when they are
+missing or stale.
+
+    python -m cortex.packages.descriptions [DIR]     fetch (or refresh) them
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+DIRNAME = "apt-lists"  # next to packages.db in the state directory
+
+
+class DescriptionsError(RuntimeError):
+    """apt could not fetch the descriptions; the message has apt's own words."""
+
+
+def descriptions_dir(state_dir: Path) -> Path:
+    return Path(state_dir) / DIRNAME
+
+
+def fetch_command(dest: Path) -> list[str]:
+    """``apt-get update`` restricted to English translations, written to ``dest`` only."""
+    return [
+        "apt-get",
+        "update",
+        "-qq",
+        "--error-on=any",
+        "-o", f"Dir::State::Lists={dest}",
+        "-o", "Acquire::Languages=en",
+        "-o", "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false",
+        "-o", "Dir::Cache::pkgcache=",
+        "-o", "Dir::Cache::srcpkgcache=",
+    ]  # fmt: skip
+
+
+def fetch(dest: Path, timeout: float = 300) -> int:
+    """Fetch or refresh the ``Translation-en`` files into ``dest``; returns their total size in bytes."""
+    from cortex.packages import debian
+
+    dest = Path(dest)
+    (dest / "partial").mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(fetch_command(dest), capture_output=True, text=True, timeout=timeout, check=False)
+    except FileNotFoundError as e:
+        raise DescriptionsError("apt-get is not installed; Cortex reads package data from apt") from e
+    except subprocess.TimeoutExpired as e:
+        raise DescriptionsError(f"apt-get update did not finish in {timeout:g} s; check the network") from e
+    files = debian.list_files(dest, "Translation-en")
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise DescriptionsError(f"apt-get could not fetch the package descriptions into {dest}: {reason}")
+    if not files:
+        raise DescriptionsError(f"apt-get fetched no Translation-en files into {dest}; check /etc/apt/sources.list")
+    return sum(p.stat().st_size for p in files)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args:
+        dest = Path(args[0])
+    else:
+        from cortex.config import load_config
+
+        dest = descriptions_dir(load_config().paths.state_dir)
+    try:
+        size = fetch(dest)
+    except DescriptionsError as e:
+        print(f"cortex: {e}; plans fall back to one-line summaries", file=sys.stderr)
+        return 1
+    print(f"apt's long package descriptions: {size / 1e6:.1f} MB in {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
