@@ -10,8 +10,51 @@ words, and names missing from the index are ignored.
 
 from __future__ import annotations
 
+# The default pick of each kind, the one most Debian users reach for first (gimp among image editors, wget
+# among downloaders, valgrind for memory errors). A stronger prior than POPULAR, which also lists the good
+# alternatives: when several mainstream programs fit a request about equally, this is the tie-breaker.
 # fmt: off
-POPULAR = frozenset({
+DEFAULTS = frozenset({
+    # services
+    "nginx", "apache2", "bind9", "unbound", "dnsmasq", "postfix", "dovecot-imapd", "postgresql", "mariadb-server",
+    "sqlite3", "redis-server", "mosquitto", "rabbitmq-server", "prosody", "openssh-server", "vsftpd", "samba",
+    "nfs-kernel-server", "isc-dhcp-server", "chrony", "wireguard", "openvpn", "ufw", "nftables", "fail2ban",
+    "squid", "haproxy", "docker.io", "podman", "qemu-system-x86", "virt-manager", "prometheus", "zabbix-agent",
+    "nagios4", "monit", "cups", "slapd", "freeradius", "tor", "certbot", "clamav", "rkhunter", "lynis",
+    "tigervnc-standalone-server", "xrdp", "transmission-daemon", "syncthing", "gitolite3", "memcached",
+    # languages and development
+    "nodejs", "npm", "default-jdk", "python3", "python3-pip", "python3-venv", "golang-go", "rustc", "cargo",
+    "build-essential", "gcc", "g++", "clang", "make", "cmake", "gdb", "valgrind", "strace", "shellcheck",
+    "pylint", "flake8", "black", "git", "tig", "meld", "php", "ruby", "perl", "lua5.4", "ghc", "r-base",
+    "octave", "geany", "spyder", "thonny", "qtcreator", "arduino", "kicad", "ngspice", "jupyter-notebook",
+    "sqlitebrowser", "postgresql-client", "mariadb-client", "ansible", "docker-compose", "hugo",
+    # command-line tools
+    "curl", "wget", "aria2", "rsync", "rclone", "htop", "btop", "glances", "iotop", "iftop", "nethogs",
+    "vnstat", "sysstat", "tcpdump", "wireshark", "nmap", "mtr", "traceroute", "iperf3", "netcat-openbsd",
+    "dnsutils", "whois", "tmux", "screen", "vim", "neovim", "emacs", "nano", "zsh", "fish", "tree", "ncdu",
+    "ripgrep", "fzf", "bat", "jq", "mc", "ranger", "p7zip-full", "unzip", "zip", "zstd", "borgbackup", "restic",
+    "timeshift", "smartmontools", "lm-sensors", "powertop", "tlp", "neofetch", "inxi", "lshw", "fdupes",
+    "parted", "gparted", "testdisk", "gddrescue", "cryptsetup", "gnupg", "pass", "stress-ng", "fio", "sysbench",
+    "imagemagick", "ffmpeg", "sox", "yt-dlp", "pandoc", "texlive", "tesseract-ocr", "ocrmypdf", "poppler-utils",
+    "qpdf", "irssi", "weechat", "mutt", "newsboat", "cmus", "mpv", "lnav", "goaccess",
+    "apache2-utils", "bc", "lynx", "w3m", "asciinema", "hyperfine",
+    # desktop programs
+    "firefox-esr", "chromium", "thunderbird", "libreoffice", "gimp", "inkscape", "krita", "darktable", "shotwell",
+    "digikam", "blender", "vlc", "kdenlive", "shotcut", "handbrake", "obs-studio", "simplescreenrecorder",
+    "audacity", "ardour", "lmms", "musescore3", "rhythmbox", "evince", "okular", "calibre", "foliate",
+    "keepassxc", "flameshot", "transmission-gtk", "qbittorrent", "filezilla", "remmina", "gnome-terminal",
+    "konsole", "xterm", "terminator", "gedit", "kate", "nautilus", "thunar", "dolphin", "gnome-disk-utility",
+    "baobab", "gnome-system-monitor", "hexchat", "pidgin", "gnome-calculator", "dia", "freecad", "librecad",
+    "openscad", "stellarium", "gnuchess", "xboard", "supertuxkart", "0ad", "minetest", "wine", "dosbox",
+    "cheese", "simple-scan", "pavucontrol", "blueman", "network-manager", "redshift", "xfce4",
+    "task-gnome-desktop", "task-kde-desktop", "task-xfce-desktop", "fonts-dejavu", "fonts-liberation",
+    "fonts-noto", "fonts-firacode", "fonts-hack", "zim", "cherrytree", "freeplane", "gnucash", "clamtk",
+    "gufw", "bleachbit", "gsmartcontrol",
+})
+# fmt: on
+
+# fmt: off
+POPULAR = DEFAULTS | frozenset({
     # servers and network services
     "nginx", "apache2", "lighttpd", "caddy", "haproxy", "varnish", "squid", "tinyproxy", "bind9", "dnsmasq",
     "unbound", "openssh-server", "openssh-client", "vsftpd", "proftpd-core", "pure-ftpd", "postfix", "exim4",

@@ -14,11 +14,13 @@
    package's name or summary states (its debtags or long description count
    less). Then bm25, the request phrase in the summary, a request word that is
    the name (only when the rest of the request fits too), popularity (reverse
-   Depends/Recommends/Suggests, priority, the mainstream list in popular.py;
-   scaled by coverage, so a popular package never wins on fame alone),
-   terminal or graphical programs when asked; penalties for parts of packages
-   (``-dev``, ``-doc``, libraries, language bindings, transitional dummies)
-   unless the request asks for them.
+   Depends/Recommends/Suggests, priority, the mainstream list and the default
+   pick of each kind in popular.py; scaled by coverage, so a popular package
+   never wins on fame alone), terminal or graphical programs when asked,
+   metapackages when a whole desktop or suite is asked for; penalties for
+   parts of packages (``-dev``, ``-doc``, libraries, language bindings,
+   transitional dummies) unless the request asks for them, and for clients
+   when it asks for a server.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from cortex.packages.index import Hit, Package, PackageIndex, fts_query, tag_words
-from cortex.packages.popular import POPULAR
+from cortex.packages.popular import DEFAULTS, POPULAR
 
 # fmt: off
 STOP_WORDS = frozenset({
@@ -368,6 +370,7 @@ PART_SUFFIXES = (
     "-help",
 )
 PART_SECTIONS = frozenset({"libs", "libdevel", "oldlibs", "debug", "doc", "localization", "fonts", "javascript"})
+SUITE_WORDS = frozenset({"desktop", "environment", "suite", "stack", "complete", "full", "everything"})
 SERVER_WORDS = frozenset({"server", "service", "daemon", "serve", "host", "hosting", "broker"})
 
 
@@ -500,17 +503,20 @@ WEIGHTS: dict[str, float] = {
     "provides": 1.0,  # provides a virtual package the request names
     "popularity": 0.6,  # log of packages depending on, recommending or suggesting it
     "popular": 3.0,  # on the list of mainstream programs (popular.py), the stand-in for popcon
+    "default": 1.0,  # the default pick of its kind (popular.py): breaks ties among mainstream programs
     "priority": 0.3,
     "program": 0.5,  # debtag role::program
     "metapackage": 0.3,
+    "suite": 5.0,  # a metapackage or task, and the request asks for a whole environment ("the xfce desktop")
     "service": 1.0,  # ships a service and the request asks for a server
+    "client": -1.5,  # the request asks for a server; this is a client or a desktop program that ships none
     "terminal": 2.0,  # a text-mode or command-line program and the request asks for one
     "graphical": 2.0,  # an X11/Wayland program and the request asks for a graphical one
     "part": -3.0,  # a library, -dev, -doc, -data, a binding... not asked for
     "transitional": -2.0,
     "versioned": -0.5,  # foo-14 when the request does not name a version
 }
-GATED = ("popularity", "popular", "priority", "program")
+GATED = ("popularity", "popular", "default", "priority", "program", "suite")
 TERMINAL_WORDS = frozenset({"terminal", "console", "cli", "command", "commandline", "command-line", "tty", "ssh"})
 GRAPHICAL_WORDS = frozenset({"graphical", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"})
 
@@ -540,10 +546,16 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     f["provides"] = 1.0 if any(v in expanded or v in words for v in pkg.provides) else 0.0
     f["popularity"] = min(math.log1p(pkg.rdepends + pkg.mentions), 5.0)
     f["popular"] = 1.0 if name in POPULAR else 0.0
+    f["default"] = 1.0 if name in DEFAULTS else 0.0
     f["priority"] = float(pkg.priority_rank)
     f["program"] = 1.0 if "role::program" in pkg.tags else 0.0
     f["metapackage"] = 1.0 if pkg.section == "metapackages" else 0.0
+    if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
+        f["suite"] = 1.0
     f["service"] = 1.0 if query.wants_server and pkg.service else 0.0
+    if query.wants_server and not pkg.service:
+        desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
+        f["client"] = 1.0 if "server" not in summary and (desktop or re.search(r"\bclient\b", summary)) else 0.0
     if TERMINAL_WORDS & words:
         f["terminal"] = 1.0 if any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode")) else 0.0
     if GRAPHICAL_WORDS & words:
@@ -555,7 +567,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         part += 1.0
     if "shared librar" in summary and not query.wants_dev:
         part += 0.5
-    if pkg.section in PART_SECTIONS and not (query.wants_dev and pkg.section == "libdevel"):
+    asked_section = pkg.section in words or pkg.section.rstrip("s") in words  # "fonts for programming"
+    if pkg.section in PART_SECTIONS and not asked_section and not (query.wants_dev and pkg.section == "libdevel"):
         part += 0.75
     if name.endswith(PART_SUFFIXES):
         if name.endswith("-dev") and query.wants_dev:
