@@ -9,7 +9,6 @@ up to ``[daemon] shutdown_timeout`` seconds, remove the socket and exit 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from cortex import __version__
 from cortex.config import Config, ConfigError, load_config
+from cortex.daemon.asyncio_without_ssl import asyncio  # before any other import of asyncio (4.5 MB of RSS)
 from cortex.paths import get_paths
 
 if TYPE_CHECKING:

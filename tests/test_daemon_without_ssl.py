@@ -1,0 +1,55 @@
+"""cortexd imports asyncio without ssl (4.5 MB of idle RSS), and https still works through httpx.
+
+See ``cortex/daemon/asyncio_without_ssl.py``: the daemon keeps libssl out until
+something really speaks TLS, and that something (httpx, over anyio's TLS) works.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_daemon_support import DaemonProcess, FakeLLM, write_conf
+
+from cortex.daemon_client import CortexDaemonClient
+
+
+def ssl_loaded(pid: int) -> bool:
+    """Whether the process has mapped Python's _ssl module (and with it libssl and libcrypto)."""
+    return "/_ssl." in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_an_idle_daemon_has_not_loaded_ssl(tmp_path: Path) -> None:
+    home, sock = tmp_path / "home", tmp_path / "run" / "c.sock"
+    with DaemonProcess(home, sock, write_conf(home / "daemon.conf", {})) as d:
+        assert CortexDaemonClient(sock).status()["pid"] == d.proc.pid
+        assert not ssl_loaded(d.proc.pid)
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (cert, key)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    argv += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(argv, check=True, capture_output=True)
+    return cert, key
+
+
+def test_inference_reaches_an_https_llm(tmp_path: Path, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    home, sock = tmp_path / "home", tmp_path / "run" / "c.sock"
+    with FakeLLM(reply="over tls") as llm:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        llm.httpd.socket = context.wrap_socket(llm.httpd.socket, server_side=True)
+        url = llm.url.replace("http://", "https://")
+        conf = write_conf(home / "daemon.conf", {"llm": {"base_url": url}, "monitor": {"enabled": "false"}})
+        with DaemonProcess(home, sock, conf, env={"SSL_CERT_FILE": str(cert)}) as d:
+            assert CortexDaemonClient(sock).inference("hello?", max_tokens=4)["output"] == "over tls"
+            assert ssl_loaded(d.proc.pid)  # loaded on first use, which is also what makes the idle test meaningful
