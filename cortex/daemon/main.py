@@ -31,8 +31,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("cortexd")
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, sized as shutil would size it: argparse imports shutil (with zlib, bz2 and lzma)
+    for every parser it builds, which would cost the daemon 0.8 MB of RSS for a help text."""
+
+    def __init__(self, prog: str) -> None:
+        columns = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 0
+        if not columns:
+            try:
+                columns = os.get_terminal_size().columns
+            except OSError:  # not a terminal
+                columns = 80
+        super().__init__(prog, width=(columns or 80) - 2)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="cortexd", description="Cortex daemon: IPC, system monitor, inference queue.")
+    description = "Cortex daemon: IPC, system monitor, inference queue."
+    parser = argparse.ArgumentParser(prog="cortexd", description=description, formatter_class=HelpFormatter)
     parser.add_argument("--foreground", "-f", action="store_true", help="stay in the foreground (systemd, tests)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--user", action="store_true", help="run in user mode (no root, files under ~/.cortex)")
