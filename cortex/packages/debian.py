@@ -33,6 +33,7 @@ FIELDS = frozenset(
         "description",
         "description-md5",
         "description-en",
+        "source",
         "tag",
         "section",
         "priority",

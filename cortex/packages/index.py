@@ -38,7 +38,7 @@ from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -47,6 +47,7 @@ CREATE TABLE packages (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     version TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
     section TEXT NOT NULL DEFAULT '',
     priority TEXT NOT NULL DEFAULT '',
     summary TEXT NOT NULL DEFAULT '',
@@ -80,6 +81,7 @@ class PackageIndexError(RuntimeError):
 class Package:
     name: str
     version: str
+    source: str  # the source package: openssl for libssl-dev, the name itself when apt gives none
     section: str
     priority: str
     summary: str
@@ -99,6 +101,7 @@ class Package:
         return cls(
             name=row["name"],
             version=row["version"],
+            source=row["source"],
             section=row["section"],
             priority=row["priority"],
             summary=row["summary"],
@@ -145,6 +148,13 @@ TOPICAL_FACETS = frozenset(
 def name_words(name: str) -> str:
     """A name and its letter and digit runs, so "lua" finds ``lua5.4`` and "zlib" finds ``zlib1g-dev``."""
     return " ".join(dict.fromkeys([name, *re.findall(r"[a-z]+|[0-9]+", name)]))
+
+
+def _also_known_as(row: list[Any]) -> str:
+    """The FTS ``provides`` column of a row: its virtual packages, and its source package when that has another
+    name, so "openssl" finds ``libssl-dev`` (weighted below the package's own name)."""
+    name, source, provides = row[0], row[2], row[7]
+    return provides if source == name else f"{provides} {name_words(source)}".strip()
 
 
 def tag_words(tags: list[str] | tuple[str, ...]) -> str:
@@ -279,6 +289,7 @@ class PackageIndex:
                 [
                     name,
                     f.get("version", ""),
+                    f.get("source", "").split(" ", 1)[0] or name,  # "Source: openssl (3.0.15-1)"
                     section,
                     f.get("priority", ""),
                     summary,
@@ -293,7 +304,7 @@ class PackageIndex:
                 ]
             )
         for row in rows:
-            row[8:8] = [rdepends.get(row[0], 0), mentions.get(row[0], 0)]
+            row[9:9] = [rdepends.get(row[0], 0), mentions.get(row[0], 0)]
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.db_path.with_name(f"{self.db_path.name}.{os.getpid()}.tmp")
@@ -302,15 +313,18 @@ class PackageIndex:
         try:
             conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
             conn.executemany(
-                "INSERT INTO packages (name, version, section, priority, summary, description, provides,"
+                "INSERT INTO packages (name, version, source, section, priority, summary, description, provides,"
                 " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
             conn.executemany(
                 "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags) VALUES (?,?,?,?,?,?)",
-                ((i, name_words(r[0]), r[6], r[4], r[5], tag_words(r[10].split())) for i, r in enumerate(rows, 1)),
+                (
+                    (i, name_words(r[0]), _also_known_as(r), r[5], r[6], tag_words(r[11].split()))
+                    for i, r in enumerate(rows, 1)
+                ),
             )
             meta = {
                 "schema": SCHEMA_VERSION,

@@ -43,6 +43,7 @@ STOP_WORDS = frozenset({
     "package", "packages", "machine", "computer", "system", "let", "lets", "help", "good", "best", "simple",
     "new", "use", "using", "able", "way", "thing", "also", "just", "all", "any", "other", "etc", "one",
     "linux", "debian", "ubuntu", "there", "here", "have", "has", "make", "run", "running", "local", "own",
+    "bunch", "lot", "lots", "many", "several", "multiple", "few", "nice", "easy", "easily", "kind", "sort",
 })
 # fmt: on
 
@@ -370,6 +371,8 @@ PART_SUFFIXES = (
     "-help",
 )
 PART_SECTIONS = frozenset({"libs", "libdevel", "oldlibs", "debug", "doc", "localization", "fonts", "javascript"})
+CROSS = re.compile(r"(?<=-)(?:cross|armel|armhf|arm64|i386|mips\w*|ppc64\w*|powerpc|s390x|riscv64|hppa|m68k|sh4|x32)\b")
+PLUGIN_WORDS = frozenset({"extension", "extensions", "plugin", "plugins", "plug-in", "add-on", "addon", "module"})
 SUITE_WORDS = frozenset({"desktop", "environment", "suite", "stack", "complete", "full", "everything"})
 SERVER_WORDS = frozenset({"server", "service", "daemon", "serve", "host", "hosting", "broker"})
 
@@ -380,10 +383,12 @@ class Query:
 
     words: list[str]
     terms: list[str]
+    request: str = ""  # lower-cased, as typed
     groups: list[list[str]] = field(default_factory=list)  # one concept a group: a word and its expansions
     weights: list[float] = field(default_factory=list)  # each group's IDF: rare concepts matter more
     expanded: set[str] = field(default_factory=set)  # single words of every term, for name matching
     phrases: list[str] = field(default_factory=list)  # the request's word pairs and their intent phrases
+    context: set[str] = field(default_factory=set)  # words of "on my laptop", "for my kids": where, not what
 
     @property
     def wants_dev(self) -> bool:
@@ -392,6 +397,11 @@ class Query:
     @property
     def wants_doc(self) -> bool:
         return bool(WANTS_DOC & set(self.words))
+
+    @property
+    def singular(self) -> bool:
+        """The request asks for one thing: "a chess game", "an irc client"."""
+        return bool(re.match(r"(?:i (?:want|need) )?(?:an?|one)\b", self.request))
 
     @property
     def wants_server(self) -> bool:
@@ -435,8 +445,24 @@ def build_query(request: str) -> Query:
     groups = [list(dict.fromkeys(g)) for g in groups]
     terms = list(dict.fromkeys(t for g in groups for t in g))
     expanded = {w for t in terms for w in t.split() if w}
-    return Query(words=words, terms=terms, groups=groups, expanded=expanded, phrases=phrases)
+    context = {w for m in CONTEXT.finditer(request.lower()) for w in content_words(m.group(1))}
+    return Query(
+        words=words,
+        terms=terms,
+        request=request.strip().lower(),
+        groups=groups,
+        expanded=expanded,
+        phrases=phrases,
+        context=context,
+    )
 
+
+# "on my laptop", "for my kids", "in the lan": where or for whom, not what to install. Such words count less.
+CONTEXT = re.compile(
+    r"\b(?:on|in|for|at|into|inside) (?:my|our|the|his|her|their) ([a-z0-9 .+\-]+?)"
+    r"(?=$|[,.;]| (?:on|in|for|at|with|from|to|so|and) )"
+)
+CONTEXT_WEIGHT = 0.5
 
 SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "ors", "er", "or", "es", "ed", "s", "e", "ly")
 
@@ -474,8 +500,10 @@ def coverage(pkg: Package, query: Query) -> float:
     if not query.groups:
         return 0.0
     weights = query.weights or [1.0] * len(query.groups)
-    primary = word_keys(re.findall(r"[a-z0-9]+", f"{pkg.name} {pkg.summary}".lower()) + re.findall(r"[a-z]+", pkg.name))
-    primary |= {pkg.name, _stem(pkg.name)}
+    names = {pkg.name, pkg.source, *(n.removeprefix("lib") for n in (pkg.name, pkg.source) if n.startswith("lib"))}
+    text = f"{' '.join(names)} {pkg.summary}".lower()
+    primary = word_keys(re.findall(r"[a-z0-9]+", text) + re.findall(r"[a-z]+", " ".join(names)))
+    primary |= names | {_stem(n) for n in names}
     secondary = word_keys(re.findall(r"[a-z0-9]+", f"{pkg.description[:400]} {tag_words(pkg.tags)}".lower()))
     secondary |= primary
     hit = 0.0
@@ -506,7 +534,7 @@ WEIGHTS: dict[str, float] = {
     "default": 1.0,  # the default pick of its kind (popular.py): breaks ties among mainstream programs
     "priority": 0.3,
     "program": 0.5,  # debtag role::program
-    "metapackage": 0.3,
+    "metapackage": 0.3,  # a metapackage; negative when one program is asked for ("a chess game")
     "suite": 5.0,  # a metapackage or task, and the request asks for a whole environment ("the xfce desktop")
     "service": 1.0,  # ships a service and the request asks for a server
     "client": -1.5,  # the request asks for a server; this is a client or a desktop program that ships none
@@ -550,21 +578,29 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     f["priority"] = float(pkg.priority_rank)
     f["program"] = 1.0 if "role::program" in pkg.tags else 0.0
     f["metapackage"] = 1.0 if pkg.section == "metapackages" else 0.0
+    if f["metapackage"] and query.singular and not SUITE_WORDS & words:
+        f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
     if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
         f["suite"] = 1.0
     f["service"] = 1.0 if query.wants_server and pkg.service else 0.0
     if query.wants_server and not pkg.service:
         desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
         f["client"] = 1.0 if "server" not in summary and (desktop or re.search(r"\bclient\b", summary)) else 0.0
-    if TERMINAL_WORDS & words:
-        f["terminal"] = 1.0 if any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode")) else 0.0
+    text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
+    windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
+    if TERMINAL_WORDS & words:  # a desktop-only program is the wrong kind for "... for the terminal"
+        f["terminal"] = 1.0 if text_mode else -0.5 if windowed else 0.0
     if GRAPHICAL_WORDS & words:
-        f["graphical"] = 1.0 if any(t in pkg.tags for t in ("interface::x11", "interface::graphical")) else 0.0
+        f["graphical"] = 1.0 if windowed else 0.0
     # Parts of packages, libraries and bindings: wanted only when asked for.
     part = 0.0
     is_program = "role::program" in pkg.tags or pkg.section == "metapackages" or name in POPULAR
     if name.startswith("lib") and not query.wants_dev and not is_program:  # libreoffice is no library
         part += 1.0
+    if re.search(r"\b(?:extension|plugin|plug-in|add-on|addon)\b", summary) and not PLUGIN_WORDS & words:
+        part += 0.5  # "nautilus extension to mass resize images" is part of another program
+    if CROSS.search(name) and not {"cross", *CROSS.findall(name)} & words:
+        part += 1.0  # a cross-compilation variant for another architecture
     if "shared librar" in summary and not query.wants_dev:
         part += 0.5
     asked_section = pkg.section in words or pkg.section.rstrip("s") in words  # "fonts for programming"
@@ -581,8 +617,10 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
             break
     f["part"] = part
     f["transitional"] = 1.0 if "transitional" in summary or "dummy" in summary else 0.0
-    version = re.search(r"-(\d+(\.\d+)*)$", name)
-    f["versioned"] = 1.0 if version and len(name) > 3 and version.group(1) not in words else 0.0
+    # foo-14, linux-headers-6.1.0-50-amd64: a pinned version, when an unversioned name follows the current one
+    version = re.search(r"-(\d+(?:\.\d+)*)$|-(\d+\.\d+[\w.+~]*)(?=-)", name)
+    pinned = version and (version.group(1) or version.group(2))
+    f["versioned"] = 1.0 if pinned and len(name) > 3 and pinned not in words else 0.0
     return f
 
 
@@ -621,7 +659,10 @@ def rank(request: str, index: PackageIndex, limit: int = 10) -> list[Candidate]:
     """The best ``limit`` real packages for ``request``, best first."""
     query = build_query(request)
     total = max(index.count(), 1)
-    query.weights = [math.log(total / (1 + index.frequency(fts_query(g)))) + 0.1 for g in query.groups]
+    query.weights = [
+        (math.log(total / (1 + index.frequency(fts_query(g)))) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
+        for g in query.groups
+    ]
     hits = retrieve(query, index)
     if not hits:
         return []
