@@ -12,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_daemon_support import FakeLLM, ThreadedDaemon, collect, free_port, make_config, poll
+from conftest import free_port
+from test_daemon_support import FakeLLM, ThreadedDaemon, collect, make_config, poll
 
 from cortex.daemon.inference import build_request
 from cortex.daemon.protocol import ProtocolError

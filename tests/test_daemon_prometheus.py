@@ -7,8 +7,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from prometheus_client.parser import text_string_to_metric_families
-from test_daemon_support import DaemonProcess, free_port, write_conf
+from test_daemon_support import DaemonProcess, write_conf
 
 from cortex.daemon_client import CortexDaemonClient
 
@@ -68,9 +69,9 @@ def test_endpoint_serves_cortex_and_llama_metrics(tmp_path: Path, llama_server) 
 
 def test_endpoint_answers_only_get_metrics_and_survives_bad_requests(tmp_path: Path) -> None:
     home, sock, port = tmp_path / "home", tmp_path / "run" / "c.sock", free_port()
-    conf = write_conf(
-        home / "daemon.conf", {"metrics": {"enabled": "true", "port": port}, "monitor": {"enabled": "false"}}
-    )
+    nothing_listens = f"http://127.0.0.1:{free_port()}"  # not 8085, where a developer's cortex-llm may run
+    settings = {"metrics": {"enabled": "true", "port": port}, "monitor": {"enabled": "false"}}
+    conf = write_conf(home / "daemon.conf", {**settings, "llm": {"base_url": nothing_listens}})
     with DaemonProcess(home, sock, conf):
         assert scrape(port, path="/")[0] == 404
         assert scrape(port, method="POST")[0] == 405

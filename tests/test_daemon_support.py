@@ -256,12 +256,6 @@ class FakeLLM:
         self.httpd.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def collect(iterator: Iterator[str]) -> tuple[list[str], Any]:
     """All items of a generator and its return value."""
     items = []

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from test_daemon_support import DaemonProcess, write_conf
 
 from cortex.monitor.dashboard import Series, Snapshot, render, sparkline
@@ -62,7 +63,8 @@ def wait_for_screen(session: str, predicate, timeout: float = 30.0) -> str:
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
 def test_top_in_tmux_shows_the_sections_and_q_quits(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    conf = write_conf(home / "daemon.conf", {"monitor": {"interval": 1}})
+    nothing_listens = f"http://127.0.0.1:{free_port()}"  # not 8085, where a developer's cortex-llm may run
+    conf = write_conf(home / "daemon.conf", {"monitor": {"interval": 1}, "llm": {"base_url": nothing_listens}})
     sock = tmp_path / "run" / "c.sock"
     session = f"cortex-top-{os.getpid()}"
     done = tmp_path / "exit-code"
