@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cortex.packages import debian, descriptions
+from cortex.packages import appstream, debian, descriptions
 from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
 
 PACKAGES = """\
@@ -284,3 +284,77 @@ def test_real_long_descriptions_are_fetched_and_indexed(real_index: PackageIndex
     assert debian.list_files(real_index.descriptions_dir, "Translation-en")
     valgrind = real_index.get("valgrind")
     assert valgrind is not None and "memory" in valgrind.description.lower()
+
+
+DEP11 = """\
+---
+File: DEP-11
+Version: '0.16'
+Origin: debian-bookworm-main
+---
+Type: desktop-application
+ID: org.example.tree
+Package: tree
+Name:
+  de: Baum
+  C: Tree Viewer
+Summary:
+  de: Verzeichnisse als Baum
+  C: Show folders as a tree
+Categories:
+- System
+- FileManager
+Keywords:
+  de:
+  - Verzeichnis
+  C:
+  - hierarchy
+  - 'folders'
+  fr:
+  - arbre
+---
+Type: addon
+ID: org.example.tree-plugin
+Package: apache2
+Extends:
+- org.example.tree
+Name:
+  C: Tree web view
+"""
+DEP11_NAME = "deb.example.org_debian_dists_stable_main_dep11_Components-amd64.yml"
+
+
+def test_appstream_components_keep_english_values_only() -> None:
+    tree, addon = list(appstream.components(DEP11))
+    assert (tree.type, tree.package, tree.name, tree.summary) == (
+        "desktop-application",
+        "tree",
+        "Tree Viewer",
+        "Show folders as a tree",
+    )
+    assert tree.keywords == ["hierarchy", "folders"]  # not "Verzeichnis", not "arbre"
+    assert tree.keyword_words() == ["hierarchy", "folders", "system", "file", "manager"]
+    assert (addon.type, addon.package, addon.summary) == ("addon", "apache2", "")
+
+
+def test_appstream_marks_applications_and_adds_their_words_to_the_index(apt_dir: Path) -> None:
+    own = descriptions.descriptions_dir(apt_dir / "state")
+    own.mkdir(parents=True)
+    (own / DEP11_NAME).write_text(DEP11, encoding="utf-8")
+    index = make_index(apt_dir)
+    index.ensure()
+    tree, apache2, nginx = index.get("tree"), index.get("apache2"), index.get("nginx")
+    assert tree.app and tree.app_title == "Tree Viewer: Show folders as a tree"
+    assert "hierarchy" in tree.app_keywords.split()
+    assert not apache2.app and apache2.app_title == "Tree web view"  # an add-on is no application
+    assert not nginx.app and nginx.app_title == ""
+    assert [h.package.name for h in index.search(["hierarchy"])] == ["tree"]
+    (own / DEP11_NAME).unlink()
+    assert index.ensure().action == "built" and not index.get("tree").app
+
+
+def test_real_appstream_catalogue_is_fetched_and_indexed(real_index: PackageIndex) -> None:
+    assert appstream.list_files(real_index.descriptions_dir)
+    kdenlive = real_index.get("kdenlive")
+    assert kdenlive is not None and kdenlive.app and "video editor" in kdenlive.app_title.lower()
+    assert not real_index.get("libc6").app

@@ -29,16 +29,16 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import debian, descriptions
+from cortex.packages import appstream, debian, descriptions
 from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "7"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -60,17 +60,20 @@ CREATE TABLE packages (
     essential INTEGER NOT NULL DEFAULT 0,
     service TEXT NOT NULL DEFAULT '',
     installed INTEGER NOT NULL DEFAULT 0,
-    installed_version TEXT NOT NULL DEFAULT ''
+    installed_version TEXT NOT NULL DEFAULT '',
+    app INTEGER NOT NULL DEFAULT 0,
+    app_title TEXT NOT NULL DEFAULT '',
+    app_keywords TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
 CREATE INDEX provides_virtual ON provides (virtual);
 CREATE VIRTUAL TABLE packages_fts USING fts5(
-    name, provides, summary, description, tags,
+    name, provides, summary, description, tags, appstream,
     content='packages', content_rowid='id', tokenize='porter unicode61'
 );
 """
 # bm25 weights of the FTS columns: a word in the name matters most, then provides and the summary.
-BM25_WEIGHTS = (10.0, 4.0, 5.0, 1.0, 1.5)
+BM25_WEIGHTS = (20.0, 4.0, 5.0, 1.0, 1.5, 3.0)
 
 
 class PackageIndexError(RuntimeError):
@@ -95,6 +98,9 @@ class Package:
     service: str  # systemd unit to enable after install, "" for none
     installed: bool
     installed_version: str
+    app: bool = False  # ships an AppStream desktop or console application: a program, not a part of one
+    app_title: str = ""  # AppStream "name: summary", written for users ("Kdenlive: Video Editor")
+    app_keywords: str = ""  # AppStream search keywords and category words
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Package:
@@ -115,6 +121,9 @@ class Package:
             service=row["service"],
             installed=bool(row["installed"]),
             installed_version=row["installed_version"],
+            app=bool(row["app"]),
+            app_title=row["app_title"],
+            app_keywords=row["app_keywords"],
         )
 
     @property
@@ -218,6 +227,9 @@ class PackageIndex:
             self.descriptions_dir, "Translation-en"
         )
 
+    def _appstream(self) -> list[Path]:
+        return appstream.list_files(self.lists_dir) + appstream.list_files(self.descriptions_dir)
+
     def _stored_meta(self) -> dict[str, str]:
         if not self.db_path.exists():
             return {}
@@ -230,7 +242,7 @@ class PackageIndex:
     def ensure(self) -> BuildReport:
         """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
         start = time.monotonic()
-        lists = self._lists() + self._translations()
+        lists = self._lists() + self._translations() + self._appstream()
         lists_sig = json.dumps(_signature(lists))
         status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
         meta = self._stored_meta()
@@ -258,6 +270,7 @@ class PackageIndex:
 
     def _build(self, lists_sig: str, status_sig: str) -> int:
         packages, translations = self._read_packages()
+        apps = appstream.read(self._appstream())
         installed = debian.installed_packages(self.status_file)
         if self.status_file.is_file():  # locally installed packages that no list carries still belong in the index
             for fields in debian.stanzas(self.status_file.read_text(encoding="utf-8", errors="replace")):
@@ -301,6 +314,7 @@ class PackageIndex:
                     service_unit(name, section, tags),
                     1 if name in installed else 0,
                     installed.get(name, ""),
+                    *astuple(apps.get(name) or appstream.AppInfo()),
                 ]
             )
         for row in rows:
@@ -314,15 +328,16 @@ class PackageIndex:
             conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + SCHEMA)
             conn.executemany(
                 "INSERT INTO packages (name, version, source, section, priority, summary, description, provides,"
-                " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version, app,"
+                " app_title, app_keywords) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
             conn.executemany(
-                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags, appstream)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (
-                    (i, name_words(r[0]), _also_known_as(r), r[5], r[6], tag_words(r[11].split()))
+                    (i, name_words(r[0]), _also_known_as(r), r[5], r[6], tag_words(r[11].split()), f"{r[17]} {r[18]}")
                     for i, r in enumerate(rows, 1)
                 ),
             )

@@ -501,10 +501,12 @@ def coverage(pkg: Package, query: Query) -> float:
         return 0.0
     weights = query.weights or [1.0] * len(query.groups)
     names = {pkg.name, pkg.source, *(n.removeprefix("lib") for n in (pkg.name, pkg.source) if n.startswith("lib"))}
-    text = f"{' '.join(names)} {pkg.summary}".lower()
+    text = f"{' '.join(names)} {pkg.summary} {pkg.app_title}".lower()
     primary = word_keys(re.findall(r"[a-z0-9]+", text) + re.findall(r"[a-z]+", " ".join(names)))
     primary |= names | {_stem(n) for n in names}
-    secondary = word_keys(re.findall(r"[a-z0-9]+", f"{pkg.description[:400]} {tag_words(pkg.tags)}".lower()))
+    secondary = word_keys(
+        re.findall(r"[a-z0-9]+", f"{pkg.description[:400]} {tag_words(pkg.tags)} {pkg.app_keywords}".lower())
+    )
     secondary |= primary
     hit = 0.0
     for group, weight in zip(query.groups, weights, strict=True):
@@ -594,7 +596,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["graphical"] = 1.0 if windowed else 0.0
     # Parts of packages, libraries and bindings: wanted only when asked for.
     part = 0.0
-    is_program = "role::program" in pkg.tags or pkg.section == "metapackages" or name in POPULAR
+    is_program = "role::program" in pkg.tags or pkg.app or pkg.section == "metapackages" or name in POPULAR
     if name.startswith("lib") and not query.wants_dev and not is_program:  # libreoffice is no library
         part += 1.0
     if re.search(r"\b(?:extension|plugin|plug-in|add-on|addon)\b", summary) and not PLUGIN_WORDS & words:
