@@ -420,9 +420,15 @@ class PackageIndex:
         """Packages matching every one of ``any_of``, each an FTS5 OR-query from :func:`fts_query`."""
         return self._match(" AND ".join(f"({q})" for q in any_of if q), limit)
 
-    def frequency(self, fts: str) -> int:
-        """How many packages an FTS5 query matches: how generic its words are."""
-        return self.conn.execute("SELECT count(*) FROM packages_fts WHERE packages_fts MATCH ?", (fts,)).fetchone()[0]
+    def frequency(self, fts: str, skip_prefixes: Sequence[str] = ()) -> int:
+        """How many packages an FTS5 query matches: how generic its words are. Names starting with one of
+        ``skip_prefixes`` are not counted (3,000 ``libghc-`` libraries do not make "haskell" a common word)."""
+        skip = "".join(" AND p.name NOT LIKE ?" for _ in skip_prefixes)
+        return self.conn.execute(
+            "SELECT count(*) FROM packages_fts JOIN packages p ON p.id = packages_fts.rowid"
+            f" WHERE packages_fts MATCH ?{skip}",
+            (fts, *(f"{prefix}%" for prefix in skip_prefixes)),
+        ).fetchone()[0]
 
     def _match(
         self, query: str, limit: int, names: Collection[str] | None = None, name_like: Sequence[str] = ()

@@ -43,7 +43,8 @@ STOP_WORDS = frozenset({
     "package", "packages", "machine", "computer", "system", "let", "lets", "help", "good", "best", "simple",
     "new", "use", "using", "able", "way", "thing", "also", "just", "all", "any", "other", "etc", "one",
     "linux", "debian", "ubuntu", "there", "here", "have", "has", "make", "run", "running", "local", "own",
-    "bunch", "lot", "lots", "many", "several", "multiple", "few", "nice", "easy", "easily", "kind", "sort",
+    "d", "ll", "ve", "re", "bunch", "lot", "lots", "many", "several", "multiple", "few", "nice", "easy", "easily",
+    "kind", "sort",
 })
 # fmt: on
 
@@ -389,6 +390,7 @@ class Query:
     expanded: set[str] = field(default_factory=set)  # single words of every term, for name matching
     phrases: list[str] = field(default_factory=list)  # the request's word pairs and their intent phrases
     context: set[str] = field(default_factory=set)  # words of "on my laptop", "for my kids": where, not what
+    likeness: set[str] = field(default_factory=set)  # "a matlab alternative", "minecraft-like": the model, not it
 
     @property
     def wants_dev(self) -> bool:
@@ -423,6 +425,9 @@ def content_words(text: str) -> list[str]:
 def build_query(request: str) -> Query:
     """The request's concepts: each content word with its intent expansions, except that a phrase the intent
     table knows ("file manager", "back up") is one concept, not two words."""
+    likeness = {m.group(1) for pattern in LIKENESS for m in pattern.finditer(request.lower())} - STOP_WORDS
+    for marker in LIKENESS_MARKERS:  # "a minecraft-like game" asks for a game, and minecraft is only the model
+        request = re.sub(rf"-?\b{marker}\b", " ", request, flags=re.I)
     words = content_words(request)
     lowered = " ".join(re.findall(r"[a-z0-9.+\-]+", request.lower()))
     phrases = [f"{a} {b}" for a, b in itertools.pairwise(words)]
@@ -454,8 +459,17 @@ def build_query(request: str) -> Query:
         expanded=expanded,
         phrases=phrases,
         context=context,
+        likeness=likeness,
     )
 
+
+# "a matlab alternative", "an alternative to photoshop", "a minecraft-like game", "a clone of tetris": the
+# request wants a program like X, so packages named after X (tools for X) are not it.
+LIKENESS = (
+    re.compile(r"\b([a-z0-9+.]+)(?:-like| alternative| replacement| clone| equivalent)\b"),
+    re.compile(r"\b(?:alternative|replacement|clone|equivalent|substitute) (?:to|for|of) ([a-z0-9+.]+)"),
+)
+LIKENESS_MARKERS = ("like", "alternative", "replacement", "clone", "equivalent", "substitute")
 
 # "on my laptop", "for my kids", "in the lan": where or for whom, not what to install. Such words count less.
 CONTEXT = re.compile(
@@ -601,6 +615,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         part += 1.0
     if re.search(r"\b(?:extension|plugin|plug-in|add-on|addon)\b", summary) and not PLUGIN_WORDS & words:
         part += 0.5  # "nautilus extension to mass resize images" is part of another program
+    if any(x in name for x in query.likeness):
+        part += 1.0  # matlab2tikz is a tool for matlab, not an alternative to it
     if CROSS.search(name) and not {"cross", *CROSS.findall(name)} & words:
         part += 1.0  # a cross-compilation variant for another architecture
     if "shared librar" in summary and not query.wants_dev:
@@ -636,6 +652,15 @@ def score(pkg: Package, relevance: float, best: float, query: Query, weights: di
     return Candidate(pkg, sum(parts.values()), why)
 
 
+LIBRARY_PREFIXES = ("lib", *ECOSYSTEM_PREFIXES)
+
+
+def frequency(group: list[str], index: PackageIndex) -> int:
+    """How many packages other than libraries and language bindings mention a concept: its generality among the
+    programs a request is after."""
+    return index.frequency(fts_query(group), LIBRARY_PREFIXES)
+
+
 def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
     """Hits that match every concept of the query; concepts are dropped, most generic first, until some match."""
     hits = {h.package.name: h for h in index.search(query.terms, limit=200)}
@@ -648,7 +673,7 @@ def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
             hits.setdefault(h.package.name, h)
         if len(strict) >= 10 or len(groups) == 1:
             break
-        groups.remove(max(groups, key=lambda g: index.frequency(fts_query(g))))
+        groups.remove(max(groups, key=lambda g: frequency(g, index)))
     if query.wants_dev:  # "ssl development headers" -> libssl-dev, "zlib headers" -> zlib1g-dev
         for word in query.words:
             if word not in WANTS_DEV and re.fullmatch(r"[a-z0-9][a-z0-9+.]*", word):
@@ -662,7 +687,7 @@ def rank(request: str, index: PackageIndex, limit: int = 10) -> list[Candidate]:
     query = build_query(request)
     total = max(index.count(), 1)
     query.weights = [
-        (math.log(total / (1 + index.frequency(fts_query(g)))) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
+        (math.log(total / (1 + frequency(g, index))) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
         for g in query.groups
     ]
     hits = retrieve(query, index)
