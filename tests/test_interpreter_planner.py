@@ -133,6 +133,13 @@ def test_query_expansion_groups_concepts() -> None:
     q = build_query("a command line file manager")
     assert sorted(g[0] for g in q.groups) == ["command line", "file manager"]  # two concepts, not four words
     assert build_query("python development headers").wants_dev
+    q = build_query("watch a dvd on my laptop")
+    assert q.context == {"laptop"}  # where, not what: weighted half
+    q = build_query("a minecraft-like game")
+    assert q.words == ["minecraft", "game"] and q.likeness == {"minecraft"}
+    assert build_query("an alternative to photoshop").likeness == {"photoshop"}
+    assert build_query("I'd like to learn haskell").likeness == set()  # "like to" is no likeness
+    assert build_query("a chess game").singular and not build_query("chess games").singular
 
 
 # Ranking on the real lists ----------------------------------------------------------------------------------
@@ -148,6 +155,13 @@ def test_query_expansion_groups_concepts() -> None:
         ("a terminal multiplexer", {"tmux", "screen", "byobu"}),
         ("an ssh server", {"openssh-server"}),
         ("a pdf viewer", {"evince", "okular", "zathura", "mupdf", "qpdfview", "atril", "xpdf"}),
+        ("openssl development headers", {"libssl-dev"}),  # named by its source package
+        ("a matlab alternative", {"octave", "scilab"}),  # not matlab2tikz, a tool for matlab
+        ("install the xfce desktop", {"xfce4", "task-xfce-desktop"}),  # a metapackage, not an xfce program
+        ("an xmpp chat server", {"prosody", "ejabberd"}),  # a server, not a chat client
+        ("install fonts for programming", {"fonts-firacode", "fonts-hack", "fonts-jetbrains-mono"}),
+        ("find memory leaks in my c program", {"valgrind", "heaptrack"}),  # only the long description says so
+        ("i want to cut and edit my holiday videos", {"kdenlive", "shotcut", "openshot-qt", "pitivi"}),  # AppStream
     ],
 )
 def test_ranking_without_a_model_finds_the_usual_package(
