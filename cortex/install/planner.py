@@ -31,7 +31,10 @@ from cortex.packages.search import Candidate, rank
 log = logging.getLogger(__name__)
 
 CHOICES = 6  # candidates the model sees
-MODEL_MARGIN = 0.05  # the model may overrule the ranking only among candidates this close to the top (relative)
+# The model may overrule the ranking only among candidates this close to the top (relative). Measured with
+# SmolLM2-135M on the three request sets in eval/ (312 requests): with the model's picks, 1 plan fewer was
+# right than with the ranking alone at 0.02, 6 fewer at 0.05; at no margin did the model gain any.
+MODEL_MARGIN = 0.02
 CHOOSER_SYSTEM = (
     "You pick the Debian package that best fulfils a user's request. "
     "Answer with JSON naming exactly one package from the list."
