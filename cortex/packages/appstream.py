@@ -101,6 +101,6 @@ def read(paths: list[Path]) -> dict[str, AppInfo]:
             info = out.setdefault(c.package, AppInfo())
             info.app = info.app or c.type in APPLICATION_TYPES
             if c.type in APPLICATION_TYPES or not info.title:  # the application's own title wins over an add-on's
-                info.title = c.title() if not info.title or c.type in APPLICATION_TYPES else info.title
+                info.title = c.title()
             info.keywords = " ".join(dict.fromkeys([*info.keywords.split(), *c.keyword_words()]))
     return out

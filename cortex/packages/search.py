@@ -386,6 +386,7 @@ class Query:
     terms: list[str]
     request: str = ""  # lower-cased, as typed
     groups: list[list[str]] = field(default_factory=list)  # one concept a group: a word and its expansions
+    frequencies: list[int] = field(default_factory=list)  # how many programs mention each group
     weights: list[float] = field(default_factory=list)  # each group's IDF: rare concepts matter more
     expanded: set[str] = field(default_factory=set)  # single words of every term, for name matching
     phrases: list[str] = field(default_factory=list)  # the request's word pairs and their intent phrases
@@ -420,6 +421,22 @@ class Candidate:
 def content_words(text: str) -> list[str]:
     words = re.findall(r"[a-z0-9][a-z0-9+.\-]*[a-z0-9+]|[a-z0-9]", text.lower())
     return [w for w in words if w not in STOP_WORDS]
+
+
+# "a matlab alternative", "an alternative to photoshop", "a minecraft-like game", "a clone of tetris": the
+# request wants a program like X, so packages named after X (tools for X) are not it.
+LIKENESS = (
+    re.compile(r"\b([a-z0-9+.]+)(?:-like| alternative| replacement| clone| equivalent)\b"),
+    re.compile(r"\b(?:alternative|replacement|clone|equivalent|substitute) (?:to|for|of) ([a-z0-9+.]+)"),
+)
+LIKENESS_MARKERS = ("like", "alternative", "replacement", "clone", "equivalent", "substitute")
+
+# "on my laptop", "for my kids", "in the lan": where or for whom, not what to install. Such words count less.
+CONTEXT = re.compile(
+    r"\b(?:on|in|for|at|into|inside) (?:my|our|the|his|her|their) ([a-z0-9 .+\-]+?)"
+    r"(?=$|[,.;]| (?:on|in|for|at|with|from|to|so|and) )"
+)
+CONTEXT_WEIGHT = 0.5
 
 
 def build_query(request: str) -> Query:
@@ -462,21 +479,6 @@ def build_query(request: str) -> Query:
         likeness=likeness,
     )
 
-
-# "a matlab alternative", "an alternative to photoshop", "a minecraft-like game", "a clone of tetris": the
-# request wants a program like X, so packages named after X (tools for X) are not it.
-LIKENESS = (
-    re.compile(r"\b([a-z0-9+.]+)(?:-like| alternative| replacement| clone| equivalent)\b"),
-    re.compile(r"\b(?:alternative|replacement|clone|equivalent|substitute) (?:to|for|of) ([a-z0-9+.]+)"),
-)
-LIKENESS_MARKERS = ("like", "alternative", "replacement", "clone", "equivalent", "substitute")
-
-# "on my laptop", "for my kids", "in the lan": where or for whom, not what to install. Such words count less.
-CONTEXT = re.compile(
-    r"\b(?:on|in|for|at|into|inside) (?:my|our|the|his|her|their) ([a-z0-9 .+\-]+?)"
-    r"(?=$|[,.;]| (?:on|in|for|at|with|from|to|so|and) )"
-)
-CONTEXT_WEIGHT = 0.5
 
 SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "ors", "er", "or", "es", "ed", "s", "e", "ly")
 
@@ -666,14 +668,14 @@ def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
     hits = {h.package.name: h for h in index.search(query.terms, limit=200)}
     for h in index.search(query.terms, limit=50, names=POPULAR):  # mainstream programs drowned by variants
         hits.setdefault(h.package.name, h)
-    groups = [g for g in query.groups if fts_query(g)]
-    while groups:
-        strict = index.search_all([fts_query(g) for g in groups], limit=300)
+    concepts = [(g, f) for g, f in zip(query.groups, query.frequencies, strict=True) if fts_query(g)]
+    while concepts:
+        strict = index.search_all([fts_query(g) for g, _ in concepts], limit=300)
         for h in strict:
             hits.setdefault(h.package.name, h)
-        if len(strict) >= 10 or len(groups) == 1:
+        if len(strict) >= 10 or len(concepts) == 1:
             break
-        groups.remove(max(groups, key=lambda g: frequency(g, index)))
+        concepts.remove(max(concepts, key=lambda c: c[1]))
     if query.wants_dev:  # "ssl development headers" -> libssl-dev, "zlib headers" -> zlib1g-dev
         for word in query.words:
             if word not in WANTS_DEV and re.fullmatch(r"[a-z0-9][a-z0-9+.]*", word):
@@ -686,9 +688,10 @@ def rank(request: str, index: PackageIndex, limit: int = 10) -> list[Candidate]:
     """The best ``limit`` real packages for ``request``, best first."""
     query = build_query(request)
     total = max(index.count(), 1)
+    query.frequencies = [frequency(g, index) for g in query.groups]
     query.weights = [
-        (math.log(total / (1 + frequency(g, index))) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
-        for g in query.groups
+        (math.log(total / (1 + f)) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
+        for g, f in zip(query.groups, query.frequencies, strict=True)
     ]
     hits = retrieve(query, index)
     if not hits:
