@@ -20,17 +20,18 @@ from __future__ import annotations
 import os
 import re
 from collections import namedtuple
-from pathlib import Path
 
-from cortex.paths import SYSTEM_CONFIG_DIR, Paths, get_paths
+from cortex.paths import DAEMON_CONF, DOTENV, LLM_ENV, SOCKET_FILE, SYSTEM_CONFIG_DIR, Paths, get_paths, locate
 
-TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
+# On cortex daemon status's path: typing is for type checkers only (4 ms to import), and pathlib is imported
+# where a Path is made (6 ms), because status reads its socket as a string.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import configparser
     from collections.abc import Mapping
+    from pathlib import Path
     from typing import Any
 
-DAEMON_CONF, LLM_ENV, DOTENV = "daemon.conf", "llm.env", ".env"
 PROVIDERS = ("llama_cpp", "ollama", "openai", "claude", "fake")
 LOG_LEVELS = {"0": "DEBUG", "1": "INFO", "2": "WARNING", "3": "ERROR", "4": "CRITICAL"}
 
@@ -223,12 +224,25 @@ class Setting(namedtuple("Setting", "value source")):
 
 
 class Config:
-    """The effective configuration: every key's value and where it came from."""
+    """The effective configuration: every key's value and where it came from.
 
-    def __init__(self, settings: dict[str, Setting], paths: Paths, files: list[Path]):
+    ``where`` is the run mode's directories as strings (``paths.locate``); ``paths`` is the same as
+    ``Path``, made on first use.
+    """
+
+    def __init__(
+        self, settings: dict[str, Setting], where: dict[str, str], files: list[str], paths: Paths | None = None
+    ):
         self._settings = settings
-        self.paths = paths
+        self.where = where
         self.files = files  # the files that were read, in order
+        self._paths = paths
+
+    @property
+    def paths(self) -> Paths:
+        if self._paths is None:
+            self._paths = Paths.of(self.where)
+        return self._paths
 
     def __getitem__(self, name: str) -> Any:
         return self._settings[name].value
@@ -253,20 +267,24 @@ class Config:
 
     # Derived values: each has one rule, written once here.
     @property
-    def socket_path(self) -> Path:
-        return Path(self["daemon.socket_path"]) if self["daemon.socket_path"] else self.paths.socket
+    def socket_path(self) -> str:
+        """A string: ``cortex daemon status`` dials it without importing pathlib."""
+        return self["daemon.socket_path"] or os.path.join(self.where["run_dir"], SOCKET_FILE)
 
     @property
     def alerts_db(self) -> Path:
-        return Path(self["alerts.db_path"]) if self["alerts.db_path"] else self.paths.state_dir / "alerts.db"
+        return self._path("alerts.db_path") or self.paths.state_dir / "alerts.db"
 
     @property
     def model_path(self) -> Path:
         """llm.env wins, then CORTEXD_MODEL_PATH / [llm] model_path, then the bundled model."""
-        for name in ("service.model_path", "llm.model_path"):
-            if self[name]:
-                return Path(self[name])
-        return self.paths.bundled_model
+        return self._path("service.model_path") or self._path("llm.model_path") or self.paths.bundled_model
+
+    def _path(self, name: str) -> Path | None:
+        """The path key ``name`` as a Path, or None when it is empty."""
+        from pathlib import Path
+
+        return Path(self[name]) if self[name] else None
 
     @property
     def model_path_source(self) -> str:
@@ -288,10 +306,15 @@ class Config:
         return f"http://{self['service.host']}:{self['service.port']}"
 
 
-def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
+def _read_text(path: str | Path) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def read_env_file(path: str | Path) -> dict[str, tuple[str, int]]:
     """``KEY=value`` lines (``export`` and quotes allowed) -> {KEY: (value, line)}."""
     out: dict[str, tuple[str, int]] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -306,24 +329,15 @@ def read_env_file(path: Path) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _read_ini(path: Path) -> configparser.ConfigParser:
+def _read_ini(path: str) -> configparser.ConfigParser:
     import configparser  # only when a daemon.conf exists: most user-mode runs have none
 
     parser = configparser.ConfigParser(interpolation=None, delimiters=(":", "="))
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+        parser.read_string(_read_text(path), source=path)
     except (configparser.Error, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot parse: {e}".replace("\n", " ")) from None
     return parser
-
-
-def daemon_conf_files(paths: Paths, config_file: Path | None = None) -> list[Path]:
-    if config_file is not None:
-        return [config_file]
-    files = [SYSTEM_CONFIG_DIR / DAEMON_CONF]
-    if paths.daemon_conf not in files:
-        files.append(paths.daemon_conf)
-    return files
 
 
 def load_config(
@@ -331,17 +345,22 @@ def load_config(
     config_file: Path | str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Config:
-    """Read defaults, files and environment into a Config; raise ConfigError on any wrong value."""
-    env = os.environ if env is None else env
-    paths = paths or get_paths(env=dict(env))
-    settings = {k.name: Setting(k.default, "default") for k in KEYS}
-    read: list[Path] = []
-    explicit = Path(config_file) if config_file else None
-    if explicit is not None and not explicit.is_file():
-        raise ConfigError(f"{explicit}: no such configuration file")
+    """Read defaults, files and environment into a Config; raise ConfigError on any wrong value.
 
-    for path in daemon_conf_files(paths, explicit):
-        if not path.is_file():
+    Files are read as strings, without pathlib, for ``cortex daemon status`` (see ``Config.socket_path``).
+    """
+    env = os.environ if env is None else env
+    where = {k: str(v) for k, v in paths._asdict().items()} if paths else locate(env=dict(env))
+    settings = {k.name: Setting(k.default, "default") for k in KEYS}
+    read: list[str] = []
+    if config_file and not os.path.isfile(config_file):
+        raise ConfigError(f"{config_file}: no such configuration file")
+    user_conf = os.path.join(where["config_dir"], DAEMON_CONF)
+    system_conf = os.path.join(SYSTEM_CONFIG_DIR, DAEMON_CONF)
+    conf_files = [str(config_file)] if config_file else list(dict.fromkeys([system_conf, user_conf]))
+
+    for path in conf_files:
+        if not os.path.isfile(path):
             continue
         parser = _read_ini(path)
         read.append(path)
@@ -353,10 +372,11 @@ def load_config(
                 if key is None or key.file != DAEMON_CONF:
                     known = ", ".join(k.option for k in KEYS if k.section == section)
                     raise ConfigError(f"{path}: [{section}] unknown key {option!r}; known: {known}")
-                settings[key.name] = Setting(convert(key, raw, f"{path} [{section}]"), str(path))
+                settings[key.name] = Setting(convert(key, raw, f"{path} [{section}]"), path)
 
-    for fname, path in ((LLM_ENV, paths.llm_env), (DOTENV, paths.dotenv)):
-        if not path.is_file():
+    for fname in (LLM_ENV, DOTENV):
+        path = os.path.join(where["config_dir"], fname)
+        if not os.path.isfile(path):
             continue
         read.append(path)
         by_var = {k.env: k for k in KEYS if k.file == fname}
@@ -364,12 +384,12 @@ def load_config(
             key = by_var.get(var)
             if key is None:
                 continue  # env files may carry variables for other programs
-            settings[key.name] = Setting(convert(key, raw, f"{path}:{line}"), str(path))
+            settings[key.name] = Setting(convert(key, raw, f"{path}:{line}"), path)
 
     for key in KEYS:
         if key.env and key.env in env:
             settings[key.name] = Setting(convert(key, env[key.env], f"environment {key.env}"), f"env:{key.env}")
-    return Config(settings, paths, read)
+    return Config(settings, where, read, paths)
 
 
 def user_file_for(key: Key, paths: Paths) -> Path:

@@ -22,7 +22,7 @@ def test_defaults_come_from_the_table(cortex_home: Path) -> None:
     assert cfg["thresholds.disk_warning"] == 85
     assert cfg.source("llm.n_ctx") == "default"
     assert cfg.model_path == cortex_home / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert cfg.socket_path == cortex_home / "run" / "cortex.sock"
+    assert cfg.socket_path == str(cortex_home / "run" / "cortex.sock")
 
 
 def test_user_file_then_environment_win(cortex_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

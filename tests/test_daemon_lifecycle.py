@@ -183,7 +183,7 @@ def test_background_start_stop_and_cli(home: Path, tmp_path: Path, monkeypatch: 
         assert json.loads(out.stdout)["reloaded"] is True
     finally:
         assert stop_background(config) == pid
-    assert not config.socket_path.exists() and not config.paths.pid_file("cortexd").exists()
+    assert not os.path.exists(config.socket_path) and not config.paths.pid_file("cortexd").exists()
     assert stop_background(config) is None
     out = subprocess.run([*cli, "status"], env=env, capture_output=True, text=True, timeout=30)
     assert out.returncode == 1 and "cortex daemon start" in out.stderr and out.stdout == ""

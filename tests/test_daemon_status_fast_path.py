@@ -31,6 +31,8 @@ HEAVY = {
     "dataclasses",
     "inspect",
     "typing",
+    "pathlib",  # the socket is found as a string (cortex.paths.locate)
+    "socket",  # the client speaks through _socket
     "cortex.cli.main",
 }
 
@@ -58,8 +60,9 @@ def run(
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A user-mode home without daemon.conf; the socket comes from CORTEX_SOCKET."""
-    return {**os.environ, "CORTEX_HOME": str(tmp_path / "client"), "CORTEX_SOCKET": str(tmp_path / "run" / "c.sock")}
+    """A user-mode home without daemon.conf, so the socket is the run mode's default one."""
+    clean = {k: v for k, v in os.environ.items() if k != "CORTEX_SOCKET"}
+    return {**clean, "CORTEX_HOME": str(tmp_path / "client")}
 
 
 def heavy(modules: set[str], env: dict[str, str], tmp_path: Path) -> set[str]:
@@ -70,7 +73,9 @@ def heavy(modules: set[str], env: dict[str, str], tmp_path: Path) -> set[str]:
 @pytest.mark.parametrize("flags", [[], ["--json"]])
 def test_status_of_a_running_daemon_imports_nothing_heavy(flags: list[str], env, tmp_path: Path) -> None:
     config, conf = make_config(tmp_path / "home")
-    with ThreadedDaemon(config, Path(env["CORTEX_SOCKET"]), conf):
+    socket = Path(env["CORTEX_HOME"]) / "run" / "cortex.sock"
+    socket.parent.mkdir(parents=True)
+    with ThreadedDaemon(config, socket, conf):
         proc, modules = run(RECORD + STATUS, flags, env, tmp_path / "modules")
     assert proc.returncode == 0, proc.stderr
     if flags:

@@ -29,7 +29,7 @@ def read_pid(config: Config) -> int | None:
     return process.read_pid(config.paths.pid_file("cortexd"), expect=("cortexd", "cortex.daemon"))
 
 
-def _ping(socket_path: Path) -> bool:
+def _ping(socket_path: str) -> bool:
     from cortex.daemon_client import CortexDaemonClient, DaemonError
 
     try:

@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load(args: argparse.Namespace) -> tuple[Config, Path]:
     mode = "user" if args.user else "system" if args.system else None
     config = load_config(paths=get_paths(mode), config_file=args.config)
-    return config, args.socket or config.socket_path
+    return config, args.socket or Path(config.socket_path)
 
 
 def setup_logging(level: str) -> None:
