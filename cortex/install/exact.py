@@ -3,7 +3,9 @@
 After dropping filler words (install, please, the, and...), a request is exact
 when every word left is a package in apt's index, or one of the few names
 people use for a package that Debian calls otherwise (``docker`` means
-``docker.io``). Anything else returns None and goes to the grounded planner.
+``docker.io``), or, when the request speaks of commands ("I need the dig
+command"), a command that a package puts on the PATH by apt's Contents files.
+Anything else returns None and goes to the grounded planner.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ FILLER = frozenset({
     "us", "i", "we", "want", "need", "would", "like", "to", "could", "can", "you", "the", "a", "an", "and", "also",
     "plus", "with", "package", "packages", "program", "programs", "tool", "tools", "app", "apps", "application",
     "latest", "new", "on", "this", "machine", "system", "for", "my", "configure", "configured", "it", "them",
-    "start", "enable", "run", "properly", "correctly", "both", "too",
+    "start", "enable", "run", "properly", "correctly", "both", "too", "command", "commands", "cmd", "utility",
 })
 # fmt: on
 # What people type -> the Debian package they mean, where the typed name is not (or is another) package.
@@ -57,6 +59,7 @@ ALIASES: dict[str, str] = {
     "wg": "wireguard-tools",
 }
 _WORD = re.compile(r"[a-z0-9][a-z0-9+.\-]*")
+COMMAND_WORDS = frozenset({"command", "commands", "cmd"})
 
 
 def request_words(request: str) -> list[str]:
@@ -71,6 +74,7 @@ def exact_packages(request: str, index: PackageIndex | None = None) -> list[str]
     if not words:
         return None
     index = index or open_index()
+    commands = bool(COMMAND_WORDS & set(_WORD.findall(request.lower())))  # only then is "dig" a command's name
     names: list[str] = []
     pairs = {f"{a} {b}": i for i, (a, b) in enumerate(itertools.pairwise(words)) if f"{a} {b}" in ALIASES}
     for i in sorted(pairs.values(), reverse=True):  # "docker compose" is one name
@@ -80,6 +84,8 @@ def exact_packages(request: str, index: PackageIndex | None = None) -> list[str]
             name = ALIASES[word]
         elif index.exists(word):
             name = word
+        elif commands and (owners := index.command_owners(word)):
+            name = owners[0]
         else:
             return None
         if name not in names:

@@ -1,5 +1,7 @@
 """From a request to a checked plan, grounded in apt's own index.
 
+0. Words the index has never heard of are read as the closest words it knows
+   ("instal wireshrk" -> "install wireshark", ``cortex.packages.spelling``).
 1. A request that names packages exactly ("install tree and htop") is planned
    from the index alone, no model involved.
 2. Otherwise each part of the request ("a web server and a database" has two)
@@ -27,6 +29,7 @@ from cortex.install.plan import Plan, Step
 from cortex.llm.provider import Options, Provider, ProviderError
 from cortex.packages.index import PackageIndex, open_index
 from cortex.packages.search import Candidate, rank
+from cortex.packages.spelling import correct
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +50,20 @@ class PlanError(RuntimeError):
     """No package fulfils the request; the message says what to try."""
 
 
-def split_request(request: str) -> list[str]:
+def split_request(request: str, index: PackageIndex | None = None) -> list[str]:
     """The independent parts of a request: "a web server and a database" -> two parts.
 
-    Split only where every part starts like a request of its own (an article or a verb),
-    so "a tool to search and replace text" stays whole.
+    Split only where every part starts like a request of its own (an article or a verb) or with the name
+    of a package or source package ("install mariadb and phpmyadmin"), so "a tool to search and replace
+    text" stays whole.
     """
     parts = [p for p in _SPLIT.split(request.strip()) if p]
-    if len(parts) > 1 and all(_DETERMINER.match(p.lower()) for p in parts[1:]):
+
+    def starts_request(part: str) -> bool:
+        first = part.lower().split()[0]
+        return bool(_DETERMINER.match(part.lower())) or (index is not None and index.names_software(first))
+
+    if len(parts) > 1 and all(starts_request(p) for p in parts[1:]):
         return parts
     return [request]
 
@@ -128,12 +137,15 @@ def make_plan(
         raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
     index = index or open_index(config)
     plan = Plan(request=request)
+    request, fixes = correct(request, index)
+    if fixes:
+        plan.notes.append("read " + ", ".join(f"{typed!r} as {meant!r}" for typed, meant in sorted(fixes.items())))
     exact = exact_packages(request, index)
     if exact:
         plan.packages = exact
         plan.notes.append("named exactly: " + ", ".join(exact))
     else:
-        for part in split_request(request):
+        for part in split_request(request, index):
             candidates = rank(part, index)
             if not candidates:
                 raise PlanError(f"no package in the index matches {part!r}; try other words or 'apt-cache search'")

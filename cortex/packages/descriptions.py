@@ -1,4 +1,5 @@
-"""apt's long package descriptions and AppStream catalogue, fetched by apt itself into Cortex's own lists directory.
+"""apt's long package descriptions, AppStream catalogue and Contents files, fetched by apt itself into Cortex's own
+lists directory.
 
 Debian's ``Packages`` lists carry only a one-line summary per package; the
 long descriptions live in ``Translation-en``, which Debian's container images
@@ -10,7 +11,9 @@ into ``state_dir/apt-lists``: the same mirrors and signature checks as
 so a later plain ``apt-get update`` cannot delete them. The index matches them
 to packages by ``Description-md5`` and falls back to summaries when they are
 missing or stale. The same call fetches Debian's AppStream catalogue (DEP-11
-``Components``, see appstream.py), which such images switch off as well.
+``Components``, see appstream.py), which such images switch off as well, and
+the Contents files (contents.py: which commands and services each package
+ships; about 77 MB as apt stores them, the largest part).
 
     python -m cortex.packages.descriptions [DIR]     fetch (or refresh) them
 """
@@ -50,12 +53,18 @@ def fetch_command(dest: Path) -> list[str]:
         "-o", "Acquire::IndexTargets::deb::DEP-11::ShortDescription=Components-$(NATIVE_ARCHITECTURE)",
         "-o", "Acquire::IndexTargets::deb::DEP-11::Description=$(RELEASE)/$(COMPONENT) DEP-11 Metadata",
         "-o", "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=true",
+        # Contents (contents.py), as apt-file defines them.
+        "-o", "Acquire::IndexTargets::deb::Contents-deb::MetaKey=$(COMPONENT)/Contents-$(ARCHITECTURE)",
+        "-o", "Acquire::IndexTargets::deb::Contents-deb::ShortDescription=Contents-$(ARCHITECTURE)",
+        "-o", "Acquire::IndexTargets::deb::Contents-deb::Description=$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) Contents",
+        "-o", "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=true",
     ]  # fmt: skip
 
 
 def fetch(dest: Path, timeout: float = 300) -> int:
-    """Fetch or refresh the ``Translation-en`` and DEP-11 files into ``dest``; returns their total size in bytes."""
-    from cortex.packages import appstream, debian
+    """Fetch or refresh the ``Translation-en``, DEP-11 and Contents files into ``dest``; returns their total size in
+    bytes."""
+    from cortex.packages import appstream, contents, debian
 
     dest = Path(dest)
     (dest / "partial").mkdir(parents=True, exist_ok=True)
@@ -65,7 +74,7 @@ def fetch(dest: Path, timeout: float = 300) -> int:
         raise DescriptionsError("apt-get is not installed; Cortex reads package data from apt") from e
     except subprocess.TimeoutExpired as e:
         raise DescriptionsError(f"apt-get update did not finish in {timeout:g} s; check the network") from e
-    files = debian.list_files(dest, "Translation-en") + appstream.list_files(dest)
+    files = debian.list_files(dest, "Translation-en") + appstream.list_files(dest) + contents.list_files(dest)
     if done.returncode != 0:
         lines = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit status {done.returncode}"
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except DescriptionsError as e:
         print(f"cortex: {e}; plans fall back to one-line summaries", file=sys.stderr)
         return 1
-    print(f"apt's long package descriptions and AppStream catalogue: {size / 1e6:.1f} MB in {dest}")
+    print(f"apt's long package descriptions, AppStream catalogue and Contents: {size / 1e6:.1f} MB in {dest}")
     return 0
 
 

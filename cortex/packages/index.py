@@ -33,12 +33,12 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import appstream, debian, descriptions
+from cortex.packages import appstream, contents, debian, descriptions
 from cortex.packages.services import service_unit
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -63,17 +63,18 @@ CREATE TABLE packages (
     installed_version TEXT NOT NULL DEFAULT '',
     app INTEGER NOT NULL DEFAULT 0,
     app_title TEXT NOT NULL DEFAULT '',
-    app_keywords TEXT NOT NULL DEFAULT ''
+    app_keywords TEXT NOT NULL DEFAULT '',
+    commands TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
 CREATE INDEX provides_virtual ON provides (virtual);
 CREATE VIRTUAL TABLE packages_fts USING fts5(
-    name, provides, summary, description, tags, appstream,
+    name, provides, summary, description, tags, appstream, commands,
     content='packages', content_rowid='id', tokenize='porter unicode61'
 );
 """
 # bm25 weights of the FTS columns: a word in the name matters most, then provides and the summary.
-BM25_WEIGHTS = (20.0, 4.0, 5.0, 1.0, 1.5, 3.0)
+BM25_WEIGHTS = (20.0, 4.0, 5.0, 1.0, 1.5, 3.0, 4.0)
 
 
 class PackageIndexError(RuntimeError):
@@ -101,6 +102,7 @@ class Package:
     app: bool = False  # ships an AppStream desktop or console application: a program, not a part of one
     app_title: str = ""  # AppStream "name: summary", written for users ("Kdenlive: Video Editor")
     app_keywords: str = ""  # AppStream search keywords and category words
+    commands: tuple[str, ...] = ()  # programs it puts on the PATH, by apt's Contents files (empty without them)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Package:
@@ -124,6 +126,7 @@ class Package:
             app=bool(row["app"]),
             app_title=row["app_title"],
             app_keywords=row["app_keywords"],
+            commands=tuple(row["commands"].split()),
         )
 
     @property
@@ -211,6 +214,7 @@ class PackageIndex:
         # Long descriptions Cortex fetched itself (descriptions.py); apt's own lists may carry them too.
         self.descriptions_dir = Path(descriptions_dir or descriptions.descriptions_dir(self.db_path.parent))
         self._conn: sqlite3.Connection | None = None
+        self._vocabulary: dict[str, int] | None = None
 
     # Building -------------------------------------------------------------------------------------------------
 
@@ -230,6 +234,10 @@ class PackageIndex:
     def _appstream(self) -> list[Path]:
         return appstream.list_files(self.lists_dir) + appstream.list_files(self.descriptions_dir)
 
+    def _contents(self) -> list[Path]:
+        """Cortex's own Contents files, else the system's (apt-file fetches them too): one set, not both."""
+        return contents.list_files(self.descriptions_dir) or contents.list_files(self.lists_dir)
+
     def _stored_meta(self) -> dict[str, str]:
         if not self.db_path.exists():
             return {}
@@ -242,7 +250,7 @@ class PackageIndex:
     def ensure(self) -> BuildReport:
         """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
         start = time.monotonic()
-        lists = self._lists() + self._translations() + self._appstream()
+        lists = self._lists() + self._translations() + self._appstream() + self._contents()
         lists_sig = json.dumps(_signature(lists))
         status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
         meta = self._stored_meta()
@@ -269,8 +277,10 @@ class PackageIndex:
         return packages, translations
 
     def _build(self, lists_sig: str, status_sig: str) -> int:
+        self._vocabulary = None
         packages, translations = self._read_packages()
         apps = appstream.read(self._appstream())
+        shipped = contents.read(self._contents())
         installed = debian.installed_packages(self.status_file)
         if self.status_file.is_file():  # locally installed packages that no list carries still belong in the index
             for fields in debian.stanzas(self.status_file.read_text(encoding="utf-8", errors="replace")):
@@ -311,10 +321,11 @@ class PackageIndex:
                     int(size) if size.isdigit() else 0,
                     tags,
                     1 if f.get("essential", "").lower() == "yes" else 0,
-                    service_unit(name, section, tags),
+                    service_unit(name, section, tags, shipped.units.get(name, set()) if shipped else None),
                     1 if name in installed else 0,
                     installed.get(name, ""),
                     *astuple(apps.get(name) or appstream.AppInfo()),
+                    " ".join(sorted(shipped.commands.get(name, ()))) if shipped else "",
                 ]
             )
         for row in rows:
@@ -329,15 +340,24 @@ class PackageIndex:
             conn.executemany(
                 "INSERT INTO packages (name, version, source, section, priority, summary, description, provides,"
                 " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version, app,"
-                " app_title, app_keywords) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " app_title, app_keywords, commands) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
             conn.executemany(
-                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags, appstream)"
-                " VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags, appstream, commands)"
+                " VALUES (?,?,?,?,?,?,?,?)",
                 (
-                    (i, name_words(r[0]), _also_known_as(r), r[5], r[6], tag_words(r[11].split()), f"{r[17]} {r[18]}")
+                    (
+                        i,
+                        name_words(r[0]),
+                        _also_known_as(r),
+                        r[5],
+                        r[6],
+                        tag_words(r[11].split()),
+                        f"{r[17]} {r[18]}",
+                        r[19],
+                    )
                     for i, r in enumerate(rows, 1)
                 ),
             )
@@ -399,6 +419,33 @@ class PackageIndex:
 
     def exists(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM packages WHERE name = ?", (name,)).fetchone() is not None
+
+    def command_owners(self, command: str) -> list[str]:
+        """Packages that put ``command`` on the PATH (by the Contents files), most depended-on first."""
+        rows = self.conn.execute(
+            "SELECT p.name, p.commands FROM packages_fts JOIN packages p ON p.id = packages_fts.rowid"
+            " WHERE packages_fts MATCH ? ORDER BY p.rdepends + p.mentions DESC, p.name",
+            (f"commands : {fts_query([command])}",),
+        ).fetchall()
+        return [name for name, shipped in rows if command in shipped.split()]  # FTS splits "x-www-browser"
+
+    def names_software(self, word: str) -> bool:
+        """``word`` is the name of a package or of a source package ("dovecot" builds dovecot-core)."""
+        sql = "SELECT 1 FROM packages WHERE name = ? OR source = ? LIMIT 1"
+        return self.conn.execute(sql, (word, word)).fetchone() is not None
+
+    def vocabulary(self) -> dict[str, int]:
+        """The words of package names, summaries and AppStream titles, each with how many packages use it:
+        the words a misspelt request word may be corrected to. Made on first use (well under a second) and
+        kept until the index is rebuilt."""
+        if self._vocabulary is None:
+            counts: dict[str, int] = {}
+            for name, summary, title in self.conn.execute("SELECT name, summary, app_title FROM packages"):
+                words = {name, *re.findall(r"[a-z][a-z0-9]+", f"{name} {summary} {title}".lower())}
+                for word in words:
+                    counts[word] = counts.get(word, 0) + 1
+            self._vocabulary = counts
+        return self._vocabulary
 
     def providers(self, virtual: str) -> list[str]:
         """Real packages that provide ``virtual`` (e.g. ``httpd``), most depended-on first."""

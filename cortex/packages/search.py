@@ -600,10 +600,12 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
     if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
         f["suite"] = 1.0
-    f["service"] = 1.0 if query.wants_server and pkg.service else 0.0
-    if query.wants_server and not pkg.service:
+    serves = bool(pkg.service) or "network::server" in pkg.tags  # Debian's debtag for servers
+    f["service"] = 1.0 if query.wants_server and serves else 0.0
+    if query.wants_server and not serves:
         desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
-        f["client"] = 1.0 if "server" not in summary and (desktop or re.search(r"\bclient\b", summary)) else 0.0
+        client = desktop or "network::client" in pkg.tags or re.search(r"\bclient\b", summary)
+        f["client"] = 1.0 if "server" not in summary and client else 0.0
     text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
     windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
     if TERMINAL_WORDS & words:  # a desktop-only program is the wrong kind for "... for the terminal"
