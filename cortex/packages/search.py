@@ -311,6 +311,41 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "battery": ("battery", "power management", "power saving"),
     "power": ("power management", "power saving", "battery"),
     "laptop": ("laptop", "power management", "battery"),
+    # Everyday phrasings of common tasks, as the programs' own summaries put them.
+    "pretty print": ("pretty-print", "pretty printer", "prettify", "formatter"),
+    "make music": ("music production", "sequencer", "digital audio workstation", "music composition"),
+    "compose music": ("music production", "sequencer", "music notation", "music composition"),
+    "compare files": ("visual diff", "diff viewer", "file comparison", "merge tool"),
+    "side by side": ("visual diff", "diff viewer", "merge tool", "graphical diff"),
+    "hardware info": ("hardware information", "hardware lister", "hardware details", "system profiler"),
+    "hardware information": ("hardware information", "hardware lister", "hardware details", "system profiler"),
+    "internet speed": ("speedtest", "speed test", "internet bandwidth"),
+    "open ports": ("port scanner", "network scanner", "network mapper", "port scanning"),
+    "photo collection": ("photo manager", "photo management", "photo organizer", "image organizer"),
+    "manage photos": ("photo manager", "photo management", "photo organizer", "image organizer"),
+    "snapshots": ("snapshot", "snapshots", "system restore", "rollback"),
+    "media server": ("media server", "dlna", "upnp", "media streaming"),
+    "smart tv": ("dlna", "upnp", "media server"),
+    "monitoring server": ("monitoring system", "network monitoring", "monitoring", "alerting"),
+    "monitor servers": ("monitoring system", "network monitoring", "monitoring", "alerting"),
+    "flashcards": ("flashcard", "flash cards", "spaced repetition", "vocabulary trainer"),
+    "learn to type": ("typing tutor", "touch typing", "keyboard trainer", "typing"),
+    "typing": ("typing tutor", "touch typing", "keyboard trainer"),
+    "drawing program": ("drawing", "painting program", "paint program"),
+    "docx": ("word processor", "office suite", "microsoft word", "docx"),
+    "word docs": ("word processor", "office suite", "microsoft word", "docx"),
+    "dvds": ("dvd", "media player", "video player"),
+    "dvd": ("dvd", "media player", "video player"),
+    "compress swap": ("zram", "compressed swap", "compressed ram"),
+    "config management": ("configuration management", "automation", "orchestration", "infrastructure as code"),
+    "configuration management": ("configuration management", "automation", "orchestration"),
+    "recover deleted": ("data recovery", "undelete", "file recovery", "file carving"),
+    "undelete": ("data recovery", "undelete", "file recovery"),
+    "spelling": ("spell checker", "spellchecker", "spelling"),
+    "spell check": ("spell checker", "spellchecker", "spelling"),
+    "password generator": ("password generator", "generate passwords", "random passwords", "pronounceable passwords"),
+    "admin panel": ("web-based administration", "server administration", "web console", "administration interface"),
+    "android phone": ("mtp", "media transfer protocol", "android"),
 }
 # Words in a request that make parts of a package welcome instead of penalised.
 WANTS_DEV = frozenset({"headers", "header", "development", "dev", "library", "libraries", "lib", "sdk"})
@@ -564,7 +599,9 @@ WEIGHTS: dict[str, float] = {
 }
 GATED = ("popularity", "popular", "default", "priority", "program", "suite")
 TERMINAL_WORDS = frozenset({"terminal", "console", "cli", "command", "commandline", "command-line", "tty", "ssh"})
-GRAPHICAL_WORDS = frozenset({"graphical", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"})
+GRAPHICAL_WORDS = frozenset(
+    {"graphical", "graphically", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"}
+)
 
 
 def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[str, float]:
@@ -608,8 +645,8 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["client"] = 1.0 if "server" not in summary and client else 0.0
     text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
     windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
-    if TERMINAL_WORDS & words:  # a desktop-only program is the wrong kind for "... for the terminal"
-        f["terminal"] = 1.0 if text_mode else -0.5 if windowed else 0.0
+    if TERMINAL_WORDS & words and "emulator" not in words:  # a desktop-only program is wrong "for the terminal"
+        f["terminal"] = 1.0 if text_mode else -1.0 if windowed else 0.0
     if GRAPHICAL_WORDS & words:
         f["graphical"] = 1.0 if windowed else 0.0
     # Parts of packages, libraries and bindings: wanted only when asked for.
