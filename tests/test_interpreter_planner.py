@@ -176,6 +176,10 @@ def test_query_expansion_groups_concepts() -> None:
         ("install fonts for programming", {"fonts-firacode", "fonts-hack", "fonts-jetbrains-mono"}),
         ("find memory leaks in my c program", {"valgrind", "heaptrack"}),  # only the long description says so
         ("i want to cut and edit my holiday videos", {"kdenlive", "shotcut", "openshot-qt", "pitivi"}),  # AppStream
+        ("an mqtt broker", {"mosquitto"}),  # serves: it ships a unit by the Contents files, and has no debtags
+        ("set up a container platform", {"docker.io", "podman", "lxc", "lxd"}),  # "platform" is no concept
+        ("a tool to pretty print and query json on the command line", {"jq"}),  # "pretty print" is one idea
+        ("a system monitor in the terminal", {"htop", "btop", "glances", "atop"}),
     ],
 )
 def test_ranking_without_a_model_finds_the_usual_package(

@@ -44,7 +44,8 @@ STOP_WORDS = frozenset({
     "new", "use", "using", "able", "way", "thing", "also", "just", "all", "any", "other", "etc", "one",
     "linux", "debian", "ubuntu", "there", "here", "have", "has", "make", "run", "running", "local", "own",
     "d", "ll", "ve", "re", "bunch", "lot", "lots", "many", "several", "multiple", "few", "nice", "easy", "easily",
-    "kind", "sort",
+    "kind", "sort", "platform", "solution", "solutions", "stuff", "things", "two", "computers", "machines", "pc",
+    "hey", "u", "host", "hosting",
 })
 # fmt: on
 
@@ -410,6 +411,8 @@ PART_SECTIONS = frozenset({"libs", "libdevel", "oldlibs", "debug", "doc", "local
 CROSS = re.compile(r"(?<=-)(?:cross|armel|armhf|arm64|i386|mips\w*|ppc64\w*|powerpc|s390x|riscv64|hppa|m68k|sh4|x32)\b")
 PLUGIN_WORDS = frozenset({"extension", "extensions", "plugin", "plugins", "plug-in", "add-on", "addon", "module"})
 SUITE_WORDS = frozenset({"desktop", "environment", "suite", "stack", "complete", "full", "everything"})
+# Debian's debtags for servers, and for web applications (a wiki engine is served by the web server)
+SERVER_TAGS = ("network::server", "network::service", "web::application")
 SERVER_WORDS = frozenset({"server", "service", "daemon", "serve", "host", "hosting", "broker"})
 
 
@@ -443,7 +446,8 @@ class Query:
 
     @property
     def wants_server(self) -> bool:
-        return bool(SERVER_WORDS & set(self.words))
+        """Asked of the words as typed: "host" says server but is a stop word, not a concept to match."""
+        return bool(SERVER_WORDS & set(re.findall(r"[a-z]+", self.request)))
 
 
 @dataclass(frozen=True)
@@ -637,7 +641,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
     if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
         f["suite"] = 1.0
-    serves = bool(pkg.service) or "network::server" in pkg.tags  # Debian's debtag for servers
+    serves = bool(pkg.service) or any(t in pkg.tags for t in SERVER_TAGS)
     f["service"] = 1.0 if query.wants_server and serves else 0.0
     if query.wants_server and not serves:
         desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))

@@ -41,6 +41,7 @@ KNOWN_UNITS: dict[str, str] = {
     "wireguard-tools": "",
     "prometheus-node-exporter": "prometheus-node-exporter",
     "avahi-daemon": "avahi-daemon",
+    "libvirt-daemon-system": "libvirtd",
     "network-manager": "NetworkManager",
     "lightdm": "",
     "gdm3": "",
