@@ -92,9 +92,11 @@ class CortexDaemonClient:
         try:
             sock.sendall(encode(request))
             buffer = bytearray()
+            scanned = 0  # bytes of ``buffer`` known to hold no newline: a big frame is scanned once, not per read
             while True:
-                end = buffer.find(b"\n")
+                end = buffer.find(b"\n", scanned)
                 if end < 0:
+                    scanned = len(buffer)
                     try:
                         chunk = sock.recv(1 << 16)
                     except TimeoutError:
@@ -105,6 +107,7 @@ class CortexDaemonClient:
                     continue
                 frame = json.loads(buffer[:end])
                 del buffer[: end + 1]
+                scanned = 0
                 yield frame
                 if "success" in frame:
                     return

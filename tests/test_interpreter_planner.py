@@ -130,6 +130,11 @@ def test_split_request_only_splits_independent_parts() -> None:
 def test_a_part_that_starts_with_a_package_name_is_a_request_of_its_own(real_index: PackageIndex) -> None:
     assert split_request("install postfix and dovecot", real_index) == ["install postfix", "dovecot"]  # a source
     assert split_request("a tool to search and replace text", real_index) == ["a tool to search and replace text"]
+    assert split_request("a tool to download and extract archives", real_index) == [
+        "a tool to download and extract archives"  # "extract" names a package, "archives" does not
+    ]
+    assert split_request("zip and unzip files", real_index) == ["zip", "unzip files"]  # a list of names
+    assert split_request(" , and ", real_index) == [" , and "]
     plan = make_plan("install openssh server and fail2ban", index=real_index)
     assert plan.packages == ["openssh-server", "fail2ban"]
 

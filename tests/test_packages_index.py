@@ -13,7 +13,6 @@ import pytest
 
 from cortex.packages import appstream, contents, debian, descriptions
 from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
-from cortex.packages.services import service_unit
 
 PACKAGES = """\
 Package: nginx
@@ -384,22 +383,24 @@ def test_contents_files_give_each_package_its_commands_and_units(apt_dir: Path) 
     assert set(index.command_owners("ab")) == {"apache2", "nginx"}
     assert index.command_owners("a") == []  # an FTS token of no command
     assert index.search(["ab"])[0].package.name in {"apache2", "nginx"}  # commands are searchable words
-    assert index.get("nginx-common").service == ""  # a part never gets a unit to enable
-
-
-def test_service_units_come_from_contents_when_there_are_any() -> None:
-    assert service_unit("mosquitto", "net", "", {"mosquitto.service"}) == "mosquitto"
-    assert service_unit("foo", "net", "", {"foo-daemon.service"}) == "foo-daemon"  # its only unit
-    assert service_unit("foo", "net", "", {"a.service", "b.service"}) == ""  # which one is unclear
-    assert service_unit("foo", "net", "", {"foo@.service"}) == ""  # a template needs an instance
-    assert service_unit("foo", "net", "interface::daemon", set()) == ""  # Contents say: none
-    assert service_unit("foo", "net", "interface::daemon", None) == "foo"  # no Contents: the debtag's guess
-    assert service_unit("nginx", "httpd", "", set()) == "nginx"  # its unit is in nginx-common
-    assert service_unit("foo-common", "net", "", {"foo-common.service"}) == ""
+    assert index.get("apache2").units == ("apache2.service",)  # not the apache2@ template
+    assert index.get("nginx-common").units == ("nginx.service",)
+    assert index.get("nginx-common").service == ""  # which unit a plan enables stays services.py's rule
 
 
 def test_real_contents_are_fetched_and_indexed(real_index: PackageIndex) -> None:
     assert contents.list_files(real_index.descriptions_dir)
     assert real_index.command_owners("dig") == ["bind9-dnsutils"]
     assert "rg" in real_index.get("ripgrep").commands
-    assert real_index.get("mosquitto").service == "mosquitto"  # no debtag says it is a daemon
+    assert "mosquitto.service" in real_index.get("mosquitto").units  # a server, though no debtag says so
+    assert real_index.command_owners("R") == real_index.command_owners("r") != []  # request words are lower-case
+    assert real_index.command_owners("[") == []  # no word at all
+
+
+def test_unreadable_contents_leave_the_index_without_commands(apt_dir: Path) -> None:
+    own = apt_dir / "state" / descriptions.DIRNAME
+    own.mkdir(parents=True)
+    (own / "deb.example.org_debian_dists_stable_main_Contents-amd64.lz4").write_bytes(b"not lz4 at all")
+    index = make_index(apt_dir)
+    assert index.ensure().action == "built"
+    assert index.get("tree").commands == () and index.get("tree").summary  # built, just without them

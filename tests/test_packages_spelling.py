@@ -41,3 +41,7 @@ def test_known_short_and_hopeless_words_stay(real_index: PackageIndex) -> None:
     assert correct("gcc vlc", real_index) == ("gcc vlc", {})  # too short to guess at
     assert correct("qqqzzzxxyy", real_index) == ("qqqzzzxxyy", {})  # nothing is close
     assert correct("instal", real_index) == ("instal", {})  # full-text search stems it as it does "install"
+    assert correct("install minikube", real_index) == ("install minikube", {})  # not Debian's, and not minitube
+    assert correct("install lutris", real_index) == ("install lutris", {})  # nor ltris: rare words are no targets
+    assert correct("smth to play mp3s", real_index) == ("smth to play mp3s", {})  # not smtp: too short
+    assert correct("install 2wireshrk", real_index) == ("install 2wireshrk", {})  # no word inside a token

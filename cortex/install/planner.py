@@ -24,7 +24,7 @@ import re
 import shlex
 from typing import Any
 
-from cortex.install.exact import exact_packages
+from cortex.install.exact import exact_packages, request_words
 from cortex.install.plan import Plan, Step
 from cortex.llm.provider import Options, Provider, ProviderError
 from cortex.packages.index import PackageIndex, open_index
@@ -53,19 +53,27 @@ class PlanError(RuntimeError):
 def split_request(request: str, index: PackageIndex | None = None) -> list[str]:
     """The independent parts of a request: "a web server and a database" -> two parts.
 
-    Split only where every part starts like a request of its own (an article or a verb) or with the name
-    of a package or source package ("install mariadb and phpmyadmin"), so "a tool to search and replace
-    text" stays whole.
+    Split only where every part starts like a request of its own: with an article or a verb, or as a list
+    of package names does ("install mariadb and phpmyadmin", "zip and unzip files": a part of names only,
+    or one starting with a name after a first part of names only). So "a tool to search and replace text"
+    and "download and extract archives" (extract is a package too) stay whole.
     """
     parts = [p for p in _SPLIT.split(request.strip()) if p]
+    if len(parts) < 2:
+        return [request]
+
+    def names_only(part: str) -> bool:
+        words = request_words(part)
+        return index is not None and bool(words) and all(index.names_software(w) for w in words)
+
+    listing = names_only(parts[0])
 
     def starts_request(part: str) -> bool:
-        first = part.lower().split()[0]
-        return bool(_DETERMINER.match(part.lower())) or (index is not None and index.names_software(first))
+        if _DETERMINER.match(part.lower()) or names_only(part):
+            return True
+        return listing and index is not None and index.names_software(part.lower().split()[0])
 
-    if len(parts) > 1 and all(starts_request(p) for p in parts[1:]):
-        return parts
-    return [request]
+    return parts if all(starts_request(p) for p in parts[1:]) else [request]
 
 
 def choose(request: str, candidates: list[Candidate], provider: Provider | None) -> tuple[Candidate, str]:

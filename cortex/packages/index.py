@@ -22,6 +22,7 @@ No lists at all raises :class:`PackageIndexError` telling the user to run
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -36,9 +37,11 @@ from typing import Any
 from cortex.packages import appstream, contents, debian, descriptions
 from cortex.packages.services import service_unit
 
+log = logging.getLogger(__name__)
+
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -64,7 +67,8 @@ CREATE TABLE packages (
     app INTEGER NOT NULL DEFAULT 0,
     app_title TEXT NOT NULL DEFAULT '',
     app_keywords TEXT NOT NULL DEFAULT '',
-    commands TEXT NOT NULL DEFAULT ''
+    commands TEXT NOT NULL DEFAULT '',
+    units TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
 CREATE INDEX provides_virtual ON provides (virtual);
@@ -103,6 +107,7 @@ class Package:
     app_title: str = ""  # AppStream "name: summary", written for users ("Kdenlive: Video Editor")
     app_keywords: str = ""  # AppStream search keywords and category words
     commands: tuple[str, ...] = ()  # programs it puts on the PATH, by apt's Contents files (empty without them)
+    units: tuple[str, ...] = ()  # systemd services it ships, by the same files: a server, not which unit to enable
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Package:
@@ -127,6 +132,7 @@ class Package:
             app_title=row["app_title"],
             app_keywords=row["app_keywords"],
             commands=tuple(row["commands"].split()),
+            units=tuple(row["units"].split()),
         )
 
     @property
@@ -280,7 +286,11 @@ class PackageIndex:
         self._vocabulary = None
         packages, translations = self._read_packages()
         apps = appstream.read(self._appstream())
-        shipped = contents.read(self._contents())
+        try:
+            shipped = contents.read(self._contents())
+        except contents.ContentsError as e:
+            log.warning("%s; the index is built without commands and services", e)
+            shipped = None
         installed = debian.installed_packages(self.status_file)
         if self.status_file.is_file():  # locally installed packages that no list carries still belong in the index
             for fields in debian.stanzas(self.status_file.read_text(encoding="utf-8", errors="replace")):
@@ -321,11 +331,12 @@ class PackageIndex:
                     int(size) if size.isdigit() else 0,
                     tags,
                     1 if f.get("essential", "").lower() == "yes" else 0,
-                    service_unit(name, section, tags, shipped.units.get(name, set()) if shipped else None),
+                    service_unit(name, section, tags),
                     1 if name in installed else 0,
                     installed.get(name, ""),
                     *astuple(apps.get(name) or appstream.AppInfo()),
                     " ".join(sorted(shipped.commands.get(name, ()))) if shipped else "",
+                    " ".join(sorted(shipped.units.get(name, ()))) if shipped else "",
                 ]
             )
         for row in rows:
@@ -340,7 +351,7 @@ class PackageIndex:
             conn.executemany(
                 "INSERT INTO packages (name, version, source, section, priority, summary, description, provides,"
                 " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version, app,"
-                " app_title, app_keywords, commands) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " app_title, app_keywords, commands, units) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
@@ -422,12 +433,16 @@ class PackageIndex:
 
     def command_owners(self, command: str) -> list[str]:
         """Packages that put ``command`` on the PATH (by the Contents files), most depended-on first."""
+        query = fts_query([command])
+        if not query:
+            return []
         rows = self.conn.execute(
             "SELECT p.name, p.commands FROM packages_fts JOIN packages p ON p.id = packages_fts.rowid"
             " WHERE packages_fts MATCH ? ORDER BY p.rdepends + p.mentions DESC, p.name",
-            (f"commands : {fts_query([command])}",),
+            (f"commands : {query}",),
         ).fetchall()
-        return [name for name, shipped in rows if command in shipped.split()]  # FTS splits "x-www-browser"
+        # FTS splits "x-www-browser" and folds case: keep exact names, in any case ("R" is r-base-core's)
+        return [name for name, shipped in rows if command.lower() in shipped.lower().split()]
 
     def names_software(self, word: str) -> bool:
         """``word`` is the name of a package or of a source package ("dovecot" builds dovecot-core)."""

@@ -641,7 +641,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
     if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
         f["suite"] = 1.0
-    serves = bool(pkg.service) or any(t in pkg.tags for t in SERVER_TAGS)
+    serves = bool(pkg.service or pkg.units) or any(t in pkg.tags for t in SERVER_TAGS)
     f["service"] = 1.0 if query.wants_server and serves else 0.0
     if query.wants_server and not serves:
         desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))

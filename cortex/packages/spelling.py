@@ -9,6 +9,11 @@ summaries and AppStream titles (``PackageIndex.vocabulary``) within one edit
 Among equally close words the one more packages use wins, so "servr" becomes
 "server". The first letter is kept: people rarely mistype it, and it keeps the
 search to a few thousand words.
+
+The word it becomes must be common (used by ``COMMON`` packages or more) or a
+mainstream program's name (popular.py): software Debian does not carry is
+often one letter from an obscure package ("minikube" and minitube, "lutris"
+and ltris), and "no package matches 'minikube'" is the right answer then.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from __future__ import annotations
 import re
 
 from cortex.packages.index import PackageIndex, fts_query
+from cortex.packages.popular import POPULAR
 
-MIN_LENGTH = 4  # shorter words are too often abbreviations or names ("gcc", "vlc") to guess at
+MIN_LENGTH = 5  # shorter words are too often abbreviations or names ("smth", "gcc") to guess at
 LONG_WORD = 8  # from this length on, two edits are allowed
-_WORD = re.compile(r"[a-z][a-z0-9]*")
+COMMON = 10  # packages whose name or summary must use a word before a typo may become it
+_WORD = re.compile(r"\b[a-z][a-z0-9]*\b")  # found and replaced alike: not "wireshrk" inside "2wireshrk"
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
@@ -43,12 +50,15 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def suggestion(word: str, index: PackageIndex) -> str | None:
     """The word ``word`` was probably meant to be, or None when it is known, too short, or nothing is close."""
-    if len(word) < MIN_LENGTH or index.frequency(fts_query([word])) > 0:
+    vocabulary = index.vocabulary()
+    if len(word) < MIN_LENGTH or word in vocabulary or index.frequency(fts_query([word])) > 0:
         return None
     limit = 2 if len(word) >= LONG_WORD else 1
     best: tuple[int, int, str] | None = None
-    for candidate, count in index.vocabulary().items():
+    for candidate, count in vocabulary.items():
         if candidate[0] != word[0] or abs(len(candidate) - len(word)) > limit:
+            continue
+        if count < COMMON and candidate not in POPULAR:
             continue
         distance = edit_distance(word, candidate, limit)
         if distance <= limit and (best is None or (distance, -count) < best[:2]):
