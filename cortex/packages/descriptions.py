@@ -61,7 +61,7 @@ def fetch_command(dest: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def fetch(dest: Path, timeout: float = 300) -> int:
+def fetch(dest: Path, timeout: float = 900) -> int:
     """Fetch or refresh the ``Translation-en``, DEP-11 and Contents files into ``dest``; returns their total size in
     bytes."""
     from cortex.packages import appstream, contents, debian
