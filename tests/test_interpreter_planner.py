@@ -137,6 +137,9 @@ def test_a_part_that_starts_with_a_package_name_is_a_request_of_its_own(real_ind
     assert split_request(" , and ", real_index) == [" , and "]
     plan = make_plan("install openssh server and fail2ban", index=real_index)
     assert plan.packages == ["openssh-server", "fail2ban"]
+    plan = make_plan("a web server and the dig command", index=real_index)
+    assert plan.packages[1] == "bind9-dnsutils"  # a part that names its package is not searched
+    assert "bind9-dnsutils for 'the dig command': named exactly" in plan.notes
 
 
 def test_misspelt_requests_are_read_as_meant_and_say_so(real_index: PackageIndex) -> None:

@@ -154,6 +154,11 @@ def make_plan(
         plan.notes.append("named exactly: " + ", ".join(exact))
     else:
         for part in split_request(request, index):
+            named = exact_packages(part, index)  # "... and the dig command": this part needs no search either
+            if named:
+                plan.packages += [n for n in named if n not in plan.packages]
+                plan.notes.append(f"{', '.join(named)} for {part!r}: named exactly")
+                continue
             candidates = rank(part, index)
             if not candidates:
                 raise PlanError(f"no package in the index matches {part!r}; try other words or 'apt-cache search'")
