@@ -153,8 +153,10 @@ def make_plan(
         plan.packages = exact
         plan.notes.append("named exactly: " + ", ".join(exact))
     else:
-        for part in split_request(request, index):
-            named = exact_packages(part, index)  # "... and the dig command": this part needs no search either
+        parts = split_request(request, index)
+        for part in parts:
+            # "... and the dig command": a part may name its packages too (a whole request was tried above)
+            named = exact_packages(part, index) if len(parts) > 1 else None
             if named:
                 plan.packages += [n for n in named if n not in plan.packages]
                 plan.notes.append(f"{', '.join(named)} for {part!r}: named exactly")

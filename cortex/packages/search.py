@@ -641,14 +641,13 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
     if SUITE_WORDS & words and (pkg.section == "metapackages" or name.startswith("task-")):
         f["suite"] = 1.0
+    text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
+    windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
     serves = bool(pkg.service or pkg.units) or any(t in pkg.tags for t in SERVER_TAGS)
     f["service"] = 1.0 if query.wants_server and serves else 0.0
     if query.wants_server and not serves:
-        desktop = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
-        client = desktop or "network::client" in pkg.tags or re.search(r"\bclient\b", summary)
+        client = windowed or "network::client" in pkg.tags or re.search(r"\bclient\b", summary)
         f["client"] = 1.0 if "server" not in summary and client else 0.0
-    text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
-    windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
     if TERMINAL_WORDS & words and "emulator" not in words:  # a desktop-only program is wrong "for the terminal"
         f["terminal"] = 1.0 if text_mode else -1.0 if windowed else 0.0
     if GRAPHICAL_WORDS & words:

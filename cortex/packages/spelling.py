@@ -50,8 +50,10 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def suggestion(word: str, index: PackageIndex) -> str | None:
     """The word ``word`` was probably meant to be, or None when it is known, too short, or nothing is close."""
+    if len(word) < MIN_LENGTH or index.frequency(fts_query([word])) > 0:
+        return None  # the usual case, decided without the vocabulary (half a second to build)
     vocabulary = index.vocabulary()
-    if len(word) < MIN_LENGTH or word in vocabulary or index.frequency(fts_query([word])) > 0:
+    if word in vocabulary:
         return None
     limit = 2 if len(word) >= LONG_WORD else 1
     best: tuple[int, int, str] | None = None
