@@ -115,6 +115,65 @@ def long_description(value: str) -> tuple[str, str]:
     return summary.strip(), "\n".join(lines).strip()
 
 
+def _order(c: str) -> int:
+    """dpkg's sort weight of one non-digit character: ``~`` before everything, then the end, then letters."""
+    if c == "~":
+        return -1
+    if c.isalpha():
+        return ord(c)
+    return ord(c) + 256
+
+
+def _compare_part(a: str, b: str) -> int:
+    """dpkg's comparison of an upstream version or revision: alternating non-digit and digit runs."""
+    i = j = 0
+    while i < len(a) or j < len(b):
+        first_diff = 0
+        while (i < len(a) and not a[i].isdigit()) or (j < len(b) and not b[j].isdigit()):
+            ac = _order(a[i]) if i < len(a) and not a[i].isdigit() else 0
+            bc = _order(b[j]) if j < len(b) and not b[j].isdigit() else 0
+            if ac != bc:
+                return -1 if ac < bc else 1
+            i += 1
+            j += 1
+        while i < len(a) and a[i] == "0":
+            i += 1
+        while j < len(b) and b[j] == "0":
+            j += 1
+        while i < len(a) and a[i].isdigit() and j < len(b) and b[j].isdigit():
+            if not first_diff:
+                first_diff = ord(a[i]) - ord(b[j])
+            i += 1
+            j += 1
+        if i < len(a) and a[i].isdigit():
+            return 1
+        if j < len(b) and b[j].isdigit():
+            return -1
+        if first_diff:
+            return -1 if first_diff < 0 else 1
+    return 0
+
+
+def _split_version(version: str) -> tuple[int, str, str]:
+    epoch, sep, rest = version.partition(":")
+    if not sep:
+        epoch, rest = "0", version
+    upstream, sep, revision = rest.rpartition("-")
+    if not sep:
+        upstream, revision = rest, ""
+    return int(epoch) if epoch.isdigit() else 0, upstream, revision
+
+
+def version_compare(a: str, b: str) -> int:
+    """-1, 0 or 1 as Debian version ``a`` sorts before, with or after ``b`` (``dpkg --compare-versions``):
+    how apt picks the candidate when the security suite carries a newer build than the release."""
+    ea, ua, ra = _split_version(a.strip())
+    eb, ub, rb = _split_version(b.strip())
+    if ea != eb:
+        return -1 if ea < eb else 1
+    return _compare_part(ua, ub) or _compare_part(ra, rb)
+
+
 def installed_packages(status_file: Path) -> dict[str, str]:
     """{name: version} of the packages dpkg has installed (``install ok installed`` or held)."""
     if not status_file.is_file():

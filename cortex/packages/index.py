@@ -34,14 +34,14 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import appstream, contents, debian, descriptions
+from cortex.packages import appstream, contents, debian, descriptions, manuals
 from cortex.packages.services import service_unit
 
 log = logging.getLogger(__name__)
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "14"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -76,9 +76,24 @@ CREATE VIRTUAL TABLE packages_fts USING fts5(
     name, provides, summary, description, tags, appstream, commands,
     content='packages', content_rowid='id', tokenize='porter unicode61'
 );
+CREATE TABLE manuals (
+    id INTEGER PRIMARY KEY,
+    package TEXT NOT NULL,
+    page TEXT NOT NULL,
+    section TEXT NOT NULL,
+    names TEXT NOT NULL,
+    description TEXT NOT NULL,
+    local INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX manuals_package ON manuals (package);
+CREATE INDEX manuals_page ON manuals (page);
+CREATE VIRTUAL TABLE manuals_fts USING fts5(
+    names, description, content='manuals', content_rowid='id', tokenize='porter unicode61'
+);
 """
 # bm25 weights of the FTS columns: a word in the name matters most, then provides and the summary.
 BM25_WEIGHTS = (20.0, 4.0, 5.0, 1.0, 1.5, 3.0, 4.0)
+MANUAL_WEIGHTS = (5.0, 3.0)  # a manual page's command names, its NAME line's description
 
 
 class PackageIndexError(RuntimeError):
@@ -146,6 +161,23 @@ class Hit:
 
     package: Package
     relevance: float
+
+
+@dataclass(frozen=True)
+class ManualHit:
+    """A manual page matching a search: what it says, whether it is installed here, its bm25 relevance."""
+
+    package: str
+    page: str
+    section: str
+    names: tuple[str, ...]
+    description: str
+    local: bool
+    relevance: float
+
+    @property
+    def cite(self) -> str:
+        return f"{self.page}({self.section})"
 
 
 @dataclass(frozen=True)
@@ -257,7 +289,7 @@ class PackageIndex:
         """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
         start = time.monotonic()
         lists = self._lists() + self._translations() + self._appstream() + self._contents()
-        lists_sig = json.dumps(_signature(lists))
+        lists_sig = json.dumps([*_signature(lists), *manuals.signature()])
         status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
         meta = self._stored_meta()
         if meta.get("schema") != SCHEMA_VERSION or meta.get("lists") != lists_sig:
@@ -269,11 +301,20 @@ class PackageIndex:
         return BuildReport("unchanged", int(meta.get("packages", 0)), time.monotonic() - start)
 
     def _read_packages(self) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
-        """{name: fields} from every Packages list (last list wins for a name) and {md5: long text} translations."""
+        """{name: fields} from every Packages list (the highest version wins, as apt's candidate) and
+        {md5: long text} translations."""
         packages: dict[str, dict[str, str]] = {}
         for path in self._lists():
             for fields in debian.stanzas(debian.read_text(path)):
-                packages[fields["package"]] = fields
+                known = packages.get(fields["package"])
+                # apt's candidate: the highest version of any suite (the security suite's deb12u12 over deb12u9);
+                # fields only the release's list carries (debtags) are kept
+                if known is None:
+                    packages[fields["package"]] = fields
+                elif debian.version_compare(fields.get("version", ""), known.get("version", "")) > 0:
+                    packages[fields["package"]] = {**known, **fields}
+                else:
+                    packages[fields["package"]] = {**fields, **known}
         translations: dict[str, str] = {}
         for path in self._translations():
             for fields in debian.stanzas(debian.read_text(path)):
@@ -355,6 +396,7 @@ class PackageIndex:
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
+            self._insert_manuals(conn, {r[0] for r in rows})
             conn.executemany(
                 "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags, appstream, commands)"
                 " VALUES (?,?,?,?,?,?,?,?)",
@@ -386,6 +428,27 @@ class PackageIndex:
         self.close()
         os.replace(tmp, self.db_path)
         return len(rows)
+
+    def _insert_manuals(self, conn: sqlite3.Connection, names: set[str]) -> None:
+        """The manual pages of the indexed packages: this machine's installed pages, the archive's for the rest."""
+        local = manuals.read_local()
+        local_keys = {(m.package, m.page, m.section) for m in local}
+        rows = [
+            (
+                m.package,
+                m.page,
+                m.section,
+                ",".join(m.names),
+                m.description,
+                (m.package, m.page, m.section) in local_keys,
+            )
+            for m in manuals.merged(manuals.read_archive(), local)
+            if m.package in names
+        ]
+        conn.executemany(
+            "INSERT INTO manuals (package, page, section, names, description, local) VALUES (?,?,?,?,?,?)", rows
+        )
+        conn.execute("INSERT INTO manuals_fts (rowid, names, description) SELECT id, names, description FROM manuals")
 
     def _refresh_installed(self, status_sig: str) -> None:
         installed = debian.installed_packages(self.status_file)
@@ -430,6 +493,46 @@ class PackageIndex:
 
     def exists(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM packages WHERE name = ?", (name,)).fetchone() is not None
+
+    def search_manuals(self, terms: list[str], limit: int = 1000, per_package: int = 8) -> list[ManualHit]:
+        """Manual pages whose names or NAME line match any of ``terms``, best bm25 relevance first, at most
+        ``per_package`` of each package (google-cloud-cli alone has 17,000 pages)."""
+        query = fts_query(terms)
+        if not query:
+            return []
+        weights = ", ".join(str(w) for w in MANUAL_WEIGHTS)
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY package ORDER BY relevance DESC) AS nth"
+            f" FROM (SELECT m.*, -bm25(manuals_fts, {weights}) AS relevance FROM manuals_fts"
+            " JOIN manuals m ON m.id = manuals_fts.rowid WHERE manuals_fts MATCH ?))"
+            " WHERE nth <= ? ORDER BY relevance DESC LIMIT ?",
+            (query, per_package, limit),
+        ).fetchall()
+        return [_manual_hit(r, r["relevance"]) for r in rows]
+
+    def installed_manuals(self, pages: Collection[tuple[str, str]]) -> dict[tuple[str, str], ManualHit]:
+        """{(page, section): its installed manual page} for ``pages``."""
+        if not pages:
+            return {}
+        rows = self.conn.execute(
+            "SELECT * FROM manuals WHERE local = 1 AND page IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted({page for page, _ in pages})),),
+        ).fetchall()
+        return {(r["page"], r["section"]): _manual_hit(r, 0.0) for r in rows if (r["page"], r["section"]) in pages}
+
+    def popularity_of(self, names: Collection[str]) -> dict[str, int]:
+        """{package: how many packages depend on, recommend or suggest it}."""
+        rows = self.conn.execute(
+            "SELECT name, rdepends + mentions FROM packages WHERE name IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(names)),),
+        ).fetchall()
+        return dict(rows)
+
+    def installed_command_pages(self) -> list[tuple[str, str]]:
+        """(page, section) of the installed manual pages of commands that are on this machine's PATH (not the
+        thousands of sub-command pages some packages ship)."""
+        rows = self.conn.execute("SELECT page, section FROM manuals WHERE local = 1").fetchall()
+        return [(page, section) for page, section in rows if on_path(page)]
 
     def command_owners(self, command: str) -> list[str]:
         """Packages that put ``command`` on the PATH (by the Contents files), most depended-on first."""
@@ -517,6 +620,27 @@ class PackageIndex:
 
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM packages").fetchone()[0]
+
+    def manual_count(self, fts: str = "") -> int:
+        """How many manual pages' NAME lines match the FTS5 query ``fts`` (all pages without one)."""
+        if not fts:
+            return self.conn.execute("SELECT count(*) FROM manuals").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM manuals_fts WHERE manuals_fts MATCH ?", (fts,)).fetchone()[0]
+
+
+COMMAND_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/games")
+
+
+def on_path(command: str) -> bool:
+    """Whether ``command`` is a program in the usual command directories."""
+    return "/" not in command and any(os.access(f"{d}/{command}", os.X_OK) for d in COMMAND_DIRS)
+
+
+def _manual_hit(row: sqlite3.Row, relevance: float) -> ManualHit:
+    return ManualHit(
+        row["package"], row["page"], row["section"], tuple(row["names"].split(",")), row["description"],
+        bool(row["local"]), relevance,
+    )  # fmt: skip
 
 
 def popularity(pkg: Package) -> float:
