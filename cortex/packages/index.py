@@ -29,19 +29,20 @@ import re
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import appstream, contents, debian, descriptions, manuals
+from cortex.packages import appstream, contents, debian, descriptions, manuals, semantic
 from cortex.packages.services import service_unit
+from cortex.packages.vocabulary import is_part
 
 log = logging.getLogger(__name__)
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "14"
+SCHEMA_VERSION = "17"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -68,7 +69,8 @@ CREATE TABLE packages (
     app_title TEXT NOT NULL DEFAULT '',
     app_keywords TEXT NOT NULL DEFAULT '',
     commands TEXT NOT NULL DEFAULT '',
-    units TEXT NOT NULL DEFAULT ''
+    units TEXT NOT NULL DEFAULT '',
+    curated INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
 CREATE INDEX provides_virtual ON provides (virtual);
@@ -123,6 +125,7 @@ class Package:
     app_keywords: str = ""  # AppStream search keywords and category words
     commands: tuple[str, ...] = ()  # programs it puts on the PATH, by apt's Contents files (empty without them)
     units: tuple[str, ...] = ()  # systemd services it ships, by the same files: a server, not which unit to enable
+    curated: int = 0  # how many metapackages (Debian's tasks and blends) pick it: the tools a field relies on
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Package:
@@ -148,6 +151,7 @@ class Package:
             app_keywords=row["app_keywords"],
             commands=tuple(row["commands"].split()),
             units=tuple(row["units"].split()),
+            curated=row["curated"],
         )
 
     @property
@@ -174,6 +178,7 @@ class ManualHit:
     description: str
     local: bool
     relevance: float
+    row: int = 0  # its id in the index (and its row among the vectors)
 
     @property
     def cite(self) -> str:
@@ -218,6 +223,12 @@ def tag_words(tags: list[str] | tuple[str, ...]) -> str:
     return " ".join(dict.fromkeys(words))
 
 
+def first_sentence(text: str, limit: int = 200) -> str:
+    """The first sentence of a long description, at most ``limit`` characters."""
+    sentence = re.split(r"(?<=[a-z0-9)])[.!?](?:\s|$)", " ".join(text.split()), maxsplit=1)[0]
+    return sentence[:limit]
+
+
 def _signature(paths: list[Path]) -> list[list[Any]]:
     out = []
     for p in paths:
@@ -245,6 +256,7 @@ class PackageIndex:
         lists_dir: Path = LISTS_DIR,
         status_file: Path = STATUS_FILE,
         descriptions_dir: Path | None = None,
+        models_dir: Path | None = None,
     ):
         self.db_path = Path(db_path)
         self.lists_dir = Path(lists_dir)
@@ -253,6 +265,8 @@ class PackageIndex:
         self.descriptions_dir = Path(descriptions_dir or descriptions.descriptions_dir(self.db_path.parent))
         self._conn: sqlite3.Connection | None = None
         self._vocabulary: dict[str, int] | None = None
+        # The semantic signal's vectors, when the embedder is installed in models_dir (semantic.py).
+        self.vectors = semantic.Vectors(self.db_path, models_dir or self.db_path.parent / "no-models")
 
     # Building -------------------------------------------------------------------------------------------------
 
@@ -276,6 +290,11 @@ class PackageIndex:
         """Cortex's own Contents files, else the system's (apt-file fetches them too): one set, not both."""
         return contents.list_files(self.descriptions_dir) or contents.list_files(self.lists_dir)
 
+    def status_stamp(self) -> str:
+        """What changes when a package is installed or removed (for caches kept beside the index)."""
+        meta = self._stored_meta()
+        return f"{meta.get('built_at')} {meta.get('status')}"
+
     def _stored_meta(self) -> dict[str, str]:
         if not self.db_path.exists():
             return {}
@@ -285,20 +304,44 @@ class PackageIndex:
         except sqlite3.DatabaseError:
             return {}  # corrupt or foreign file: rebuild it
 
-    def ensure(self) -> BuildReport:
-        """Bring the index up to date with apt's lists and dpkg's status; cheap when nothing changed."""
+    def ensure(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+        """Bring the index up to date with apt's lists and dpkg's status, and its vectors with it; cheap when
+        nothing changed. ``progress(stage, done, total)`` hears about a build."""
         start = time.monotonic()
         lists = self._lists() + self._translations() + self._appstream() + self._contents()
         lists_sig = json.dumps([*_signature(lists), *manuals.signature()])
         status_sig = json.dumps(_signature([self.status_file]) if self.status_file.exists() else [])
         meta = self._stored_meta()
+        action = "unchanged"
         if meta.get("schema") != SCHEMA_VERSION or meta.get("lists") != lists_sig:
-            count = self._build(lists_sig, status_sig)
-            return BuildReport("built", count, time.monotonic() - start)
-        if meta.get("status") != status_sig:
+            if progress:
+                progress("reading apt's lists and manual pages", 0, 0)
+            self._build(lists_sig, status_sig)
+            meta, action = self._stored_meta(), "built"
+        elif meta.get("status") != status_sig:
             self._refresh_installed(status_sig)
-            return BuildReport("refreshed", int(meta.get("packages", 0)), time.monotonic() - start)
-        return BuildReport("unchanged", int(meta.get("packages", 0)), time.monotonic() - start)
+            action = "refreshed"
+        stamp = f"{semantic.MODEL} {meta.get('built_at')} {meta.get('packages')}"
+        if not self.vectors.current(stamp) and semantic.available(self.vectors.models_dir):
+            self.vectors.build(
+                self._vector_texts(), stamp, lambda done, total: progress and progress("vectors", done, total)
+            )
+            action = "built" if action == "built" else "vectors"
+        return BuildReport(action, int(meta.get("packages", 0)), time.monotonic() - start)
+
+    def _vector_texts(self) -> dict[str, list[tuple[int, str]]]:
+        """What the semantic signal encodes: the summaries of packages that are programs, not parts of them
+        (full-text search serves "libssl headers"), and every NAME line."""
+        with sqlite3.connect(self.db_path) as conn:
+            packages = [
+                (row, f"{summary}. {first_sentence(description)}".strip(". "))
+                for row, name, summary, description in conn.execute(
+                    "SELECT id, name, summary, description FROM packages"
+                )
+                if summary and not is_part(name)
+            ]
+            pages = conn.execute("SELECT id, description FROM manuals").fetchall()
+        return {"packages": packages, "manuals": pages}
 
     def _read_packages(self) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         """{name: fields} from every Packages list (the highest version wins, as apt's candidate) and
@@ -342,7 +385,11 @@ class PackageIndex:
         mentions: Counter[str] = Counter()
         virtual: list[tuple[str, str]] = []
         rows = []
+        curated: Counter[str] = Counter()  # picked by a metapackage: Debian's blends and tasks name each field's tools
         for name, f in packages.items():
+            if f.get("section", "").endswith("metapackages") or name.startswith("task-"):
+                for pick in debian.dependency_names(f.get("depends", "") + "," + f.get("recommends", "")):
+                    curated[pick] += 1
             for dep in debian.dependency_names(f.get("depends", "") + "," + f.get("pre-depends", "")):
                 if dep != name:
                     rdepends[dep] += 1
@@ -382,6 +429,7 @@ class PackageIndex:
             )
         for row in rows:
             row[9:9] = [rdepends.get(row[0], 0), mentions.get(row[0], 0)]
+            row.append(curated.get(row[0], 0))
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.db_path.with_name(f"{self.db_path.name}.{os.getpid()}.tmp")
@@ -392,7 +440,8 @@ class PackageIndex:
             conn.executemany(
                 "INSERT INTO packages (name, version, source, section, priority, summary, description, provides,"
                 " installed_size, rdepends, mentions, tags, essential, service, installed, installed_version, app,"
-                " app_title, app_keywords, commands, units) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " app_title, app_keywords, commands, units, curated)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
@@ -534,6 +583,82 @@ class PackageIndex:
         rows = self.conn.execute("SELECT page, section FROM manuals WHERE local = 1").fetchall()
         return [(page, section) for page, section in rows if on_path(page)]
 
+    def nearest(self, request: str, limit: int = 30) -> list[str]:
+        """The packages whose summary or a NAME line is closest in meaning to ``request``, closest first."""
+        query = self.vectors.encode(request)
+        if query is None:
+            return []
+        rows = [("packages", r, sim) for r, sim in self.vectors.nearest(query, "packages", limit)]
+        rows += [("manuals", r, sim) for r, sim in self.vectors.nearest(query, "manuals", 2 * limit)]
+        names: dict[str, float] = {}
+        for kind, row, sim in sorted(rows, key=lambda r: -r[2]):
+            sql = (
+                "SELECT name FROM packages WHERE id = ?"
+                if kind == "packages"
+                else "SELECT package FROM manuals WHERE id = ?"
+            )
+            found = self.conn.execute(sql, (row,)).fetchone()
+            if found and found[0] not in names:
+                names[found[0]] = sim
+        return list(names)[:limit]
+
+    def nearest_manuals(self, vector: Any, limit: int = 40) -> list[tuple[ManualHit, float]]:
+        """The manual pages whose NAME line is closest in meaning to ``vector`` (an encoded question)."""
+        out = []
+        for row, sim in self.vectors.nearest(vector, "manuals", limit):
+            found = self.conn.execute("SELECT * FROM manuals WHERE id = ?", (row,)).fetchone()
+            if found is not None:
+                out.append((_manual_hit(found, 0.0), sim))
+        return out
+
+    def nearest_packages(self, vector: Any, limit: int = 20) -> list[tuple[str, float]]:
+        """The packages whose summary is closest in meaning to ``vector``: (name, cosine)."""
+        out = []
+        for row, sim in self.vectors.nearest(vector, "packages", limit):
+            found = self.conn.execute("SELECT name FROM packages WHERE id = ?", (row,)).fetchone()
+            if found is not None:
+                out.append((found[0], sim))
+        return out
+
+    def package_similarity(self, vector: Any, names: Collection[str]) -> dict[str, float]:
+        """{package: cosine of ``vector`` with its summary} for ``names`` that have a vector."""
+        rows = self.conn.execute(
+            "SELECT id, name FROM packages WHERE name IN (SELECT value FROM json_each(?))", (json.dumps(sorted(names)),)
+        ).fetchall()
+        sims = self.vectors.similarity(vector, "packages", [r[0] for r in rows])
+        return {name: float(sim) for (_, name), sim in zip(rows, sims, strict=True) if not math.isnan(sim)}
+
+    def manuals_of(self, packages: Sequence[str], per_package: int = 3) -> list[ManualHit]:
+        """Up to ``per_package`` manual pages of each of ``packages``: its commands' pages first (section 1, 8)."""
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT m.*, row_number() OVER (PARTITION BY package ORDER BY section IN ('1', '8') DESC,"
+            " local DESC, length(page)) AS nth FROM manuals m WHERE package IN (SELECT value FROM json_each(?)))"
+            " WHERE nth <= ?",
+            (json.dumps(list(packages)), per_package),
+        ).fetchall()
+        return [_manual_hit(r, 0.0) for r in rows]
+
+    def similarity(self, request: str, names: Collection[str]) -> dict[str, float]:
+        """{package: how close in meaning ``request`` is to its summary or one of its NAME lines} (cosine), for
+        ``names``; empty without vectors."""
+        query = self.vectors.encode(request)
+        if query is None or not names:
+            return {}
+        marks = json.dumps(sorted(names))
+        packages = self.conn.execute(
+            "SELECT id, name FROM packages WHERE name IN (SELECT value FROM json_each(?))", (marks,)
+        ).fetchall()
+        pages = self.conn.execute(
+            "SELECT id, package FROM manuals WHERE package IN (SELECT value FROM json_each(?))", (marks,)
+        ).fetchall()
+        out: dict[str, float] = {}
+        for kind, rows in (("packages", packages), ("manuals", pages)):
+            sims = self.vectors.similarity(query, kind, [r[0] for r in rows])
+            for (_, name), sim in zip(rows, sims, strict=True):
+                if not math.isnan(sim):
+                    out[name] = max(out.get(name, -1.0), float(sim))
+        return out
+
     def command_owners(self, command: str) -> list[str]:
         """Packages that put ``command`` on the PATH (by the Contents files), most depended-on first."""
         query = fts_query([command])
@@ -639,7 +764,7 @@ def on_path(command: str) -> bool:
 def _manual_hit(row: sqlite3.Row, relevance: float) -> ManualHit:
     return ManualHit(
         row["package"], row["page"], row["section"], tuple(row["names"].split(",")), row["description"],
-        bool(row["local"]), relevance,
+        bool(row["local"]), relevance, row["id"],
     )  # fmt: skip
 
 
@@ -660,7 +785,10 @@ def open_index(config: Any = None, db_path: Path | None = None) -> PackageIndex:
         db_path = config.paths.state_dir / "packages.db"
     index = _indexes.get(db_path)
     if index is None:
-        index = PackageIndex(db_path)
+        from cortex.paths import get_paths
+
+        models_dir = config.paths.models_dir if config is not None else get_paths().models_dir
+        index = PackageIndex(db_path, models_dir=models_dir)
         try:
             index.ensure()
         except PermissionError:

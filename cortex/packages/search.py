@@ -26,394 +26,34 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from cortex.packages.index import Hit, Package, PackageIndex, fts_query, tag_words
-from cortex.packages.popular import DEFAULTS, POPULAR
-
-# fmt: off
-STOP_WORDS = frozenset({
-    "a", "an", "the", "and", "or", "of", "to", "in", "on", "at", "by", "for", "from", "with", "without", "into",
-    "i", "me", "my", "we", "our", "us", "you", "your", "it", "its", "this", "that", "these", "those", "which",
-    "what", "who", "how", "is", "are", "be", "can", "could", "would", "should", "will", "do", "does", "so",
-    "want", "need", "like", "please", "install", "installing", "setup", "set", "up", "get", "add", "some",
-    "something", "tool", "tools", "program", "programs", "app", "apps", "application", "software", "utility",
-    "package", "packages", "machine", "computer", "system", "let", "lets", "help", "good", "best", "simple",
-    "new", "use", "using", "able", "way", "thing", "also", "just", "all", "any", "other", "etc", "one",
-    "linux", "debian", "ubuntu", "there", "here", "have", "has", "make", "run", "running", "local", "own",
-    "d", "ll", "ve", "re", "bunch", "lot", "lots", "many", "several", "multiple", "few", "nice", "easy", "easily",
-    "kind", "sort", "platform", "solution", "solutions", "stuff", "things", "two", "computers", "machines", "pc",
-    "hey", "u", "host", "hosting",
-})
-# fmt: on
-
-# Intent words -> words and phrases Debian's package descriptions use for that kind of software.
-# Keys are single words or space-joined pairs of consecutive content words.
-INTENTS: dict[str, tuple[str, ...]] = {
-    "dns": ("dns server", "nameserver", "domain name", "resolver"),
-    "vpn": ("virtual private network", "vpn", "tunnel", "wireguard", "openvpn"),
-    "record screen": ("screencast", "screen recorder", "screen recording", "record desktop"),
-    "screen recorder": ("screencast", "screen recording", "record desktop"),
-    "screencast": ("screen recorder", "screen recording"),
-    "disk usage": ("disk usage", "du", "disk space"),
-    "search text": ("grep-like", "search", "regex", "pattern"),
-    "search files": ("grep-like", "search"),
-    "web server": ("httpd", "http server", "web server"),
-    "http server": ("httpd", "web server"),
-    "database": ("database server", "sql", "database"),
-    "database server": ("sql server", "sql database"),
-    "sql": ("sql database", "database server"),
-    "firewall": ("firewall", "netfilter", "packet filter", "iptables"),
-    "compile": ("compiler", "build"),
-    "compiler": ("compiler", "gnu compiler", "build"),
-    "headers": ("development files", "dev", "header files"),
-    "development": ("development files", "dev"),
-    "python": ("python3",),
-    "photoshop": ("image editor", "image manipulation", "raster graphics", "paint"),
-    "image editor": ("image manipulation", "raster graphics", "photo editor"),
-    "vector": ("vector graphics", "svg", "drawing"),
-    "office": ("office suite", "word processor", "spreadsheet"),
-    "video": ("movie",),
-    "videos": ("video", "movie"),
-    "play videos": ("video player", "media player"),
-    "music": ("audio",),
-    "music player": ("audio player", "media player"),
-    "pdf": ("pdf viewer", "document viewer", "pdf"),
-    "processes": ("process viewer", "process monitor", "top"),
-    "process": ("process viewer", "process monitor"),
-    "bandwidth": ("bandwidth", "network traffic", "network usage", "network load"),
-    "backup": ("backup", "backups", "incremental backup", "deduplicating"),
-    "back up": ("backup", "backups", "incremental backup", "deduplicating"),
-    "torrent": ("bittorrent", "torrent client"),
-    "bittorrent": ("bittorrent client",),
-    "clock": ("ntp", "time synchronization", "network time"),
-    "time": ("ntp", "time synchronization", "network time"),
-    "brute": ("ban", "intrusion", "brute force", "log scanning"),
-    "ban": ("ban", "intrusion prevention", "brute force"),
-    "screenshot": ("screenshot", "screen capture", "screen grabber"),
-    "screenshots": ("screenshot", "screen capture", "screen grabber"),
-    "latex": ("tex", "texlive", "latex"),
-    "windows share": ("smb", "cifs", "samba"),
-    "windows machines": ("smb", "cifs", "samba"),
-    "share files": ("file sharing", "file server", "smb"),
-    "load balancer": ("load balancing", "load balancer", "reverse proxy"),
-    "proxy": ("proxy server", "proxy cache", "caching proxy"),
-    "partition": ("partition editor", "partitions", "partition table"),
-    "antivirus": ("anti-virus", "virus scanner", "antivirus", "malware"),
-    "virus": ("anti-virus", "virus scanner", "antivirus"),
-    "password": ("password manager", "password safe", "passwords"),
-    "mail server": ("mail transport agent", "smtp server", "mta"),
-    "email": ("mail", "email client", "mail user agent"),
-    "email client": ("mail client", "mail user agent", "mua"),
-    "browser": ("web browser", "browser"),
-    "text mode": ("text-mode", "console", "terminal", "text-based"),
-    "duplicate": ("duplicate files", "duplicates"),
-    "3d": ("3d modeling", "3d modeller", "3d creation", "3d"),
-    "modelling": ("modeling", "3d modeling"),
-    "health": ("smart", "s.m.a.r.t"),
-    "disk": ("disk", "storage", "drive"),
-    "system information": ("system information", "system info", "sysinfo", "hardware information"),
-    "irc": ("irc client", "irc chat"),
-    "chat": ("chat client", "instant messaging", "messaging"),
-    "7z": ("7-zip", "7zip"),
-    "extract": ("archiver", "archive", "decompress"),
-    "archive": ("archiver", "archive", "compression"),
-    "compress": ("compression", "archiver", "compressor"),
-    "json": ("json", "json processor"),
-    "multiplexer": ("terminal multiplexer",),
-    "file manager": ("file manager", "file browser"),
-    "ssh": ("ssh", "secure shell"),
-    "ssh server": ("secure shell server", "sshd"),
-    "ftp": ("ftp server", "ftp daemon", "file transfer protocol"),
-    "vnc": ("vnc server", "remote desktop", "virtual network computing"),
-    "nfs": ("nfs server", "network file system"),
-    "mqtt": ("mqtt broker", "message broker"),
-    "redis": ("redis", "key-value"),
-    "git": ("git", "revision control"),
-    "node.js": ("nodejs", "javascript"),
-    "node": ("nodejs", "javascript"),
-    "java": ("java development kit", "jdk", "openjdk"),
-    "rust": ("rust compiler", "rustc"),
-    "download": ("downloader", "download", "retriever"),
-    "sync": ("synchronization", "synchronize", "sync"),
-    "synchronize": ("synchronization", "file synchronization", "sync"),
-    "packets": ("packet capture", "network traffic", "packet analyzer", "sniffer"),
-    "packet": ("packet capture", "network traffic", "packet analyzer", "sniffer"),
-    "audio": ("audio editor", "sound editor", "audio"),
-    "convert": ("converter", "transcode", "conversion"),
-    "monitor": ("monitor", "monitoring", "viewer"),
-    "editor": ("editor", "text editor"),
-    "shell": ("shell", "command interpreter"),
-    "terminal": ("terminal", "console", "commandline", "text-mode"),
-    "command line": ("commandline", "command-line", "text-mode", "console", "terminal"),
-    "benchmark": ("benchmark", "benchmarking"),
-    "container": ("container", "containers", "docker"),
-    "containers": ("container", "docker"),
-    "virtual machine": ("virtualization", "emulator", "hypervisor", "qemu"),
-    "virtualization": ("virtualization", "hypervisor", "kvm"),
-    "diagram": ("diagram", "diagrams", "flowchart"),
-    "notes": ("note taking", "notes", "notebook"),
-    "calculator": ("calculator",),
-    "font": ("font", "fonts", "typeface"),
-    "game": ("game",),
-    "wifi": ("wireless", "wi-fi", "wlan"),
-    "bluetooth": ("bluetooth",),
-    "printer": ("printing", "cups", "printer"),
-    "print": ("printing", "cups"),
-    "webcam": ("webcam", "camera", "v4l"),
-    "spell": ("spell checker", "spelling"),
-    "translate": ("translation", "translator"),
-    "ocr": ("optical character recognition", "ocr"),
-    "ebook": ("e-book", "ebook"),
-    "dictionary": ("dictionary",),
-    "http": ("http", "web"),
-    "api": ("api", "http client"),
-    "benchmarking": ("benchmark",),
-    "server": ("server", "daemon"),
-    "listen": ("player", "playing", "audio player", "music player"),
-    "watch": ("player", "playing", "video player", "media player", "monitor"),
-    "movies": ("video", "movie", "media player", "video player"),
-    "movie": ("video", "movie", "media player", "video player"),
-    "write": ("writer", "editor", "writing", "word processor"),
-    "documents": ("document", "word processor", "office", "documents"),
-    "document": ("document", "word processor", "office"),
-    "draw": ("drawing", "paint", "painting"),
-    "pictures": ("image", "picture", "photo", "graphics"),
-    "picture": ("image", "picture", "photo", "graphics"),
-    "record": ("recorder", "recording", "capture"),
-    "microphone": ("audio", "sound", "recorder", "microphone"),
-    "fonts": ("font", "fonts", "typeface"),
-    "google drive": ("google drive", "gdrive", "cloud storage"),
-    "connections": ("connections", "network connections", "sockets", "netstat"),
-    "throughput": ("throughput", "bandwidth", "performance", "speed"),
-    "desktop environment": ("desktop environment", "desktop", "task"),
-    "microsoft": ("microsoft", "mscorefonts", "windows"),
-    "authentication": ("authentication", "pam", "nss", "login"),
-    "directory": ("directory", "folder", "directories"),
-    "folder": ("directory", "folder", "directories"),
-    "folders": ("directories", "directory", "folders"),
-    "directory structure": ("directory tree", "directory listing", "tree"),
-    "compare": ("diff", "compare", "comparison", "differences"),
-    "http requests": ("http client", "url", "transferring data", "http"),
-    "memory leaks": ("memory leak", "memory debugger", "memory error", "memory profiler", "leak"),
-    "leaks": ("memory leak", "memory debugger", "leak"),
-    "linter": ("lint", "linter", "checker", "static analysis", "code checker", "style checker"),
-    "lint": ("lint", "linter", "checker", "static analysis"),
-    "kernel headers": ("linux headers", "header files for linux", "linux-headers"),
-    "kernel": ("kernel", "linux"),
-    "relay": ("relay", "mail transport agent", "mta", "smarthost", "null client"),
-    "smtp": ("smtp", "mail transport agent", "mta"),
-    "frontend": ("interface", "front-end", "frontend", "client"),
-    "front-end": ("interface", "front-end", "frontend", "client"),
-    "interface": ("interface", "front-end", "frontend"),
-    "graphical": ("gui", "x11", "gtk", "qt"),
-    "gui": ("graphical", "x11", "gtk", "qt"),
-    "markdown": ("markup", "markdown"),
-    "ebooks": ("epub", "e-book", "ebook"),
-    "reader": ("viewer", "reader"),
-    "io": ("i/o", "input/output", "disk i/o"),
-    "usb": ("usb", "removable", "flash drive"),
-    "sticks": ("usb", "flash drive", "removable"),
-    "stick": ("usb", "flash drive", "removable"),
-    "iso": ("iso9660", "disk image", "iso image", "bootable"),
-    "mixer": ("mixer", "volume control"),
-    "volume": ("volume control", "mixer"),
-    "uptime": ("uptime", "availability", "monitoring"),
-    "website": ("web site", "http", "web server"),
-    "websites": ("web site", "http", "web server"),
-    "encrypt": ("encryption", "cryptography", "encrypt", "crypt"),
-    "encryption": ("encryption", "cryptography", "encrypt"),
-    "port scanner": ("port scanner", "network scanner", "network mapper", "security scanner"),
-    "scanner": ("scanner", "scanning"),
-    "xmpp": ("xmpp", "jabber"),
-    "jabber": ("xmpp", "jabber"),
-    "network speed": ("bandwidth", "throughput", "network performance"),
-    "speed": ("bandwidth", "throughput", "performance"),
-    "measure": ("measurement", "measuring", "benchmark"),
-    "graphs": ("graph", "graphs", "charts", "graphical"),
-    "system monitor": ("system monitor", "resource monitor", "process viewer", "top-like"),
-    "photo": ("photo", "photograph", "image", "picture"),
-    "photos": ("photo", "photograph", "image", "picture"),
-    "manager": ("manager", "management", "organizer", "organizing"),
-    "converter": ("converter", "conversion", "converting"),
-    "images": ("image", "picture", "graphics"),
-    "remote desktop": ("remote desktop", "rdp", "vnc"),
-    "sound": ("audio", "sound"),
-    "ide": ("integrated development environment", "ide"),
-    "programming": ("development", "programming"),
-    "virtual machines": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
-    "vm": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
-    "vms": ("virtualization", "virtual machine", "hypervisor", "kvm", "qemu"),
-    "windows programs": ("wine", "windows api", "win32", "windows applications"),
-    "windows applications": ("wine", "windows api", "win32"),
-    "kubernetes": ("kubernetes", "k8s", "container orchestration"),
-    "calendar": ("calendar", "pim", "organizer"),
-    "todo": ("todo", "to-do", "task list", "task manager"),
-    "paint": ("paint", "painting", "drawing"),
-    "drawing": ("drawing", "paint"),
-    "cad": ("cad", "computer-aided design", "computer aided design"),
-    "math": ("mathematics", "math", "calculation"),
-    "statistics": ("statistics", "statistical"),
-    "git server": ("git hosting", "git repositories", "git server"),
-    "download manager": ("download manager", "downloader"),
-    "youtube": ("youtube", "video downloader", "video sharing"),
-    "rootkits": ("rootkit", "rootkits"),
-    "rootkit": ("rootkit", "rootkits"),
-    "logs": ("log", "logfile", "log analyzer", "logging"),
-    "dhcp": ("dhcp server", "dhcp"),
-    "ldap": ("ldap server", "directory server", "ldap"),
-    "cache": ("cache", "caching"),
-    "caching": ("cache", "caching"),
-    "certificate": ("certificate", "tls", "ssl", "acme", "let's encrypt"),
-    "certificates": ("certificate", "tls", "ssl", "acme", "let's encrypt"),
-    "https": ("tls", "ssl", "certificate"),
-    "ssl": ("tls", "ssl", "certificate"),
-    "video editor": ("video editor", "video editing", "non-linear", "edit videos"),
-    "video player": ("video player", "media player", "movie player"),
-    "audio player": ("audio player", "music player", "media player"),
-    "media player": ("media player", "video player", "audio player"),
-    "web browser": ("web browser", "browser"),
-    "text editor": ("text editor",),
-    "code editor": ("text editor", "programmer's editor", "ide"),
-    "mail client": ("mail client", "mail user agent", "email client"),
-    "container runtime": ("container runtime", "containers", "docker"),
-    "disk space": ("disk usage", "disk space"),
-    "hard disk": ("disk", "drive", "storage"),
-    "network traffic": ("network traffic", "bandwidth", "packet"),
-    "remote access": ("remote access", "remote desktop", "ssh"),
-    "file sharing": ("file sharing", "smb", "nfs"),
-    "self-hosted": ("server", "self-hosted", "web application"),
-    "home automation": ("home automation", "smart home"),
-    "speech": ("speech", "text-to-speech", "speech synthesis"),
-    "voice": ("voip", "voice", "speech"),
-    "voip": ("voip", "sip", "telephony"),
-    "video call": ("video conferencing", "voip", "video call"),
-    "presentation": ("presentation", "slides", "slideshow"),
-    "spreadsheet": ("spreadsheet", "calc"),
-    "word processor": ("word processor", "writer"),
-    "accounting": ("accounting", "finance", "bookkeeping"),
-    "finance": ("finance", "accounting", "money"),
-    "budget": ("finance", "accounting", "money"),
-    "recipes": ("recipe", "cookbook"),
-    "astronomy": ("astronomy", "planetarium", "sky"),
-    "maps": ("map", "maps", "gps", "openstreetmap"),
-    "gps": ("gps", "navigation", "map"),
-    "weather": ("weather", "forecast"),
-    "mirror": ("mirror", "mirroring"),
-    "clipboard": ("clipboard", "clipboard manager"),
-    "launcher": ("launcher", "application launcher"),
-    "dock": ("dock", "launcher", "panel"),
-    "wallpaper": ("wallpaper", "background"),
-    "theme": ("theme", "themes"),
-    "keyboard": ("keyboard", "input method"),
-    "touchpad": ("touchpad", "synaptics", "libinput"),
-    "battery": ("battery", "power management", "power saving"),
-    "power": ("power management", "power saving", "battery"),
-    "laptop": ("laptop", "power management", "battery"),
-    # Everyday phrasings of common tasks, as the programs' own summaries put them.
-    "pretty print": ("pretty-print", "pretty printer", "prettify", "formatter"),
-    "make music": ("music production", "sequencer", "digital audio workstation", "music composition"),
-    "compose music": ("music production", "sequencer", "music notation", "music composition"),
-    "compare files": ("visual diff", "diff viewer", "file comparison", "merge tool"),
-    "side by side": ("visual diff", "diff viewer", "merge tool", "graphical diff"),
-    "hardware info": ("hardware information", "hardware lister", "hardware details", "system profiler"),
-    "hardware information": ("hardware information", "hardware lister", "hardware details", "system profiler"),
-    "internet speed": ("speedtest", "speed test", "internet bandwidth"),
-    "open ports": ("port scanner", "network scanner", "network mapper", "port scanning"),
-    "photo collection": ("photo manager", "photo management", "photo organizer", "image organizer"),
-    "manage photos": ("photo manager", "photo management", "photo organizer", "image organizer"),
-    "snapshots": ("snapshot", "snapshots", "system restore", "rollback"),
-    "media server": ("media server", "dlna", "upnp", "media streaming"),
-    "smart tv": ("dlna", "upnp", "media server"),
-    "monitoring server": ("monitoring system", "network monitoring", "monitoring", "alerting"),
-    "monitor servers": ("monitoring system", "network monitoring", "monitoring", "alerting"),
-    "flashcards": ("flashcard", "flash cards", "spaced repetition", "vocabulary trainer"),
-    "learn to type": ("typing tutor", "touch typing", "keyboard trainer", "typing"),
-    "typing": ("typing tutor", "touch typing", "keyboard trainer"),
-    "drawing program": ("drawing", "painting program", "paint program"),
-    "docx": ("word processor", "office suite", "microsoft word", "docx"),
-    "word docs": ("word processor", "office suite", "microsoft word", "docx"),
-    "dvds": ("dvd", "media player", "video player"),
-    "dvd": ("dvd", "media player", "video player"),
-    "compress swap": ("zram", "compressed swap", "compressed ram"),
-    "config management": ("configuration management", "automation", "orchestration", "infrastructure as code"),
-    "configuration management": ("configuration management", "automation", "orchestration"),
-    "recover deleted": ("data recovery", "undelete", "file recovery", "file carving"),
-    "undelete": ("data recovery", "undelete", "file recovery"),
-    "spelling": ("spell checker", "spellchecker", "spelling"),
-    "spell check": ("spell checker", "spellchecker", "spelling"),
-    "password generator": ("password generator", "generate passwords", "random passwords", "pronounceable passwords"),
-    "admin panel": ("web-based administration", "server administration", "web console", "administration interface"),
-    "android phone": ("mtp", "media transfer protocol", "android"),
-}
-# Words in a request that make parts of a package welcome instead of penalised.
-WANTS_DEV = frozenset({"headers", "header", "development", "dev", "library", "libraries", "lib", "sdk"})
-WANTS_DOC = frozenset({"documentation", "docs", "doc", "manual"})
-ECOSYSTEM_PREFIXES = {
-    "python3-": "python",
-    "python-": "python",
-    "ruby-": "ruby",
-    "golang-": "go",
-    "node-": "node",
-    "r-cran-": "r",
-    "r-bioc-": "r",
-    "libghc-": "haskell",
-    "haskell-": "haskell",
-    "php-": "php",
-    "lua-": "lua",
-    "elpa-": "emacs",
-    "librust-": "rust",
-    "rust-": "rust",
-    "libjs-": "javascript",
-    "ocaml-": "ocaml",
-    "erlang-": "erlang",
-    "gir1.2-": "gir",
-    "fonts-": "font",
-    "xfonts-": "font",
-    "texlive-lang-": "language",
-    "hunspell-": "spell",
-    "myspell-": "spell",
-    "aspell-": "spell",
-    "gnome-shell-extension-": "extension",
-    "kodi-": "kodi",
-    "vim-": "vim",
-    "emacs-": "emacs",
-    "golang-github-": "go",
-    "trinity-": "trinity",
-}
-PART_SUFFIXES = (
-    "-dev",
-    "-doc",
-    "-dbg",
-    "-dbgsym",
-    "-data",
-    "-common",
-    "-l10n",
-    "-i18n",
-    "-locale",
-    "-theme",
-    "-themes",
-    "-plugin",
-    "-plugins",
-    "-examples",
-    "-tests",
-    "-perl",
-    "-java",
-    "-src",
-    "-source",
-    "-dkms",
-    "-el",
-    "-help",
+from cortex.packages.index import Hit, ManualHit, Package, PackageIndex, fts_query, tag_words
+from cortex.packages.vocabulary import (
+    DEFAULTS,
+    ECOSYSTEM_PREFIXES,
+    GRAPHICAL_WORDS,
+    INTENTS,
+    LIBRARY_PREFIXES,
+    PART_SECTIONS,
+    PART_SUFFIXES,
+    PLUGIN_WORDS,
+    POPULAR,
+    SERVER_TAGS,
+    SERVER_WORDS,
+    STOP_WORDS,
+    SUITE_WORDS,
+    TERMINAL_WORDS,
+    WANTS_DEV,
+    WANTS_DOC,
 )
-PART_SECTIONS = frozenset({"libs", "libdevel", "oldlibs", "debug", "doc", "localization", "fonts", "javascript"})
+
 CROSS = re.compile(r"(?<=-)(?:cross|armel|armhf|arm64|i386|mips\w*|ppc64\w*|powerpc|s390x|riscv64|hppa|m68k|sh4|x32)\b")
-PLUGIN_WORDS = frozenset({"extension", "extensions", "plugin", "plugins", "plug-in", "add-on", "addon", "module"})
-SUITE_WORDS = frozenset({"desktop", "environment", "suite", "stack", "complete", "full", "everything"})
-# Debian's debtags for servers, and for web applications (a wiki engine is served by the web server)
-SERVER_TAGS = ("network::server", "network::service", "web::application")
-SERVER_WORDS = frozenset({"server", "service", "daemon", "serve", "host", "hosting", "broker"})
 
 
 @dataclass
@@ -472,15 +112,16 @@ LIKENESS_MARKERS = ("like", "alternative", "replacement", "clone", "equivalent",
 
 # "on my laptop", "for my kids", "in the lan": where or for whom, not what to install. Such words count less.
 CONTEXT = re.compile(
-    r"\b(?:on|in|for|at|into|inside) (?:my|our|the|his|her|their) ([a-z0-9 .+\-]+?)"
+    r"\b(?:on|in|for|at|into|inside) (?:my|our|the|his|her|their|this|a) ([a-z0-9 .+\-]+?)"
     r"(?=$|[,.;]| (?:on|in|for|at|with|from|to|so|and) )"
 )
 CONTEXT_WEIGHT = 0.5
 
 
-def build_query(request: str) -> Query:
+def build_query(request: str, join: bool = False) -> Query:
     """The request's concepts: each content word with its intent expansions, except that a phrase the intent
-    table knows ("file manager", "back up") is one concept, not two words."""
+    table knows ("file manager", "back up") is one concept, not two words. With ``join``, two words in a row
+    may also be one ("time zone" matches "timezone")."""
     likeness = {m.group(1) for pattern in LIKENESS for m in pattern.finditer(request.lower())} - STOP_WORDS
     for marker in LIKENESS_MARKERS:  # "a minecraft-like game" asks for a game, and minecraft is only the model
         request = re.sub(rf"-?\b{marker}\b", " ", request, flags=re.I)
@@ -503,6 +144,10 @@ def build_query(request: str) -> Query:
             continue
         parts = w.split("-") if "-" in w else []  # "brute-force" also means "brute" and "force"
         groups.append([w, *INTENTS.get(w, ()), *(t for p in parts for t in INTENTS.get(p, ()))])
+    for a, b in itertools.pairwise(words) if join else ():  # "time zone" is also "timezone"
+        for group in groups:
+            if group[0] in (a, b) and a.isalpha() and b.isalpha():
+                group.append(a + b)
     groups = [list(dict.fromkeys(g)) for g in groups]
     terms = list(dict.fromkeys(t for g in groups for t in g))
     expanded = {w for t in terms for w in t.split() if w}
@@ -542,16 +187,21 @@ def _matches(word: str, keys: set[str]) -> bool:
     return _stem(word) in keys or (len(word) >= 5 and "~" + word[:5] in keys)
 
 
-def _covers(term: str, keys: set[str]) -> bool:
+def covers(term: str, keys: set[str]) -> bool:
     return all(_matches(w, keys) for w in re.findall(r"[a-z0-9]+", term))
 
 
 SECONDARY = 0.6  # a concept only the tags or the long description mention counts this much
 
 
-def coverage(pkg: Package, query: Query) -> float:
+def text_keys(text: str) -> set[str]:
+    return word_keys(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def coverage(pkg: Package, query: Query, pages: Sequence[ManualHit] = ()) -> float:
     """The share of the request's concepts (IDF-weighted) that the package mentions: fully in its name or
-    summary, ``SECONDARY`` in its debtags or long description only."""
+    summary, or in the NAME line of one of its manual pages ("add physical volumes to a volume group" is
+    vgextend's, in lvm2), ``SECONDARY`` in its debtags or long description only."""
     if not query.groups:
         return 0.0
     weights = query.weights or [1.0] * len(query.groups)
@@ -559,16 +209,25 @@ def coverage(pkg: Package, query: Query) -> float:
     text = f"{' '.join(names)} {pkg.summary} {pkg.app_title}".lower()
     primary = word_keys(re.findall(r"[a-z0-9]+", text) + re.findall(r"[a-z]+", " ".join(names)))
     primary |= names | {_stem(n) for n in names}
-    secondary = word_keys(
-        re.findall(r"[a-z0-9]+", f"{pkg.description[:400]} {tag_words(pkg.tags)} {pkg.app_keywords}".lower())
-    )
-    secondary |= primary
-    hit = 0.0
-    for group, weight in zip(query.groups, weights, strict=True):
-        if any(_covers(t, primary) for t in group):
-            hit += weight
-        elif any(_covers(t, secondary) for t in group):
-            hit += SECONDARY * weight
+    secondary = text_keys(f"{pkg.description[:400]} {tag_words(pkg.tags)} {pkg.app_keywords}") | primary
+    full = {i for i, group in enumerate(query.groups) if any(covers(t, primary) for t in group)}
+    part = {i for i, group in enumerate(query.groups) if any(covers(t, secondary) for t in group)} - full
+    best = full
+    for page in pages:
+        keys = text_keys(f"{' '.join(page.names)} {page.description}")
+        covered = full | {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
+        if sum(weights[i] for i in covered) > sum(weights[i] for i in best):
+            best = covered
+    hit = sum(weights[i] for i in best) + SECONDARY * sum(weights[i] for i in part - best)
+    return hit / sum(weights) if sum(weights) else 0.0
+
+
+def page_cover(page: ManualHit, query: Query) -> float:
+    """The share of the request's concepts one NAME line covers by itself ("add physical volumes to a volume
+    group" is all of vgextend's)."""
+    weights = query.weights or [1.0] * len(query.groups)
+    keys = text_keys(f"{' '.join(page.names)} {page.description}")
+    hit = sum(w for group, w in zip(query.groups, weights, strict=True) if any(covers(t, keys) for t in group))
     return hit / sum(weights) if sum(weights) else 0.0
 
 
@@ -577,44 +236,86 @@ def _name_tokens(name: str) -> list[str]:
     return re.findall(r"[a-z]+", name)
 
 
-# How much each signal counts; features are in [0, 1] (pop: 0-5, priority: 0-4) and penalties are negative.
-WEIGHTS: dict[str, float] = {
-    "relevance": 3.0,  # bm25, relative to the best hit of the search
-    "coverage": 6.0,  # share of the request's concepts (IDF-weighted) the package's text mentions
-    "phrase": 2.0,  # an intent phrase ("domain name", "screen recorder") appears in the summary
-    "named": 4.0,  # a request word is the package's name, and the rest of the request fits it
-    "intent_named": 2.0,  # an intent expansion is the package's name
-    "name_words": 1.5,  # share of the name's words that are specific words of the request
-    "provides": 1.0,  # provides a virtual package the request names
-    "popularity": 0.6,  # log of packages depending on, recommending or suggesting it
-    "popular": 3.0,  # on the list of mainstream programs (popular.py), the stand-in for popcon
-    "default": 1.0,  # the default pick of its kind (popular.py): breaks ties among mainstream programs
-    "priority": 0.3,
-    "program": 0.5,  # debtag role::program
-    "metapackage": 0.3,  # a metapackage; negative when one program is asked for ("a chess game")
-    "suite": 5.0,  # a metapackage or task, and the request asks for a whole environment ("the xfce desktop")
-    "service": 1.0,  # ships a service and the request asks for a server
-    "client": -1.5,  # the request asks for a server; this is a client or a desktop program that ships none
-    "terminal": 2.0,  # a text-mode or command-line program and the request asks for one
-    "graphical": 2.0,  # an X11/Wayland program and the request asks for a graphical one
-    "part": -3.0,  # a library, -dev, -doc, -data, a binding... not asked for
-    "transitional": -2.0,
-    "versioned": -0.5,  # foo-14 when the request does not name a version
+# The ranking's signals; features are in [0, 1] (popularity 0-5, priority 0-4), penalties are positive marks
+# with negative weights. The weights are fitted to request sets by scripts/fit_ranking.py (data/ranking.json).
+SIGNALS: dict[str, str] = {
+    "relevance": "bm25, relative to the best hit of the search",
+    "coverage": "share of the request's concepts (IDF-weighted) the package's text mentions",
+    "manual": "bm25 of the package's best manual page NAME line, relative to the best page's",
+    "page_coverage": "coverage when the NAME line of one of its manual pages counts as the summary",
+    "page_only": "the share of the request's concepts the best NAME line covers by itself",
+    "semantic": "cosine of the request and the package's summary or a NAME line, in distilled MiniLM vectors",
+    "phrase": "an intent phrase ('domain name', 'screen recorder') appears in the summary",
+    "pairs": "share of the request's word pairs found as consecutive words in the summary or a NAME line",
+    "named": "a request word is the package's name, and the rest of the request fits it",
+    "intent_named": "an intent expansion is the package's name",
+    "name_words": "share of the name's words that are specific words of the request",
+    "provides": "provides a virtual package the request names",
+    "popularity": "log of packages depending on, recommending or suggesting it",
+    "popular": "on the list of mainstream programs (popular.py), the stand-in for popcon",
+    "default": "the default pick of its kind (popular.py): breaks ties among mainstream programs",
+    "priority": "Debian's priority (required 4 ... optional 1)",
+    "program": "debtag role::program",
+    "curated": "log of how many metapackages (Debian's tasks and blends) depend on or recommend it",
+    "gui": "a desktop program (debtags or AppStream)",
+    "metapackage": "a metapackage; negative when one program is asked for ('a chess game')",
+    "suite": "a metapackage or task, and the request asks for a whole environment ('the xfce desktop')",
+    "service": "ships a service and the request asks for a server",
+    "client": "the request asks for a server; this is a client or a desktop program that ships none",
+    "terminal": "a text-mode or command-line program and the request asks for one",
+    "graphical": "an X11/Wayland program and the request asks for a graphical one",
+    "part": "a library, -dev, -doc, -data, a binding... not asked for",
+    "transitional": "a transitional or dummy package",
+    "versioned": "foo-14 when the request does not name a version",
 }
-GATED = ("popularity", "popular", "default", "priority", "program", "suite")
-TERMINAL_WORDS = frozenset({"terminal", "console", "cli", "command", "commandline", "command-line", "tty", "ssh"})
-GRAPHICAL_WORDS = frozenset(
-    {"graphical", "graphically", "gui", "desktop", "gtk", "qt", "gnome", "kde", "visual", "window"}
-)
+WEIGHTS_FILE = Path(__file__).parent / "data" / "ranking.json"
+WEIGHTS: dict[str, float] = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+GATED = ("popularity", "popular", "default", "priority", "program", "suite", "curated")
+PRIOR_GATE = 0  # priors scale with (coverage / best coverage) ** PRIOR_GATE
+DESCRIBED = "@described"  # suffix of a signal scaled by how well one NAME line explains the request
 
 
-def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[str, float]:
-    """The ranking signals of one FTS hit; ``best`` is the top bm25 relevance of the search."""
+def _stems(text: str) -> list[str]:
+    return [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
+
+
+def pair_share(query: Query, texts: list[str]) -> float:
+    """The share of the request's word pairs ("volume group", "name servers") that one of ``texts`` has as
+    consecutive words, stems compared: phrase and proximity, which a bag of words cannot see."""
+    pairs = {(_stem(a), _stem(b)) for a, b in itertools.pairwise(query.words) if a not in query.context}
+    if not pairs:
+        return 0.0
+    best = 0
+    for text in texts:
+        stems = _stems(text)
+        best = max(best, len(pairs & set(itertools.pairwise(stems))))
+    return best / len(pairs)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the searches found for one package: its bm25 relevance (package text, best manual page), each
+    relative to the best of its search, and its manual pages."""
+
+    relevance: float = 0.0
+    manual: float = 0.0
+    pages: tuple[ManualHit, ...] = ()
+
+
+def features(pkg: Package, evidence: Evidence, query: Query) -> dict[str, float]:
+    """The ranking signals of one package the searches found."""
     words, expanded = set(query.words), query.expanded
     name = pkg.name
     summary = pkg.summary.lower()
-    f: dict[str, float] = {"relevance": relevance / best if best > 0 else 0.0, "coverage": coverage(pkg, query)}
+    f: dict[str, float] = {
+        "relevance": evidence.relevance,
+        "manual": evidence.manual,
+        "coverage": coverage(pkg, query),
+        "page_coverage": coverage(pkg, query, evidence.pages) if evidence.pages else 0.0,
+        "page_only": max((page_cover(page, query) for page in evidence.pages), default=0.0),
+    }
     f["phrase"] = 1.0 if any(p in summary for p in query.phrases) else 0.0
+    f["pairs"] = pair_share(query, [summary, *(page.description for page in evidence.pages)])
     if name in words:
         # A request word that is this package's name counts fully only if the rest of the request fits it too:
         # "the zsh shell" is zsh, "record my screen" is not GNU screen.
@@ -636,6 +337,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     f["default"] = 1.0 if name in DEFAULTS else 0.0
     f["priority"] = float(pkg.priority_rank)
     f["program"] = 1.0 if "role::program" in pkg.tags else 0.0
+    f["curated"] = min(math.log1p(pkg.curated), 3.0)
     f["metapackage"] = 1.0 if pkg.section == "metapackages" else 0.0
     if f["metapackage"] and query.singular and not SUITE_WORDS & words:
         f["metapackage"] = -1.0  # "a chess game" is one program, not Debian's collection of chess games
@@ -643,6 +345,7 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
         f["suite"] = 1.0
     text_mode = any(t in pkg.tags for t in ("interface::commandline", "interface::text-mode"))
     windowed = any(t in pkg.tags for t in ("interface::x11", "interface::graphical"))
+    f["gui"] = 1.0 if windowed or (pkg.app and not text_mode) else 0.0
     serves = bool(pkg.service or pkg.units) or any(t in pkg.tags for t in SERVER_TAGS)
     f["service"] = 1.0 if query.wants_server and serves else 0.0
     if query.wants_server and not serves:
@@ -686,17 +389,15 @@ def features(pkg: Package, relevance: float, best: float, query: Query) -> dict[
     return f
 
 
-def score(pkg: Package, relevance: float, best: float, query: Query, weights: dict[str, float] = WEIGHTS) -> Candidate:
-    """The no-model ranking score of one FTS hit, with the signals that counted most."""
-    f = features(pkg, relevance, best, query)
+def score(f: dict[str, float], weights: dict[str, float] = WEIGHTS) -> tuple[float, tuple[str, ...]]:
+    """The no-model ranking score of one package's features, and the signals that counted most."""
     parts = {k: weights.get(k, 0.0) * v for k, v in f.items()}
-    for k in GATED:  # popularity counts only as far as the package fits the request
-        parts[k] = parts.get(k, 0.0) * f["coverage"]
     why = tuple(k for k, v in sorted(parts.items(), key=lambda kv: -abs(kv[1])) if abs(v) >= 0.5)
-    return Candidate(pkg, sum(parts.values()), why)
+    return sum(parts.values()), why
 
 
-LIBRARY_PREFIXES = ("lib", *ECOSYSTEM_PREFIXES)
+MANUAL_HITS = 100  # the packages of the best-matching manual pages join the candidates
+SEMANTIC_HITS = 30  # and those of the texts closest in meaning
 
 
 def frequency(group: list[str], index: PackageIndex) -> int:
@@ -726,18 +427,64 @@ def retrieve(query: Query, index: PackageIndex) -> list[Hit]:
     return list(hits.values())
 
 
-def rank(request: str, index: PackageIndex, limit: int = 10) -> list[Candidate]:
-    """The best ``limit`` real packages for ``request``, best first."""
-    query = build_query(request)
-    total = max(index.count(), 1)
-    query.frequencies = [frequency(g, index) for g in query.groups]
+def weigh(query: Query, index: PackageIndex, counts: Callable[[str], int] | None = None, total: int = 0) -> Query:
+    """Set each concept's frequency and its IDF weight (context words count less): by default among the
+    programs of the index, else among ``total`` documents, ``counts(fts)`` of which match a concept."""
+    if counts is None:  # programs' texts and manual NAME lines: what the request is matched against
+        total = index.count() + index.manual_count()
+        query.frequencies = [frequency(g, index) + index.manual_count(fts_query(g)) for g in query.groups]
+    else:
+        query.frequencies = [counts(fts_query(g)) if fts_query(g) else 0 for g in query.groups]
+    total = max(total, 1)
     query.weights = [
         (math.log(total / (1 + f)) + 0.1) * (CONTEXT_WEIGHT if g[0] in query.context else 1)
         for g, f in zip(query.groups, query.frequencies, strict=True)
     ]
-    hits = retrieve(query, index)
+    return query
+
+
+def candidates(request: str, index: PackageIndex) -> list[tuple[Package, dict[str, float]]]:
+    """Every package the searches find for ``request``, with its ranking features. Priors (popularity, the
+    mainstream lists, priority...) count only as far as the package fits the request as well as the best
+    fitting one does: never enough to outvote a clearly better match."""
+    query = weigh(build_query(request), index)
+    hits = {h.package.name: h for h in retrieve(query, index)}
+    pages: dict[str, list[ManualHit]] = {}
+    for page in index.search_manuals(query.terms):
+        pages.setdefault(page.package, []).append(page)
+    by_page = {name: found[0].relevance for name, found in pages.items()}  # best first
+    strong = sorted(by_page, key=lambda n: -by_page[n])[:MANUAL_HITS]
+    close = index.nearest(request, SEMANTIC_HITS)  # what full-text search misses: other words, same meaning
+    for name, pkg in index.get_many([n for n in [*strong, *close] if n not in hits]).items():
+        hits[name] = Hit(pkg, 0.0)
     if not hits:
         return []
-    best = max(h.relevance for h in hits)
-    ranked = sorted((score(h.package, h.relevance, best, query) for h in hits), key=lambda c: -c.score)
-    return ranked[:limit]
+    best = max(h.relevance for h in hits.values()) or 1.0
+    best_page = max(by_page.values(), default=0.0) or 1.0
+    meaning = index.similarity(request, hits)
+    neutral = sum(meaning.values()) / len(meaning) if meaning else 0.0  # a package without a vector (a library)
+    found = []
+    for name, h in hits.items():
+        evidence = Evidence(h.relevance / best, by_page.get(name, 0.0) / best_page, tuple(pages.get(name, ())))
+        f = features(h.package, evidence, query)
+        f["semantic"] = meaning.get(name, neutral)
+        found.append((h.package, f))
+    fit_best = max(f["coverage"] for _, f in found) or 1.0
+    # How far one NAME line alone explains the request: high for a description of a command ("add physical
+    # volumes to a volume group"), low for a request for a kind of program ("a web server"). Each signal
+    # also counts scaled by it, so the weights can differ between the two (scripts/fit_ranking.py).
+    described = max(f["page_only"] for _, f in found)
+    for _, f in found:
+        fit = f["coverage"] * (f["coverage"] / fit_best) ** PRIOR_GATE
+        for k in GATED:
+            if k in f:
+                f[k] *= fit
+        for k in list(f):
+            f[k + DESCRIBED] = f[k] * described
+    return found
+
+
+def rank(request: str, index: PackageIndex, limit: int = 10, weights: dict[str, float] = WEIGHTS) -> list[Candidate]:
+    """The best ``limit`` real packages for ``request``, best first."""
+    scored = [Candidate(pkg, *score(f, weights)) for pkg, f in candidates(request, index)]
+    return sorted(scored, key=lambda c: -c.score)[:limit]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from cortex.packages.index import PackageIndex, fts_query
-from cortex.packages.popular import POPULAR
+from cortex.packages.vocabulary import POPULAR
 
 MIN_LENGTH = 5  # shorter words are too often abbreviations or names ("smth", "gcc") to guess at
 LONG_WORD = 8  # from this length on, two edits are allowed
