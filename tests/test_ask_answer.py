@@ -235,7 +235,7 @@ def test_sentences_that_only_repeat_the_lead_are_dropped_from_the_stream(index: 
 
 def test_sentences_that_contradict_the_lead_are_dropped() -> None:
     def explain(lead: str, reply: str) -> str:
-        return "".join(grounded_stream(iter([reply]), lead))
+        return "".join(grounded_stream(iter([reply]), lead, [lead], set()))
 
     not_installed = "No, nginx is not installed on this machine."
     assert explain(not_installed, "This answer is a lie. Nginx is a web server.") == "Nginx is a web server."
@@ -251,3 +251,28 @@ def test_sentences_that_contradict_the_lead_are_dropped() -> None:
     assert explain("This machine has 2 CPUs (2 physical cores).", "You have 4 cores. Builds run in parallel.") == (
         "Builds run in parallel."
     )
+
+
+def test_every_fact_is_checked_not_only_the_lead() -> None:
+    """The model may not contradict a fact it was given that is not the lead (the docker answer of issue 13)."""
+    facts = ["docker.io 20.10.24 is a Debian package (not installed): Linux container runtime.",
+             "git 2.39.5 is installed on this machine."]  # fmt: skip
+    reply = "Docker is installed here. Docker.io is installed. Git is not installed. It runs containers."
+    assert "".join(grounded_stream(iter([reply]), "", facts, set())) == "It runs containers."
+    # A sentence about another subject is not held against a fact.
+    assert "".join(grounded_stream(iter(["Podman is installed."]), "", facts, set())) == "Podman is installed."
+    # Amounts: none of the facts says 64 GB.
+    memory = ["This machine has 23.5 GiB of memory, 22.1 GiB of it available now.",
+              "The filesystem / has 40.0 GiB free."]  # fmt: skip
+    assert "".join(grounded_stream(iter(["You have 64 GB. Fine."]), "", memory, set())) == "Fine."
+    assert "".join(grounded_stream(iter(["40.0 GiB are free. Fine."]), "", memory, set())) == "40.0 GiB are free. Fine."
+
+
+def test_sentences_naming_a_command_nothing_grounds_are_dropped() -> None:
+    reply = "Run `frobnicate-port 80` to see it. Or use `ls -l /proc`. Then `ss -tlnp` lists sockets."
+    out = "".join(grounded_stream(iter([reply]), "", [], {"ss"}))
+    assert "frobnicate" not in out
+    assert "`ls -l /proc`" in out  # ls exists on this machine
+    assert "`ss -tlnp`" in out  # a grounded suggestion
+    # sudo in front does not hide the command.
+    assert "".join(grounded_stream(iter(["Try `sudo nosuchtool -x`."]), "", [], set())) == ""

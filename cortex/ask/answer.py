@@ -4,6 +4,13 @@
   how many CPUs, which OS or kernel, is X installed or running, what is X),
   :func:`lead_sentence` writes the answer's first sentence from them. The CLI
   prints it before the model's stream, so the answer cannot contradict them.
+* **How-to answers.** When the facts do not lead, the question is taken as a
+  how-to: :mod:`cortex.ask.howto` finds the commands in this machine's manual
+  pages and Debian's index, and they lead, each with its source. When nothing
+  grounds one, the lead says so in one line; the model never picks a command.
+* **The model's sentences** are dropped when they repeat the lead, contradict
+  any fact given to it, or name a command that is neither on this machine nor
+  among the grounded suggestions.
 * **The context.** The facts that fit ``Config.llm_ctx`` (about four characters
   a token for SmolLM2's tokenizer, room left for the answer) go into the user
   message. The system prompt is one constant string, byte for byte the same on
@@ -18,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cortex.ask.facts import Fact, gather, gib
+from cortex.ask.howto import HowTo, commands_in
 from cortex.llm.provider import Options, Provider, Response, get_provider
-from cortex.packages.index import PackageIndex, PackageIndexError, open_index
+from cortex.packages.index import PackageIndex, PackageIndexError, on_path, open_index
 
 SYSTEM_PROMPT = (
     "You are Cortex, an assistant on the user's Linux machine. "
@@ -40,6 +48,7 @@ class AskResult:
     lead: str
     response: Response
     facts: list[Fact] = field(default_factory=list)
+    howto: HowTo | None = None
 
     def text(self) -> str:
         """The whole answer (waits for the model): the lead, then the explanation."""
@@ -54,6 +63,10 @@ class AskResult:
             "answer": answer,
             "lead": self.lead,
             "facts": [f.text for f in self.facts],
+            "commands": [
+                {"command": s.command, "source": s.cite, "package": s.package, "installed": s.installed}
+                for s in (self.howto.suggestions if self.howto else [])
+            ],
             **{k: v for k, v in self.response.stats().items() if k != "first_token_ms"},
         }
 
@@ -169,17 +182,36 @@ def _amounts(text: str) -> dict[str, set[str]]:
     return out
 
 
-def contradicts(sentence: str, lead: str) -> bool:
-    """Whether a sentence of the model's explanation goes against the lead computed from the facts."""
-    said, fact = sentence.lower(), lead.lower()
+def contradicts(sentence: str, truths: list[str]) -> bool:
+    """Whether a sentence of the model's explanation goes against the lead or any fact it was given: doubts
+    them, says a package the facts call not installed is installed (or the reverse), or quotes an amount none
+    of them has."""
+    said = sentence.lower()
     if DOUBT.search(said):
         return True
-    if NOT_INSTALLED.search(fact) and INSTALLED.search(said) and not NOT_INSTALLED.search(said):
-        return True
-    if fact.startswith("yes") and NOT_INSTALLED.search(said):
-        return True
-    known = _amounts(fact)
+    for truth in truths:
+        fact = truth.lower()
+        subject = fact.split(" ", 1)[0].strip(",.:")
+        names = "|".join(re.escape(n) for n in {subject, subject.split(".")[0]} if n)  # docker.io is "docker"
+        about = fact.startswith(("yes", "no")) or re.search(rf"(?<![\w-])({names})(?![\w-])", said)
+        if not about:
+            continue
+        if NOT_INSTALLED.search(fact) and INSTALLED.search(said) and not NOT_INSTALLED.search(said):
+            return True
+        installed = (fact.startswith("yes") or INSTALLED.search(fact)) and not NOT_INSTALLED.search(fact)
+        if installed and NOT_INSTALLED.search(said):
+            return True
+    known: dict[str, set[str]] = {}
+    for truth in truths:
+        for family, numbers in _amounts(truth).items():
+            known.setdefault(family, set()).update(numbers)
     return any(known.get(family) and not numbers <= known[family] for family, numbers in _amounts(said).items())
+
+
+def ungrounded(sentence: str, allowed: set[str]) -> bool:
+    """Whether a sentence names (in backticks) a command that is neither on this machine nor in ``allowed``,
+    the programs the grounded suggestions show with their packages."""
+    return any(name not in allowed and not on_path(name) for name in commands_in(sentence))
 
 
 def _sentence_end(text: str) -> int | None:
@@ -197,24 +229,31 @@ def _echoes(text: str, lead_norm: str) -> bool:
     return bool(said) and (lead_norm in said or (len(said) >= 15 and said in lead_norm))
 
 
-def grounded_stream(chunks: Iterator[str], lead: str) -> Iterator[str]:
+def grounded_stream(chunks: Iterator[str], lead: str, truths: list[str], allowed: set[str]) -> Iterator[str]:
     """The model's explanation, sentence by sentence, minus sentences that repeat the lead (small models like
-    to), contradict it ("This answer is a lie.", another amount of memory, "nginx is installed") or talk
-    about the answer instead of the subject."""
+    to), contradict it or another fact ("This answer is a lie.", another amount of memory, "nginx is
+    installed"), name a command nothing grounds, or talk about the answer instead of the subject."""
     lead_norm = _norm(lead)
     buffered = ""
     first = True
+
+    def dropped(sentence: str) -> bool:
+        return bool(
+            (lead_norm and _echoes(sentence, lead_norm))
+            or contradicts(sentence, truths)
+            or ungrounded(sentence, allowed)
+            or META.search(sentence.lower())
+        )
+
     for chunk in chunks:
         buffered += chunk
         while (end := _sentence_end(buffered)) is not None:
             sentence, buffered = buffered[:end], buffered[end:]
-            if _echoes(sentence, lead_norm) or contradicts(sentence, lead) or META.search(sentence.lower()):
+            if dropped(sentence):
                 continue
             yield sentence.lstrip() if first else sentence
             first = False
-    if buffered.strip() and not (
-        _echoes(buffered, lead_norm) or contradicts(buffered, lead) or META.search(buffered.lower())
-    ):
+    if buffered.strip() and not dropped(buffered):
         yield buffered.lstrip() if first else buffered
 
 
@@ -246,6 +285,12 @@ def answer(
             index = None  # package facts then come from dpkg-query and apt-cache alone
     facts = gather(question, index=index)
     lead = lead_sentence(question, facts)
+    howto = None
+    if not lead and index is not None:
+        howto = suggest_commands(question, config, index)
+        if howto.grounded or _subject(question, facts) is None:  # a subject's facts still let the model explain
+            lead = howto.text()
+        facts = [*(Fact("howto", s.line(), {"command": s.command}, 0) for s in howto.suggestions), *facts]
     fixed = TEMPLATE_TOKENS + tokens(SYSTEM_PROMPT) + tokens(question) + tokens(lead) + SCAFFOLD_TOKENS
     room = max(config.llm_ctx - fixed, 0)
     # The answer gets what it asked for, but never more than half of what the context has left.
@@ -254,6 +299,16 @@ def answer(
     provider = provider or get_provider(config=config)
     options = Options(max_tokens=max_tokens, temperature=0.2)
     response = provider.prompt(build_messages(question, used, lead), options)
-    if lead:
-        response._chunks = grounded_stream(response._chunks, lead)
-    return AskResult(question=question, lead=lead, response=response, facts=used)
+    truths = [lead, *(f.text for f in used)] if lead else [f.text for f in used]
+    allowed = {s.program.split()[0] for s in howto.suggestions} if howto else set()
+    response._chunks = grounded_stream(response._chunks, lead, truths, allowed)
+    return AskResult(question=question, lead=lead, response=response, facts=used, howto=howto)
+
+
+def suggest_commands(question: str, config: Any, index: PackageIndex) -> HowTo:
+    """The grounded commands for a how-to question, from this machine's documentation (kept in step with
+    dpkg's status)."""
+    from cortex.ask.docs import open_store
+    from cortex.ask.howto import suggest
+
+    return suggest(question, index, open_store(config, index))

@@ -1,0 +1,464 @@
+"""How-to answers built from this machine's documentation: which command, which options, and where it says so.
+
+"How do I see which process is using port 80?" is answered by retrieval, not
+by the model:
+
+1. **What is asked.** The question's concepts (``cortex.packages.search``),
+   minus the values it names: a port, a path, a size, a service or package
+   ("restart nginx", "the ssh service") are arguments to fill in, not words
+   to match.
+2. **Which program.** The concepts are matched against the NAME lines of
+   every manual page (installed here, or in Debian's archive with the package
+   that ships it) and against the options, sub-commands, examples and usage
+   lines of the installed pages (:mod:`cortex.ask.docs`). A page scores by how
+   much of the question its NAME line, or its NAME line and one of its
+   entries, covers (IDF-weighted), then bm25, then whether it is installed and
+   how widely its package is used.
+3. **Which invocation.** The entry that covers most: an example as written,
+   a sub-command or the options whose descriptions cover what the NAME line
+   does not, their placeholders (``UNIT``, ``FILE``, ``USER``...) filled from
+   the question's values.
+4. **Checks.** Every command goes through the validator; a blocked one is
+   never suggested. A program that is not installed is shown with its
+   package. Each suggestion carries its source (``ss(8)``).
+
+When nothing covers the question well enough, the answer says so instead of
+guessing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import shlex
+from collections import Counter
+from dataclasses import dataclass, field
+
+from cortex.ask.docs import DocHit, DocStore
+from cortex.packages.index import ManualHit, PackageIndex, fts_query, on_path
+from cortex.packages.search import Query, build_query, covers, text_keys, weigh
+
+# Words that ask for a command but say nothing about which one.
+ASKING = frozenset(
+    {"command", "commands", "cmd", "way", "ways", "easiest", "quickly", "quick", "properly", "correctly", "terminal",
+     "shell", "bash", "cli", "know", "tell", "possible", "anyone", "guys", "hi", "hello", "thanks", "pls", "hey"}
+)  # fmt: skip
+GROUNDED = 0.5  # the least share of the question a suggestion must cover in words...
+MEANT = 0.55  # ...or how close in meaning its NAME line or entry must be (cosine, all-MiniLM-L6-v2)
+SEMANTIC = 1.0  # closeness in meaning against share of words covered, when an entry is chosen
+WEIGHTS = {
+    "share": 4.3, "name_share": 2.0, "bm25": 2.1, "fills": 2.8, "name_sim": 10.4, "package_sim": 1.4, "entry_sim": 8.9,
+    "installed": 3.2, "popularity": 0.5,
+}  # fmt: skip
+NEAREST = 40  # pages taken by closeness in meaning alone
+OPTION_MEANT = 0.45  # an option this close to the question is added even when it covers no new word
+ALSO = 0.85  # other programs are suggested when they score this close to the best
+KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
+PLACEHOLDERS = {
+    "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
+    "user": ("USER", "LOGIN", "USERNAME", "NEW_LOGIN"),
+    "group": ("GROUP", "GROUPS", "GROUPNAME"),
+    "port": ("PORT",),
+    "path": ("FILE", "PATH", "DIR", "DIRECTORY", "FILENAME", "ARCHIVE", "DEVICE", "MOUNTPOINT", "FILES"),
+    "host": ("HOST", "HOSTNAME", "DESTINATION", "ADDRESS"),
+    "package": ("PACKAGE", "PACKAGES", "PKG", "PACKAGE-NAME", "PACKAGE_NAME"),
+}
+NOT_VALUES = frozenset(
+    {"a", "an", "the", "my", "this", "that", "to", "in", "from", "and", "is", "of", "for", "new", "which", "what",
+     "systemd", "account", "accounts", "primary", "all", "every", "some"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One grounded way to do what was asked."""
+
+    command: str  # what to type, e.g. "journalctl -u ssh"
+    program: str
+    cite: str  # "journalctl(1)"
+    package: str
+    installed: bool
+    summary: str  # the page's NAME line description
+    detail: str  # the option or example text the command comes from ("" for the NAME line alone)
+    score: float
+    verdict: str = "allow"
+
+    def line(self) -> str:
+        """The suggestion as one fact: the command, its source, what it does."""
+        return f"`{self.command}` ({self.source()}): {_sentence(self.detail or self.summary)}"
+
+    def source(self) -> str:
+        """Where the suggestion comes from, for the answer: the page, and the package when not installed."""
+        if self.installed:
+            return self.cite
+        return f"{self.cite}, package {self.package}, not installed: sudo apt install {self.package}"
+
+
+@dataclass
+class HowTo:
+    question: str
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def grounded(self) -> bool:
+        return bool(self.suggestions)
+
+    def text(self) -> str:
+        """The answer's grounded part: the commands, each with what it does and its source."""
+        if not self.suggestions:
+            return (
+                "Nothing in this machine's manual pages or Debian's package index answers that; a larger model may"
+                " know (cortex model list shows them, cortex model pull NAME fetches one)."
+            )
+        return "\n".join(f"{'Use' if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions))
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    first = re.split(r"(?<=[a-z0-9)])\.\s", text, maxsplit=1)[0].rstrip(".")
+    if len(first) > 160:
+        first = first[:157].rsplit(" ", 1)[0] + "..."
+    return first + "."
+
+
+# Values ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Values:
+    """What the question names, by the kind of placeholder it fills, and the words that named them."""
+
+    by_kind: dict[str, str] = field(default_factory=dict)
+    words: set[str] = field(default_factory=set)
+
+    def fill(self, placeholder: str) -> str | None:
+        name = placeholder.strip("[]<>.").split("|")[0].upper()
+        for kind, names in PLACEHOLDERS.items():
+            if name in names and kind in self.by_kind:
+                return self.by_kind[kind]
+        return None
+
+
+def values(question: str, index: PackageIndex) -> Values:
+    """The ports, paths, sizes, services, users and groups a question names."""
+    q = question.strip().rstrip("?")
+    found = Values()
+
+    def take(kind: str, value: str) -> None:
+        if value.lower() not in NOT_VALUES and kind not in found.by_kind:
+            found.by_kind[kind] = value
+            found.words.update(re.findall(r"[a-z0-9]+", value.lower()))
+
+    if m := re.search(r"\bport\s+(\d{1,5})\b", q, re.I):
+        take("port", m.group(1))
+    for m in re.finditer(r"(?<![\w/.~])(~?/[^\s,;'\"]*)", q):
+        take("path", m.group(1).rstrip("."))
+    if m := re.search(r"\b(\d+(?:\.\d+)?)\s*([kmgt])i?b\b", q, re.I):
+        found.words.update({m.group(0).lower().replace(" ", ""), m.group(1)})
+    for pattern in (
+        r"\b([a-z0-9][a-z0-9@._-]*)\s+(?:service|daemon|unit)\b",
+        r"\b(?:service|unit)\s+([a-z0-9][\w@.-]*)",
+    ):
+        if m := re.search(pattern, q, re.I):
+            take("unit", m.group(1))
+    if m := re.search(r"\buser\s+([a-z_][a-z0-9_-]*)", q, re.I):
+        take("user", m.group(1))
+    if m := re.search(r"\b([a-z_][a-z0-9_-]*)\s+group\b", q, re.I):
+        take("group", m.group(1))
+    for word in re.findall(r"[a-z][a-z0-9.+-]*[a-z0-9]", q.lower()):  # "restart nginx": a package with a service
+        if word in found.words or len(word) < 3:
+            continue
+        pkg = index.get(word)
+        if pkg is not None and (pkg.service or pkg.units) and "unit" not in found.by_kind:
+            take("unit", pkg.service.removesuffix(".service") if pkg.service else word)
+        elif pkg is not None and "package" not in found.by_kind and re.search(r"\bpackage\b", q, re.I):
+            take("package", word)
+    return found
+
+
+# Retrieval and scoring ---------------------------------------------------------------------------------------
+
+
+def question_query(question: str, index: PackageIndex, named: Values, store: DocStore | None) -> Query:
+    """The concepts of a question, without the asking words and the values it names, each weighted by how
+    rare it is in the documentation (NAME lines and installed pages' entries): "see" and "much" are
+    everywhere there, "memory" is not."""
+    query = build_query(question, join=True)
+    keep = [i for i, g in enumerate(query.groups) if g[0] not in ASKING and g[0] not in named.words]
+    query.groups = [query.groups[i] for i in keep]
+    query.words = [w for w in query.words if w not in ASKING and w not in named.words]
+    query.terms = list(dict.fromkeys(t for g in query.groups for t in g))
+    total = index.manual_count() + (store.count() if store else 0)
+
+    def counts(fts: str) -> int:
+        return index.manual_count(fts) + (store.count(fts) if store else 0)
+
+    return weigh(query, index, counts, total)
+
+
+def _covered(query: Query, text: str) -> set[int]:
+    keys = text_keys(text)
+    return {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
+
+
+def _share(query: Query, covered: set[int]) -> float:
+    total = sum(query.weights)
+    return sum(query.weights[i] for i in covered) / total if total else 0.0
+
+
+@dataclass
+class _Page:
+    """One manual page's evidence: its NAME line and the entries of the page that matched."""
+
+    manual: ManualHit
+    entries: list[DocHit] = field(default_factory=list)
+    name_sim: float = 0.0  # how close in meaning the question is to the NAME line
+    package_sim: float = 0.0  # ...and to its package's summary ("Tools to test the reachability of network hosts")
+    sims: dict[int, float] = field(default_factory=dict)  # {entry row: the same for each entry}
+
+
+def program_of(manual: ManualHit) -> tuple[str, bool]:
+    """What to type for a page, and whether it is installed: ``ip-address(8)`` documents ``ip address`` and
+    ``git-commit(1)`` ``git commit``, sub-commands of a program."""
+    if on_path(manual.page):
+        return manual.page, True
+    head, sep, rest = manual.page.partition("-")
+    if sep and rest and on_path(head):
+        return f"{head} {rest}", True
+    return manual.page, False
+
+
+def _flag(tag: str) -> tuple[str, str]:
+    """The flag to type and its placeholder: ``-u, --unit=UNIT|PATTERN`` -> ("-u", "UNIT")."""
+    m = re.match(r"([-+]{1,2}[A-Za-z0-9?][\w-]*)(?:[ =]\[?<?([A-Za-z][\w-]*)>?\]?)?", tag)
+    if not m:
+        return "", ""
+    flag, placeholder = m.group(1), m.group(2) or ""
+    if not placeholder:
+        long = re.search(r"--[\w-]+[ =]\[?<?([A-Za-z][\w-]*)", tag)
+        placeholder = long.group(1) if long else ""
+    if placeholder and not (placeholder.isupper() or placeholder.islower()):
+        placeholder = ""
+    return flag, placeholder
+
+
+def _fill(words: list[str], named: Values) -> list[str]:
+    """A usage's words with each placeholder (``FILE``, ``<file>``, ``[UNIT]``) filled from the question where it
+    names one; the program and literal words stay."""
+    return [words[0], *((named.fill(w) if _placeholder(w) else None) or w for w in words[1:])] if words else []
+
+
+def _placeholder(word: str) -> bool:
+    bare = word.strip("[]<>.")
+    return bool(bare) and (bare.isupper() or (word.startswith("<") and word.rstrip(".").endswith(">")))
+
+
+def _usage(line: str) -> str:
+    """A SYNOPSIS line without its optional parts: ``adduser [options] user group`` -> ``adduser user group``."""
+    previous = None
+    while previous != line:
+        previous, line = line, re.sub(r"\[[^\[\]]*\]", "", line)
+    return " ".join(line.replace("...", "").split())
+
+
+def _invocation(page: _Page, program: str, query: Query, named: Values, name_cover: set[int]):
+    """(command line, the text it comes from, concepts covered, how close in meaning it is) for one page: the
+    entry that covers most of the question and is closest to it, with the options that add what it lacks."""
+    best: tuple[float, int, float] = (_share(query, name_cover), -1, 0.0)
+    choice: tuple[str, str, set[int], float] = (program, "", name_cover, 0.0)
+    options = []
+    for e in page.entries:
+        sim = page.sims.get(e.row, 0.0)
+        cover = name_cover | _covered(query, f"{e.tag} {e.text}")
+        if e.kind == "option":
+            options.append((e, cover - name_cover, sim))
+            continue
+        if e.kind == "example":
+            command = e.tag
+        elif e.kind == "command":
+            words = e.tag.split()
+            command = " ".join([program, *_fill([words[0]] + [w.strip(". ") for w in words[1:2]], named)])
+            command = command.replace("[", "").replace("]", "")
+        else:  # usage
+            command = " ".join(_fill(_usage(e.tag).split(), named))
+        rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
+        if rank > best:
+            best, choice = rank, (command, e.text if e.kind != "usage" else "", cover, sim)
+    # Options: those that cover what nothing else did, say what was asked, or take a value the question names;
+    # at most two.
+    chosen: list[tuple[str, str, str]] = []
+    cover = set(choice[2])
+    base, closest = choice[0], choice[3]
+    for e, gain, sim in sorted(options, key=lambda o: (-len(o[1]) - SEMANTIC * o[2], -o[0].relevance)):
+        flag, placeholder = _flag(e.tag)
+        value = named.fill(placeholder) if placeholder else None
+        meant = sim >= max(OPTION_MEANT, closest)
+        if not flag or flag in base or (not gain - cover and value is None and not meant):
+            continue
+        chosen.append((flag, value or (placeholder.upper() if placeholder else ""), e.text))
+        cover |= gain
+        closest = max(closest, sim)
+        if len(chosen) == 2:
+            break
+    if chosen:
+        argv = [base]
+        for flag, value, _ in chosen:
+            argv += [flag, value] if value else [flag]
+        detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
+        return " ".join(argv), (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
+    return choice
+
+
+def _entry_queries(query: Query) -> list[str]:
+    """FTS queries for entries: every concept, and every pair of concepts (the precise entries rank there)."""
+    groups = [fts_query(g) for g in query.groups if fts_query(g)]
+    out = [" OR ".join(groups)] if groups else []
+    out += [f"({a}) AND ({b})" for a, b in itertools.combinations(groups, 2)]
+    return out
+
+
+def suggest(question: str, index: PackageIndex, store: DocStore | None = None, limit: int = 3) -> HowTo:
+    """The grounded commands for a how-to ``question``, best first (none when nothing covers it)."""
+    from cortex.safety.validator import validate
+
+    named = values(question, index)
+    query = question_query(question, index, named, store)
+    result = HowTo(question)
+    if not query.groups:
+        return result
+    vector = index.vectors.encode(question)
+    pages = _candidates(query, index, store, vector)
+    if not pages:
+        return result
+    scored = [(score(f), f.grounded, f) for f in features(pages, query, named, index)]
+    scored.sort(key=lambda s: -s[0])
+    top = scored[0][0]
+    seen: set[str] = set()
+    for value, grounded, f in scored:
+        if not grounded or value < ALSO * top or f.program in seen:
+            continue
+        verdict = validate(f.command).verdict
+        if verdict == "block":
+            continue
+        seen.add(f.program)
+        m = f.manual
+        result.suggestions.append(
+            Suggestion(f.command, f.program, m.cite, m.package, f.installed, m.description, f.detail, value, verdict)
+        )
+        if len(result.suggestions) == limit:
+            break
+    return result
+
+
+@dataclass
+class Features:
+    """Why a page may answer a question, and the command it would answer with."""
+
+    manual: ManualHit
+    program: str
+    installed: bool
+    command: str
+    detail: str
+    signals: dict[str, float]
+    grounded: bool
+
+
+def features(pages: dict[tuple[str, str], _Page], query: Query, named: Values, index: PackageIndex) -> list[Features]:
+    """Each candidate page's signals (the names of ``WEIGHTS``) and its best invocation."""
+    best_name = max((p.manual.relevance for p in pages.values()), default=1.0) or 1.0
+    popularity = index.popularity_of({p.manual.package for p in pages.values()})
+    out = []
+    for page in pages.values():
+        m = page.manual
+        program, installed = program_of(m)
+        name_cover = _covered(query, f"{' '.join(m.names)} {program} {m.description}")
+        command, detail, covered, entry_sim = _invocation(page, program, query, named, name_cover)
+        share = _share(query, covered)
+        signals = {
+            "share": share,  # of the question's concepts, by IDF, the page's NAME line and chosen entry cover
+            "name_share": _share(query, name_cover),  # the same for the NAME line alone
+            "bm25": m.relevance / best_name,
+            "fills": sum(1 for value in named.by_kind.values() if value in command.split()),
+            "name_sim": page.name_sim,
+            "package_sim": page.package_sim,  # how close the question is to its package's summary
+            "entry_sim": entry_sim,
+            "installed": float(installed),
+            "popularity": min(math.log1p(popularity.get(m.package, 0)), 5.0),
+        }
+        grounded = share >= GROUNDED or max(page.name_sim, entry_sim) >= MEANT
+        out.append(Features(m, program, installed, command, detail, signals, grounded))
+    return out
+
+
+def score(f: Features) -> float:
+    return sum(WEIGHTS[name] * value for name, value in f.signals.items())
+
+
+def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
+    """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
+    are close to it in meaning, each with all its entries and how close each is."""
+    pages: dict[tuple[str, str], _Page] = {}
+    for manual in index.search_manuals(query.terms, limit=300, per_package=4):
+        pages.setdefault((manual.page, manual.section), _Page(manual))
+    if vector is not None:
+        for manual, sim in index.nearest_manuals(vector, NEAREST):
+            pages.setdefault((manual.page, manual.section), _Page(manual)).name_sim = sim
+        near = [name for name, _ in index.nearest_packages(vector, NEAREST // 2)]
+        for manual in index.manuals_of(near, per_package=3):
+            pages.setdefault((manual.page, manual.section), _Page(manual))
+    if store is not None:
+        _add_entries(pages, query, index, store, vector)
+    if vector is not None:
+        missing = [p for p in pages.values() if not p.name_sim]
+        for page, sim in zip(missing, index.vectors.similarity(vector, "manuals", [p.manual.row for p in missing]),
+                             strict=True):  # fmt: skip
+            page.name_sim = 0.0 if math.isnan(sim) else float(sim)
+        sims = index.package_similarity(vector, {p.manual.package for p in pages.values()})
+        for page in pages.values():
+            page.package_sim = sims.get(page.manual.package, 0.0)
+    return pages
+
+
+def _add_entries(
+    pages: dict[tuple[str, str], _Page], query: Query, index: PackageIndex, store: DocStore, vector
+) -> None:
+    """The installed pages whose entries share the question's words or meaning, with all their entries."""
+    hits: dict[int, DocHit] = {}
+    for n, fts in enumerate(_entry_queries(query)):
+        for hit in store.search(fts, limit=200 if n == 0 else 30):
+            hits.setdefault(hit.row, hit)
+    if vector is not None:  # the closest entries, but not boilerplate ("--version: display version information")
+        texts: set[str] = set()
+        per_page: Counter[tuple[str, str]] = Counter()
+        for hit, _ in store.nearest(vector, 8 * NEAREST):
+            key = (hit.page, hit.section)
+            if hit.text not in texts and per_page[key] < 2:
+                hits.setdefault(hit.row, hit)
+                per_page[key] += 1
+            texts.add(hit.text)
+    wanted = {(h.page, h.section) for h in hits.values()}
+    for key, manual in index.installed_manuals(wanted - set(pages)).items():
+        pages[key] = _Page(manual)
+    entries = store.entries_of([key for key, page in pages.items() if page.manual.local])
+    sims = store.similarity(vector, entries) if vector is not None else [0.0] * len(entries)
+    for hit, sim in zip(entries, sims, strict=True):
+        page = pages[(hit.page, hit.section)]
+        page.entries.append(hits.get(hit.row, hit))
+        page.sims[hit.row] = 0.0 if math.isnan(sim) else sim
+    for key, page in pages.items():  # usage lines of the installed pages that matched
+        for line in store.synopsis(*key) if page.entries else ():
+            page.entries.append(DocHit(key[0], key[1], "usage", line, "", (), 0.0))
+
+
+def commands_in(text: str) -> list[str]:
+    """The programs an answer names in backticks (what the grounding rule is checked on)."""
+    out = []
+    for span in re.findall(r"`([^`]+)`", text):
+        try:
+            words = shlex.split(span)
+        except ValueError:
+            words = span.split()
+        if words:
+            out.append(words[1] if words[0] == "sudo" and len(words) > 1 else words[0])
+    return out

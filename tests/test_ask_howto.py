@@ -1,0 +1,114 @@
+"""How-to answers on a small real index: this machine's manual pages, Debian's NAME lines, the bundled
+embedder. The rules: every command comes from a page and says which; one that is not installed comes with its
+package; a blocked one is never suggested; when nothing grounds an answer it says so."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cortex.ask import howto
+from cortex.ask.answer import answer
+from cortex.ask.docs import DocStore
+from cortex.config import load_config
+from cortex.llm.fake import FakeProvider
+from cortex.packages.index import PackageIndex
+from cortex.safety import validator
+from cortex.safety.verdict import Verdict
+
+PACKAGES = ["procps", "psmisc", "iproute2", "coreutils", "systemd", "util-linux", "ldnsutils", "passwd"]
+PAGES = [("pkill", "1"), ("killall", "1"), ("kill", "1"), ("ss", "8"), ("df", "1"), ("free", "1"), ("lsblk", "8")]
+
+
+def stanza(name: str) -> str:
+    return f"Package: {name}\nVersion: 1.0\nSection: admin\nPriority: optional\nDescription: {name} tools\n"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, embedder_dir: Path) -> tuple[PackageIndex, DocStore]:
+    for page, _ in PAGES:
+        if not shutil.which(page) and not Path("/usr/sbin", page).exists():
+            pytest.skip(f"{page} is not installed here")
+    root = tmp_path_factory.mktemp("howto")
+    (root / "lists").mkdir()
+    lists = root / "lists" / "deb.example.org_debian_dists_stable_main_binary-amd64_Packages"
+    lists.write_text("\n".join(stanza(p) for p in PACKAGES), encoding="utf-8")
+    (root / "status").write_text("", encoding="utf-8")
+    index = PackageIndex(root / "state" / "packages.db", root / "lists", root / "status", models_dir=embedder_dir)
+    index.ensure()
+    store = DocStore(root / "state" / "manuals.db", embedder_dir)
+    report = store.refresh(PAGES)
+    assert report.parsed == len(PAGES)
+    return index, store
+
+
+@pytest.mark.parametrize(
+    ("question", "programs"),
+    [
+        ("How do I kill a process by its name?", {"pkill", "killall"}),
+        ("list the block devices", {"lsblk"}),
+        ("how much memory is free?", {"free"}),
+    ],
+)
+def test_suggestions_come_from_installed_pages_with_their_source(
+    small: tuple[PackageIndex, DocStore], question: str, programs: set[str]
+) -> None:
+    index, store = small
+    result = howto.suggest(question, index, store)
+    assert result.grounded
+    first = result.suggestions[0]
+    assert first.program.split()[0] in programs
+    assert first.installed and first.cite == f"{first.program}({dict(PAGES)[first.program]})"
+    assert f"`{first.command}` ({first.cite})" in result.text()
+
+
+def test_a_program_that_is_not_installed_comes_with_its_package(small: tuple[PackageIndex, DocStore]) -> None:
+    index, store = small
+    result = howto.suggest("print out the mx records of a domain", index, store)
+    mx = [s for s in result.suggestions if s.package == "ldnsutils"]
+    assert mx and not mx[0].installed
+    assert "not installed: sudo apt install ldnsutils" in result.text()
+
+
+def test_a_blocked_command_is_never_suggested(
+    small: tuple[PackageIndex, DocStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, store = small
+    question = "How do I kill a process by its name?"
+    first = howto.suggest(question, index, store).suggestions[0].program
+    real = validator.validate
+
+    def blocking_it(command: str) -> Verdict:
+        return Verdict(command, "block", "high", ["test"]) if command.startswith(first) else real(command)
+
+    monkeypatch.setattr(validator, "validate", blocking_it)
+    assert all(s.program != first for s in howto.suggest(question, index, store).suggestions)
+
+
+def test_nothing_grounded_says_so_in_one_line(small: tuple[PackageIndex, DocStore]) -> None:
+    index, store = small
+    result = howto.suggest("how do I frobnicate the quux gizmo", index, store)
+    assert not result.grounded
+    assert len(result.text().splitlines()) == 1 and "cortex model pull" in result.text()
+
+
+def test_ask_leads_with_the_grounded_commands_and_drops_invented_ones(
+    small: tuple[PackageIndex, DocStore], embedder_dir: Path
+) -> None:
+    index, _ = small
+    config = load_config()
+    config.paths.models_dir.mkdir(parents=True, exist_ok=True)
+    for model in embedder_dir.glob("all-MiniLM-L6-v2*"):
+        (config.paths.models_dir / model.name).symlink_to(model)
+    reply = "You can also run `frobkill --name X`. It matches process names."
+    result = answer("How do I kill a process by its name?", config, FakeProvider(reply=reply), index=index)
+    assert result.lead.startswith("Use `")
+    assert result.howto is not None and result.howto.suggestions
+    text = result.text()
+    assert "frobkill" not in text and text.endswith("It matches process names.")
+    document = result.to_dict()
+    assert document["commands"][0]["source"].endswith(")")
+    for name in howto.commands_in(text):
+        assert shutil.which(name) or "apt install" in text
