@@ -86,7 +86,8 @@ class Suggestion:
 
     def line(self) -> str:
         """The suggestion as one fact: the command, its source, what it does."""
-        return f"`{self.command}` ({self.source()}): {_sentence(self.detail or self.summary)}"
+        what = _sentence(self.detail or self.summary).replace("`", "'")  # man pages quote `like this'
+        return f"`{self.command}` ({self.source()}): {what}"
 
     def source(self) -> str:
         """Where the suggestion comes from, for the answer: the page, and the package when not installed."""
@@ -131,6 +132,15 @@ class Values:
 
     by_kind: dict[str, str] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)  # every word of the question, for values an option lists
+
+    def listed(self, text: str) -> str | None:
+        """A value the question names that an option's description lists in quotes: "ed25519" for
+        ``ssh-keygen -t`` ("The possible values are "dsa", "ecdsa", ... "ed25519"")."""
+        for value in re.findall(r"[\"'“‘`]([\w.+-]{2,})[\"'”’`]", text):
+            if value.lower() in self.asked:
+                return value
+        return None
 
     def fill(self, placeholder: str) -> str | None:
         name = placeholder.strip("[]<>.").split("|")[0].upper()
@@ -143,7 +153,7 @@ class Values:
 def values(question: str, index: PackageIndex) -> Values:
     """The ports, paths, sizes, services, users and groups a question names."""
     q = question.strip().rstrip("?")
-    found = Values()
+    found = Values(asked=set(re.findall(r"[\w.+-]+", q.lower())))
 
     def take(kind: str, value: str) -> None:
         if value.lower() not in NOT_VALUES and kind not in found.by_kind:
@@ -276,12 +286,16 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             continue
         if e.kind == "example":
             command = e.tag
+            if not _runs(command, program):
+                continue  # a udev rule, a config line, a heading: not something to type
         elif e.kind == "command":
             words = e.tag.split()
             command = " ".join([program, *_fill([words[0]] + [w.strip(". ") for w in words[1:2]], named)])
             command = command.replace("[", "").replace("]", "")
         else:  # usage
             command = " ".join(_fill(_usage(e.tag).split(), named))
+            if not _runs(command, program):
+                continue
         rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
         if rank > best:
             best, choice = rank, (command, e.text if e.kind != "usage" else "", cover, sim)
@@ -290,10 +304,15 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     chosen: list[tuple[str, str, str]] = []
     cover = set(choice[2])
     base, closest = choice[0], choice[3]
-    for e, gain, sim in sorted(options, key=lambda o: (-len(o[1]) - SEMANTIC * o[2], -o[0].relevance)):
+    valued = []
+    for e, gain, sim in options:
         flag, placeholder = _flag(e.tag)
-        value = named.fill(placeholder) if placeholder else None
-        meant = sim >= max(OPTION_MEANT, closest)
+        value = (named.fill(placeholder) or named.listed(e.text)) if placeholder else None
+        valued.append((e, gain, sim, flag, placeholder, value))
+    # Those taking a value the question names first, then by what they add.
+    valued.sort(key=lambda o: (o[5] is None, -len(o[1]) - SEMANTIC * o[2], -o[0].relevance))
+    for e, gain, sim, flag, placeholder, value in valued:
+        meant = sim >= max(OPTION_MEANT, closest) or value is not None
         if not flag or flag in base or (not gain - cover and value is None and not meant):
             continue
         chosen.append((flag, value or (placeholder.upper() if placeholder else ""), e.text))
@@ -308,6 +327,15 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
         return " ".join(argv), (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
     return choice
+
+
+def _runs(command: str, program: str) -> bool:
+    """Whether an example's line starts with a program (this page's, or one on the PATH), after ``sudo``,
+    a prompt or variable assignments."""
+    words = command.lstrip("$# ").split()
+    while words and (words[0] == "sudo" or re.match(r"[A-Za-z_]\w*=", words[0])):
+        words = words[1:]
+    return bool(words) and (words[0] == program.split()[0] or on_path(words[0]))
 
 
 def _entry_queries(query: Query) -> list[str]:

@@ -25,6 +25,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -167,6 +168,7 @@ def build_query(request: str, join: bool = False) -> Query:
 SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "ors", "er", "or", "es", "ed", "s", "e", "ly")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A crude stem, the same on both sides of a comparison: "recorder", "recording" -> "record"."""
     for suffix in SUFFIXES:
@@ -188,7 +190,12 @@ def _matches(word: str, keys: set[str]) -> bool:
 
 
 def covers(term: str, keys: set[str]) -> bool:
-    return all(_matches(w, keys) for w in re.findall(r"[a-z0-9]+", term))
+    return all(_matches(w, keys) for w in _term_words(term))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _term_words(term: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9]+", term))
 
 
 SECONDARY = 0.6  # a concept only the tags or the long description mention counts this much
