@@ -85,16 +85,21 @@ def test_every_step_carries_the_validators_verdict(real_index: PackageIndex) -> 
 
 def test_the_model_only_sees_real_candidates_and_cannot_override_a_clear_winner(real_index: PackageIndex) -> None:
     candidates = rank("set up a dns server", real_index)
-    weakest = candidates[CHOICES - 1]  # the weakest candidate it is shown
+    best = candidates[0]
+    near = Candidate(candidates[1].package, best.score - MODEL_MARGIN / 2 * abs(best.score), candidates[1].why)
+    far = [Candidate(c.package, best.score - 10 * MODEL_MARGIN * abs(best.score), c.why) for c in candidates[2:]]
+    shown = [best, near, *far]
+    weakest = shown[CHOICES - 1]  # the weakest candidate it is shown
     provider = PickProvider(weakest.package.name)
-    picked, why = choose("set up a dns server", candidates, provider)
+    picked, why = choose("set up a dns server", shown, provider)
     offered = provider.offered[0]
-    assert offered == [c.package.name for c in candidates[:CHOICES]]
+    assert offered == [c.package.name for c in shown[:CHOICES]]
     assert all(real_index.exists(n) for n in offered)
-    close = weakest.score >= candidates[0].score - MODEL_MARGIN * abs(candidates[0].score)
-    assert (picked is weakest) == close
-    if not close:
-        assert picked is candidates[0] and "ranked clearly lower" in why
+    assert picked is best and "ranked clearly lower" in why
+    # With no candidate close to the best, the model could only confirm it: it is not asked at all.
+    alone = PickProvider(weakest.package.name)
+    assert choose("set up a dns server", [best, *far], alone)[0] is best
+    assert alone.offered == []
 
 
 def test_a_close_model_pick_wins(real_index: PackageIndex) -> None:
@@ -105,7 +110,8 @@ def test_a_close_model_pick_wins(real_index: PackageIndex) -> None:
 
 
 def test_an_unreachable_or_nonsense_model_falls_back_to_the_ranking(real_index: PackageIndex) -> None:
-    candidates = rank("a terminal multiplexer", real_index)
+    best, runner_up = rank("a terminal multiplexer", real_index)[:2]
+    candidates = [best, Candidate(runner_up.package, best.score - MODEL_MARGIN / 2 * abs(best.score), runner_up.why)]
     picked, why = choose("a terminal multiplexer", candidates, PickProvider(error=True))
     assert picked is candidates[0] and "model unavailable" in why
     picked, _ = choose("a terminal multiplexer", candidates, FakeProvider(reply="not json at all"))

@@ -18,14 +18,15 @@ def _plan(request: str, config: Any):
     from cortex.install.checks import check_plan
     from cortex.install.planner import PlanError, make_plan
     from cortex.llm.provider import ProviderError, get_provider
-    from cortex.packages.index import PackageIndexError
+    from cortex.packages.index import PackageIndexError, open_index
 
     try:
         provider = get_provider(None, config)
     except ProviderError:
         provider = None  # the planner ranks without a model
     try:
-        return check_plan(make_plan(request, config, provider))
+        index = open_index(config)
+        return check_plan(make_plan(request, config, provider, index=index), index=index)
     except (PlanError, PackageIndexError, AptError) as e:
         fail(str(e))
 

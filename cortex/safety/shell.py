@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-
-import bashlex
-import bashlex.ast
-import bashlex.errors
+from typing import TYPE_CHECKING
 
 from cortex.safety.protected import HOME, normalize
 from cortex.safety.verdict import Finding
+
+if TYPE_CHECKING:
+    import bashlex.ast
 
 UNKNOWN = "*"  # stands for text only known at run time: a glob that may match anything
 KNOWN_VARS = {"HOME": HOME, "TMPDIR": "/tmp", "PWD": ".", "USER": "~user"}
@@ -305,6 +305,9 @@ def _simplify(source: str) -> str:
 
 def parse(source: str) -> Script:
     """Every simple command ``source`` would run, or ParseFailure saying why it cannot be read."""
+    import bashlex  # 0.26 s to build its parse tables: only commands given as shell text pay it
+    import bashlex.errors
+
     if "\x00" in source:
         raise ParseFailure("the command holds a NUL byte")
     if not source.strip():
@@ -322,3 +325,9 @@ def parse(source: str) -> Script:
         return walker.script
     message = getattr(last, "message", None) or str(last) or type(last).__name__
     raise ParseFailure(f"the shell parser cannot read it ({message})")
+
+
+def simple(argv: list[str]) -> Command:
+    """An argv run without a shell (a plan's step): one simple command whose words are taken literally,
+    with nothing to expand or substitute."""
+    return Command([Word(a, [a], a) for a in argv])

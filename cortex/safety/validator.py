@@ -28,7 +28,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     packages,
     system,
 )
-from cortex.safety.shell import Command, ParseFailure, Word, parse
+from cortex.safety.shell import Command, ParseFailure, Word, parse, simple
 from cortex.safety.verdict import Finding, Verdict
 from cortex.safety.wrappers import unwrap
 
@@ -43,11 +43,14 @@ UNSIGNED_SOURCE = re.compile(
 
 
 def validate(command: str | list[str]) -> Verdict:
-    """Judge a shell command (a string, or an argv list) before anything runs it."""
+    """Judge a shell command (a string) or an argv list (run without a shell, so its words are literal)
+    before anything runs it."""
     text = command if isinstance(command, str) else shlex.join(command)
     if len(text) > MAX_LENGTH:
         return Verdict(text, "block", "high", [f"the command is longer than {MAX_LENGTH} characters"])
     state = State(check_text=_check_text, check_command=_check_command)
+    if isinstance(command, list) and command and "\x00" not in text:
+        return Verdict.from_findings(text, _check_command(simple(command), state))
     return Verdict.from_findings(text, _check_text(text, state, False))
 
 
