@@ -52,10 +52,6 @@ class DocHit:
     relevance: float
     row: int = 0  # its id in the store (and its row among the vectors)
 
-    @property
-    def cite(self) -> str:
-        return f"{self.page}({self.section})"
-
 
 @dataclass(frozen=True)
 class RefreshReport:
