@@ -64,6 +64,28 @@ PLACEHOLDERS = {
     "host": ("HOST", "HOSTNAME", "DESTINATION", "ADDRESS"),
     "package": ("PACKAGE", "PACKAGES", "PKG", "PACKAGE-NAME", "PACKAGE_NAME"),
 }
+NAMES = frozenset(
+    {
+        "NAME",
+        "PATTERN",
+        "PROCESS",
+        "PROCESS_NAME",
+        "PROGRAM",
+        "COMMAND",
+        "PACKAGE",
+        "PACKAGES",
+        "PKG",
+        "HOST",
+        "HOSTNAME",
+        "DOMAIN",
+        "DESTINATION",
+        "SERVER",
+        "TARGET",
+    }
+)  # fmt: skip  placeholders a name the question gives can fill
+KNOWN_PLACEHOLDERS = frozenset(
+    {*(n for names in PLACEHOLDERS.values() for n in names), *NAMES} - {"COMMAND", "PROGRAM", "PATH"}
+)  # what a lower-case synopsis word stands for (a literal "command" or "path" is often a sub-command)
 NOT_VALUES = frozenset(
     {"a", "an", "the", "my", "this", "that", "to", "in", "from", "and", "is", "of", "for", "new", "which", "what",
      "systemd", "account", "accounts", "primary", "all", "every", "some"}
@@ -133,6 +155,7 @@ class Values:
     by_kind: dict[str, str] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)
     asked: set[str] = field(default_factory=set)  # every word of the question, for values an option lists
+    entities: list[str] = field(default_factory=list)  # package names and names with digits or dots it says
 
     def listed(self, text: str) -> str | None:
         """A value the question names that an option's description lists in quotes: "ed25519" for
@@ -142,11 +165,13 @@ class Values:
                 return value
         return None
 
-    def fill(self, placeholder: str) -> str | None:
+    def fill(self, placeholder: str, program: str = "") -> str | None:
         name = placeholder.strip("[]<>.").split("|")[0].upper()
         for kind, names in PLACEHOLDERS.items():
             if name in names and kind in self.by_kind:
                 return self.by_kind[kind]
+        if name in NAMES:  # "kill every rsync process": the one name the question gives that is not the program
+            return next((e for e in self.entities if e != program.split()[0]), None) if program else None
         return None
 
 
@@ -184,6 +209,13 @@ def values(question: str, index: PackageIndex) -> Values:
             take("unit", pkg.service.removesuffix(".service") if pkg.service else word)
         elif pkg is not None and "package" not in found.by_kind and re.search(r"\bpackage\b", q, re.I):
             take("package", word)
+    for word in re.findall(r"[\w][\w.@-]*[\w]", q):
+        low = word.lower()
+        size = re.fullmatch(r"\d+(\.\d+)?[kmgt]?i?b?", low)
+        if low in NOT_VALUES or size or not re.search(r"[a-z]", low) or low in found.entities:
+            continue
+        if re.search(r"\d|\.", low) or index.names_software(low):
+            found.entities.append(word)
     return found
 
 
@@ -256,12 +288,16 @@ def _flag(tag: str) -> tuple[str, str]:
 def _fill(words: list[str], named: Values) -> list[str]:
     """A usage's words with each placeholder (``FILE``, ``<file>``, ``[UNIT]``) filled from the question where it
     names one; the program and literal words stay."""
-    return [words[0], *((named.fill(w) if _placeholder(w) else None) or w for w in words[1:])] if words else []
+    if not words:
+        return []
+    return [words[0], *((named.fill(w, words[0]) if _placeholder(w) else None) or w for w in words[1:])]
 
 
 def _placeholder(word: str) -> bool:
+    """``FILE``, ``<file>``, or a lower-case word a synopsis uses for one (``killall name``, ``adduser user``)."""
     bare = word.strip("[]<>.")
-    return bool(bare) and (bare.isupper() or (word.startswith("<") and word.rstrip(".").endswith(">")))
+    known = bare.upper() in KNOWN_PLACEHOLDERS
+    return bool(bare) and (bare.isupper() or known or (word.startswith("<") and word.rstrip(".").endswith(">")))
 
 
 def _usage(line: str) -> str:
@@ -307,14 +343,18 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     valued = []
     for e, gain, sim in options:
         flag, placeholder = _flag(e.tag)
-        value = (named.fill(placeholder) or named.listed(e.text)) if placeholder else None
+        value = (named.fill(placeholder, program) or named.listed(e.text)) if placeholder else None
         valued.append((e, gain, sim, flag, placeholder, value))
     # Those taking a value the question names first, then by what they add.
     valued.sort(key=lambda o: (o[5] is None, -len(o[1]) - SEMANTIC * o[2], -o[0].relevance))
+    used = set(base.split())
     for e, gain, sim, flag, placeholder, value in valued:
+        if value in used:
+            value = None  # a value the question names fills one place
         meant = sim >= max(OPTION_MEANT, closest) or value is not None
         if not flag or flag in base or (not gain - cover and value is None and not meant):
             continue
+        used.add(value or "")
         chosen.append((flag, value or (placeholder.upper() if placeholder else ""), e.text))
         cover |= gain
         closest = max(closest, sim)
