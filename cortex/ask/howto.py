@@ -290,7 +290,13 @@ def _fill(words: list[str], named: Values) -> list[str]:
     names one; the program and literal words stay."""
     if not words:
         return []
-    return [words[0], *((named.fill(w, words[0]) if _placeholder(w) else None) or w for w in words[1:])]
+    out = [words[0]]
+    for word in words[1:]:
+        if not _placeholder(word):
+            out.append(word)
+        else:  # filled, or shown as a placeholder: "killall NAME", not "killall name"
+            out.append(named.fill(word, words[0]) or (word.upper() if word.islower() else word))
+    return out
 
 
 def _placeholder(word: str) -> bool:
