@@ -52,7 +52,7 @@ TOPICS: dict[str, re.Pattern[str]] = {
 class Fact:
     """One thing known about this machine: a context line and the values behind it."""
 
-    topic: str  # memory | cpu | os | kernel | arch | disk | package | command | service
+    topic: str  # memory | cpu | os | kernel | arch | disk | package | command | service | howto
     text: str
     data: dict[str, Any] = field(default_factory=dict)
     priority: int = 1  # 0: what the question asks about; higher: background
