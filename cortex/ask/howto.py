@@ -52,7 +52,7 @@ WEIGHTS = {
     "installed": 3.2, "popularity": 0.5,
 }  # fmt: skip
 NEAREST = 40  # pages taken by closeness in meaning alone
-OPTION_MEANT = 0.45  # an option this close to the question is added even when it covers no new word
+OPTION_MEANT = 0.65  # an option this close to the question is added even when it covers no new word (0.45 added noise)
 ALSO = 0.85  # other programs are suggested when they score this close to the best
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
