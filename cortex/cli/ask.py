@@ -29,10 +29,17 @@ def ask(
     where they answer the question outright, they lead the answer.
 
     \b
+    How-to questions are answered with commands found in this machine's
+    manual pages and Debian's index, each with its source (ss(8)) and,
+    when not installed, the package to install; the model only adds a
+    sentence. When nothing grounds an answer, it says so.
+
+    \b
     Examples:
       cortex ask "What is nginx?"
       cortex ask "Is nginx installed on this machine?"
       cortex ask "How much memory does this machine have?" --json
+      cortex ask "How do I list block devices?"
     """
     from cortex.ask.answer import answer
     from cortex.llm.provider import ProviderError, get_provider
