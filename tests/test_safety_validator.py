@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cortex.safety.table import read_table, score
 from cortex.safety.validator import validate
+from cortex.safety.verdict import Verdict
 
 TABLE = Path(__file__).parent / "data" / "validator_commands.tsv"
 SHARED_EVAL = Path("/work/shared/eval/safety.tsv")
@@ -150,3 +151,19 @@ def test_recursive_delete_of_system_trees_is_blocked_under_any_wrapper(wrapper, 
 def test_relative_deletes_are_not_blocked(name, wrapper):
     assert validate(f"{wrapper}rm -rf ./{name}").verdict != "block"
     assert validate(f"rm -rf {name}/").verdict != "block"
+
+
+def test_plain_commands_skip_the_parser_and_get_the_same_verdict() -> None:
+    """A command of plain words is judged without bashlex; for every such command of the table (and a few
+    more) the verdict and reasons are those of the full parse."""
+    from cortex.safety.rules import State
+    from cortex.safety.validator import PLAIN, _check_command, _check_text
+
+    rows = [line.split("\t")[0] for line in TABLE.read_text(encoding="utf-8").splitlines() if line and line[0] != "#"]
+    plain = [c for c in rows if PLAIN.fullmatch(c)] + ["rm -rf /", "mkfs.ext4 /dev/sda1", "ls -l /etc", "if then fi"]
+    assert len(plain) > 100
+    for command in plain:
+        state = State(check_text=_check_text, check_command=_check_command)
+        parsed = Verdict.from_findings(command, _check_text(command, state, False))
+        fast = validate(command)
+        assert (fast.verdict, fast.reasons) == (parsed.verdict, parsed.reasons), command

@@ -34,6 +34,28 @@ from cortex.safety.wrappers import unwrap
 
 SEARCHERS = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "locate", "man", "apropos", "whatis"})
 MAX_DEPTH = 6
+RESERVED = frozenset(
+    [
+        "if",
+        "then",
+        "else",
+        "elif",
+        "fi",
+        "case",
+        "esac",
+        "for",
+        "select",
+        "while",
+        "until",
+        "do",
+        "done",
+        "in",
+        "function",
+        "time",
+        "coproc",
+    ]
+)  # bash's reserved words: a command starting with one is left to the parser
+PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
 UNSIGNED_SOURCE = re.compile(
     r"trusted=yes|allow-insecure=yes|allow-weak=yes|allow-downgrade-to-insecure=yes|AllowUnauthenticated\W*(true|1|yes)"
@@ -51,6 +73,8 @@ def validate(command: str | list[str]) -> Verdict:
     state = State(check_text=_check_text, check_command=_check_command)
     if isinstance(command, list) and command and "\x00" not in text:
         return Verdict.from_findings(text, _check_command(simple(command), state))
+    if PLAIN.fullmatch(text) and text.split()[0] not in RESERVED:  # what a shell reads as plain words: no bashlex
+        return Verdict.from_findings(text, _check_command(simple(text.split()), state))
     return Verdict.from_findings(text, _check_text(text, state, False))
 
 
