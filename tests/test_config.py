@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,19 @@ def test_xdg_runtime_dir_is_used_without_cortex_home(tmp_path: Path) -> None:
     env = {"XDG_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path / "home")}
     assert get_paths(env=env).socket == tmp_path / "cortex" / "cortex.sock"
     assert get_paths("system").socket == Path("/run/cortex/cortex.sock")
+
+
+def test_threads_default_to_the_physical_cores(tmp_path: Path) -> None:
+    """Two cores with hyper-threading are four CPUs and two threads (llama.cpp's own default)."""
+    from cortex.config import physical_cores
+
+    block = "processor\t: {n}\nphysical id\t: 0\ncore id\t\t: {core}\n"
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("\n".join(block.format(n=n, core=n % 2) for n in range(4)), encoding="utf-8")
+    assert physical_cores(str(cpuinfo)) == 2
+    two_sockets = "\n".join(block.format(n=n, core=0).replace("id\t: 0", f"id\t: {n}") for n in range(2))
+    cpuinfo.write_text(two_sockets, encoding="utf-8")
+    assert physical_cores(str(cpuinfo)) == 2
+    assert physical_cores(str(tmp_path / "missing")) == (os.cpu_count() or 1)
+    config = load_config()
+    assert config["llm.n_threads"] == 0 and config.llm_threads == physical_cores()

@@ -77,9 +77,8 @@ def current_choices(config: Config, backend: str | None = None) -> Choices:
         "claude": config["provider.claude_model"],
     }.get(backend, "")
     url = {"ollama": config["provider.ollama_base_url"], "openai": config["provider.openai_base_url"]}
-    configured = config["service.threads"] or config.source("llm.n_threads") != "default"
-    threads = config.llm_threads if configured else os.cpu_count() or 1  # one thread a CPU unless told otherwise
-    return Choices(backend, model, threads, config.llm_ctx, url.get(backend, ""))
+    # The configured threads, else the machine's physical cores.
+    return Choices(backend, model, config.llm_threads, config.llm_ctx, url.get(backend, ""))
 
 
 def model_options(config: Config) -> list[ModelOption]:
