@@ -103,7 +103,7 @@ def test_meaning_finds_packages_that_share_no_word(
 ) -> None:
     index = make_index(tmp_path, embedder_dir)
     index.ensure()
-    assert index.nearest(request_text, limit=1) == [expected]
+    assert index.nearest(index.vectors.encode(request_text), limit=1) == [expected]
     assert rank(request_text, index, limit=1)[0].package.name == expected
 
 
@@ -111,5 +111,5 @@ def test_without_the_embedder_plans_use_full_text_alone(tmp_path: Path) -> None:
     index = make_index(tmp_path, tmp_path / "no-models")
     assert index.ensure().action == "built"
     assert not index.vectors.directory.exists()
-    assert index.nearest("network bandwidth") == []
+    assert index.nearest(index.vectors.encode("network bandwidth")) == []
     assert rank("network bandwidth measuring", index, limit=1)[0].package.name == "iperf3"

@@ -583,23 +583,16 @@ class PackageIndex:
         rows = self.conn.execute("SELECT page, section FROM manuals WHERE local = 1").fetchall()
         return [(page, section) for page, section in rows if on_path(page)]
 
-    def nearest(self, request: str, limit: int = 30) -> list[str]:
-        """The packages whose summary or a NAME line is closest in meaning to ``request``, closest first."""
-        query = self.vectors.encode(request)
-        if query is None:
+    def nearest(self, vector: Any, limit: int = 30) -> list[str]:
+        """The packages whose summary or a NAME line is closest in meaning to ``vector`` (an encoded request,
+        ``self.vectors.encode``), closest first; empty without one."""
+        if vector is None:
             return []
-        rows = [("packages", r, sim) for r, sim in self.vectors.nearest(query, "packages", limit)]
-        rows += [("manuals", r, sim) for r, sim in self.vectors.nearest(query, "manuals", 2 * limit)]
+        found = [*self.nearest_packages(vector, limit)]
+        found += [(manual.package, sim) for manual, sim in self.nearest_manuals(vector, 2 * limit)]
         names: dict[str, float] = {}
-        for kind, row, sim in sorted(rows, key=lambda r: -r[2]):
-            sql = (
-                "SELECT name FROM packages WHERE id = ?"
-                if kind == "packages"
-                else "SELECT package FROM manuals WHERE id = ?"
-            )
-            found = self.conn.execute(sql, (row,)).fetchone()
-            if found and found[0] not in names:
-                names[found[0]] = sim
+        for name, sim in sorted(found, key=lambda f: -f[1]):
+            names.setdefault(name, sim)
         return list(names)[:limit]
 
     def nearest_manuals(self, vector: Any, limit: int = 40) -> list[tuple[ManualHit, float]]:
@@ -638,25 +631,20 @@ class PackageIndex:
         ).fetchall()
         return [_manual_hit(r, 0.0) for r in rows]
 
-    def similarity(self, request: str, names: Collection[str]) -> dict[str, float]:
-        """{package: how close in meaning ``request`` is to its summary or one of its NAME lines} (cosine), for
-        ``names``; empty without vectors."""
-        query = self.vectors.encode(request)
-        if query is None or not names:
+    def similarity(self, vector: Any, names: Collection[str]) -> dict[str, float]:
+        """{package: how close in meaning ``vector`` (an encoded request) is to its summary or one of its NAME
+        lines} (cosine), for ``names``; empty without a vector."""
+        if vector is None or not names:
             return {}
-        marks = json.dumps(sorted(names))
-        packages = self.conn.execute(
-            "SELECT id, name FROM packages WHERE name IN (SELECT value FROM json_each(?))", (marks,)
-        ).fetchall()
+        out = self.package_similarity(vector, names)
         pages = self.conn.execute(
-            "SELECT id, package FROM manuals WHERE package IN (SELECT value FROM json_each(?))", (marks,)
+            "SELECT id, package FROM manuals WHERE package IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(names)),),
         ).fetchall()
-        out: dict[str, float] = {}
-        for kind, rows in (("packages", packages), ("manuals", pages)):
-            sims = self.vectors.similarity(query, kind, [r[0] for r in rows])
-            for (_, name), sim in zip(rows, sims, strict=True):
-                if not math.isnan(sim):
-                    out[name] = max(out.get(name, -1.0), float(sim))
+        sims = self.vectors.similarity(vector, "manuals", [r[0] for r in pages])
+        for (_, name), sim in zip(pages, sims, strict=True):
+            if not math.isnan(sim):
+                out[name] = max(out.get(name, -1.0), float(sim))
         return out
 
     def command_owners(self, command: str) -> list[str]:

@@ -461,14 +461,15 @@ def candidates(request: str, index: PackageIndex) -> list[tuple[Package, dict[st
         pages.setdefault(page.package, []).append(page)
     by_page = {name: found[0].relevance for name, found in pages.items()}  # best first
     strong = sorted(by_page, key=lambda n: -by_page[n])[:MANUAL_HITS]
-    close = index.nearest(request, SEMANTIC_HITS)  # what full-text search misses: other words, same meaning
+    vector = index.vectors.encode(request)  # once per request: about 30 ms
+    close = index.nearest(vector, SEMANTIC_HITS)  # what full-text search misses: other words, same meaning
     for name, pkg in index.get_many([n for n in [*strong, *close] if n not in hits]).items():
         hits[name] = Hit(pkg, 0.0)
     if not hits:
         return []
     best = max(h.relevance for h in hits.values()) or 1.0
     best_page = max(by_page.values(), default=0.0) or 1.0
-    meaning = index.similarity(request, hits)
+    meaning = index.similarity(vector, hits)
     neutral = sum(meaning.values()) / len(meaning) if meaning else 0.0  # a package without a vector (a library)
     found = []
     for name, h in hits.items():

@@ -34,27 +34,11 @@ from cortex.safety.wrappers import unwrap
 
 SEARCHERS = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "locate", "man", "apropos", "whatis"})
 MAX_DEPTH = 6
+# bash's reserved words: a command starting with one is left to the parser.
 RESERVED = frozenset(
-    [
-        "if",
-        "then",
-        "else",
-        "elif",
-        "fi",
-        "case",
-        "esac",
-        "for",
-        "select",
-        "while",
-        "until",
-        "do",
-        "done",
-        "in",
-        "function",
-        "time",
-        "coproc",
-    ]
-)  # bash's reserved words: a command starting with one is left to the parser
+    {"if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do", "done", "in",
+     "function", "time", "coproc"}
+)  # fmt: skip
 PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
 UNSIGNED_SOURCE = re.compile(
@@ -71,10 +55,11 @@ def validate(command: str | list[str]) -> Verdict:
     if len(text) > MAX_LENGTH:
         return Verdict(text, "block", "high", [f"the command is longer than {MAX_LENGTH} characters"])
     state = State(check_text=_check_text, check_command=_check_command)
-    if isinstance(command, list) and command and "\x00" not in text:
-        return Verdict.from_findings(text, _check_command(simple(command), state))
-    if PLAIN.fullmatch(text) and text.split()[0] not in RESERVED:  # what a shell reads as plain words: no bashlex
-        return Verdict.from_findings(text, _check_command(simple(text.split()), state))
+    # An argv, or text a shell reads as plain words, is one simple command: judged without bashlex.
+    plain = PLAIN.fullmatch(text) and text.split()[0] not in RESERVED
+    argv = list(command) if isinstance(command, list) else text.split() if plain else None
+    if argv and "\x00" not in text:
+        return Verdict.from_findings(text, _check_command(simple(argv), state))
     return Verdict.from_findings(text, _check_text(text, state, False))
 
 
