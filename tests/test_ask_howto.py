@@ -112,3 +112,51 @@ def test_ask_leads_with_the_grounded_commands_and_drops_invented_ones(
     assert document["commands"][0]["source"].endswith(")")
     for name in howto.commands_in(text):
         assert shutil.which(name) or "apt install" in text
+
+
+@pytest.mark.parametrize(
+    ("synopsis", "usage"),
+    [
+        ("adduser [--home dir] [--ingroup group] user group", "adduser user group"),
+        ("lsblk [options] [device...]", "lsblk"),
+        ("apt-get [-asqdyfmubV] {update | upgrade | install pkg...}", ""),  # a grammar, not a command
+        ("ip [ OPTIONS ] OBJECT { COMMAND |  help }", ""),
+        ("OPTIONS := {  -V[ersion] | -h[uman-readable] }", ""),
+        ("dpkg-query [option...] command", ""),  # the action is the option chosen (-L), not a word "command"
+        ("systemctl [OPTIONS...] COMMAND [UNIT...]", ""),
+    ],
+)
+def test_only_synopsis_lines_that_are_commands_become_invocations(synopsis: str, usage: str) -> None:
+    assert howto._usage(synopsis) == usage
+
+
+@pytest.mark.parametrize(
+    ("question", "example", "adapted"),
+    [
+        ("convert unix timestamp 1700000000 to a date", "date --date='@2147483647'", "date --date='@1700000000'"),
+        ("what is keeping /mnt/data busy", "findmnt --mountpoint /mnt/foo", "findmnt --mountpoint /mnt/data"),
+        ("big files under /var and /srv", "find /tmp /home -size +100M", "find /var /srv -size +100M"),
+        ("show the page size", "getconf PAGESIZE", "getconf PAGESIZE"),  # nothing to replace
+        ("files under /var", "du -sh 2048", "du -sh 2048"),  # a number, but the question names none
+    ],
+)
+def test_examples_take_the_values_the_question_names(
+    small: tuple[PackageIndex, DocStore], question: str, example: str, adapted: str
+) -> None:
+    index, _ = small
+    assert howto._adapt(example, howto.values(question, index)) == adapted
+
+
+@pytest.mark.parametrize(
+    ("question", "placeholder", "value"),
+    [
+        ("set the timezone to Europe/Berlin", "TIMEZONE", "Europe/Berlin"),
+        ("route 10.20.0.0/16 through the vpn", "PREFIX", "10.20.0.0/16"),
+        ("set the timezone to Berlin time", "TIMEZONE", None),  # no value shaped like one: stays a placeholder
+    ],
+)
+def test_a_placeholder_no_word_names_takes_a_value_shaped_like_none(
+    small: tuple[PackageIndex, DocStore], question: str, placeholder: str, value: str | None
+) -> None:
+    index, _ = small
+    assert howto.values(question, index).fill(placeholder, "timedatectl") == value

@@ -86,6 +86,11 @@ NAMES = frozenset(
 KNOWN_PLACEHOLDERS = frozenset(
     {*(n for names in PLACEHOLDERS.values() for n in names), *NAMES} - {"COMMAND", "PROGRAM", "PATH"}
 )  # what a lower-case synopsis word stands for (a literal "command" or "path" is often a sub-command)
+ACTIONS = frozenset({"COMMAND", "OBJECT", "ACTION", "OPERATION", "SUBCOMMAND"})  # a usage's open action
+VALUE_SHAPES = {  # values an example uses that the question's own replace
+    "path": r"(?<![\w/.~=@-])/[\w.@%+-]+(?:/[\w.@%+*-]*)*",
+    "number": r"(?<![\w.:/-])\d{2,}(?![\w.:/])",
+}
 NOT_VALUES = frozenset(
     {"a", "an", "the", "my", "this", "that", "to", "in", "from", "and", "is", "of", "for", "new", "which", "what",
      "systemd", "account", "accounts", "primary", "all", "every", "some"}
@@ -156,6 +161,7 @@ class Values:
     words: set[str] = field(default_factory=set)
     asked: set[str] = field(default_factory=set)  # every word of the question, for values an option lists
     entities: list[str] = field(default_factory=list)  # package names and names with digits or dots it says
+    shaped: dict[str, list[str]] = field(default_factory=dict)  # its paths and numbers, for examples' own
 
     def listed(self, text: str) -> str | None:
         """A value the question names that an option's description lists in quotes: "ed25519" for
@@ -172,6 +178,8 @@ class Values:
                 return self.by_kind[kind]
         if name in NAMES:  # "kill every rsync process": the one name the question gives that is not the program
             return next((e for e in self.entities if e != program.split()[0]), None) if program else None
+        if name.isalpha() and name.isupper():  # TIMEZONE, ZONE: a value shaped like none of the words around it
+            return next((e for e in self.entities if "/" in e or re.fullmatch(r"[\d.:/]+", e)), None)
         return None
 
 
@@ -209,12 +217,14 @@ def values(question: str, index: PackageIndex) -> Values:
             take("unit", pkg.service.removesuffix(".service") if pkg.service else word)
         elif pkg is not None and "package" not in found.by_kind and re.search(r"\bpackage\b", q, re.I):
             take("package", word)
-    for word in re.findall(r"[\w][\w.@-]*[\w]", q):
+    for kind, pattern in VALUE_SHAPES.items():
+        found.shaped[kind] = [v.rstrip(".") for v in re.findall(pattern, q)]
+    for word in re.findall(r"(?<![/\w])[\w][\w.@/-]*[\w]", q):
         low = word.lower()
         size = re.fullmatch(r"\d+(\.\d+)?[kmgt]?i?b?", low)
-        if low in NOT_VALUES or size or not re.search(r"[a-z]", low) or low in found.entities:
+        if low in NOT_VALUES or size or not re.search(r"[a-z]|[./:]\d", low) or low in found.entities:
             continue
-        if re.search(r"\d|\.", low) or index.names_software(low):
+        if re.search(r"\d|\.|/", low) or index.names_software(low):
             found.entities.append(word)
     return found
 
@@ -307,11 +317,26 @@ def _placeholder(word: str) -> bool:
 
 
 def _usage(line: str) -> str:
-    """A SYNOPSIS line without its optional parts: ``adduser [options] user group`` -> ``adduser user group``."""
+    """A SYNOPSIS line without its optional parts: ``adduser [options] user group`` -> ``adduser user group``;
+    "" for a grammar rather than a command (``apt-get {update | upgrade | ...}``, ``OBJECT := {...}``) or one
+    whose action is left open (``dpkg-query command``, ``systemctl COMMAND``: the options chosen say it)."""
     previous = None
     while previous != line:
         previous, line = line, re.sub(r"\[[^\[\]]*\]", "", line)
-    return " ".join(line.replace("...", "").split())
+    words = line.replace("...", "").split()
+    if re.search(r"[{}|]|:=", line) or any(w.strip("<>").upper() in ACTIONS for w in words[1:]):
+        return ""
+    return " ".join(words)
+
+
+def _adapt(example: str, named: Values) -> str:
+    """An example with its own values replaced by those the question names, kind for kind, in order:
+    ``date --date='@2147483647'`` for "timestamp 1700000000" -> ``date --date='@1700000000'``."""
+    head, _, rest = example.partition(" ")
+    for kind, pattern in VALUE_SHAPES.items():
+        mine = iter(named.shaped.get(kind, ()))
+        rest = re.sub(pattern, lambda m, mine=mine: next(mine, m.group(0)), rest)
+    return f"{head} {rest}".strip()
 
 
 def _invocation(page: _Page, program: str, query: Query, named: Values, name_cover: set[int]):
@@ -327,7 +352,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             options.append((e, cover - name_cover, sim))
             continue
         if e.kind == "example":
-            command = e.tag
+            command = _adapt(e.tag, named)
             if not _runs(command, program):
                 continue  # a udev rule, a config line, a heading: not something to type
         elif e.kind == "command":
@@ -336,7 +361,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             command = command.replace("[", "").replace("]", "")
         else:  # usage
             command = " ".join(_fill(_usage(e.tag).split(), named))
-            if not _runs(command, program):
+            if not command or not _runs(command, program):
                 continue
         rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
         if rank > best:
