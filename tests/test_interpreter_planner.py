@@ -141,6 +141,9 @@ def test_a_part_that_starts_with_a_package_name_is_a_request_of_its_own(real_ind
     ]
     assert split_request("zip and unzip files", real_index) == ["zip", "unzip files"]  # a list of names
     assert split_request(" , and ", real_index) == [" , and "]
+    for phrase in ("seccomp filters", "network tools", "mail server"):  # a phrase whose words happen to be names
+        request = f"sandbox a desktop program with namespaces and {phrase}"
+        assert split_request(request, real_index) == [request]
     plan = make_plan("install openssh server and fail2ban", index=real_index)
     assert plan.packages == ["openssh-server", "fail2ban"]
     plan = make_plan("a web server and the dig command", index=real_index)

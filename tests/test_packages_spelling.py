@@ -45,3 +45,9 @@ def test_known_short_and_hopeless_words_stay(real_index: PackageIndex) -> None:
     assert correct("install lutris", real_index) == ("install lutris", {})  # nor ltris: rare words are no targets
     assert correct("smth to play mp3s", real_index) == ("smth to play mp3s", {})  # not smtp: too short
     assert correct("install 2wireshrk", real_index) == ("install 2wireshrk", {})  # no word inside a token
+
+
+@pytest.mark.parametrize("word", ["scannable", "grepped", "unzippable", "bookmarkable", "resizable"])
+def test_words_made_from_common_words_are_no_typos(real_index: PackageIndex, word: str) -> None:
+    request = f"a {word} thing"  # "scannable" is "scan" + "able", not a mistyped "scalable"
+    assert correct(request, real_index) == (request, {})

@@ -53,17 +53,17 @@ def split_request(request: str, index: PackageIndex | None = None) -> list[str]:
     """The independent parts of a request: "a web server and a database" -> two parts.
 
     Split only where every part starts like a request of its own: with an article or a verb, or as a list
-    of package names does ("install mariadb and phpmyadmin", "zip and unzip files": a part of names only,
-    or one starting with a name after a first part of names only). So "a tool to search and replace text"
+    of package names does ("install mariadb and phpmyadmin", "zip and unzip files": a part that is one name,
+    or one starting with a name after a first part that is one name). So "a tool to search and replace text"
     and "download and extract archives" (extract is a package too) stay whole.
     """
     parts = [p for p in _SPLIT.split(request.strip()) if p]
     if len(parts) < 2:
         return [request]
 
-    def names_only(part: str) -> bool:
+    def names_only(part: str) -> bool:  # one name: "seccomp filters" is a phrase whose words happen to be names
         words = request_words(part)
-        return index is not None and bool(words) and all(index.names_software(w) for w in words)
+        return index is not None and len(words) == 1 and index.names_software(words[0])
 
     listing = names_only(parts[0])
 

@@ -2,8 +2,9 @@
 
 A typo ruins a grounded plan twice: the exact-name path misses the package,
 and full-text search finds nothing or something odd. A word is corrected only
-when the index has never heard of it (no package name, summary, description
-or AppStream text contains it), and only to a word of the package names,
+when the index has never heard of it or of the word it is made from (no package
+name, summary, description or AppStream text contains it: "scannable" is known
+by "scan"), and only to a word of the package names,
 summaries and AppStream titles (``PackageIndex.vocabulary``) within one edit
 (two for words of eight letters or more; a swap of neighbours is one edit).
 Among equally close words the one more packages use wins, so "servr" becomes
@@ -26,6 +27,7 @@ from cortex.packages.vocabulary import POPULAR
 MIN_LENGTH = 5  # shorter words are too often abbreviations or names ("smth", "gcc") to guess at
 LONG_WORD = 8  # from this length on, two edits are allowed
 COMMON = 10  # packages whose name or summary must use a word before a typo may become it
+SUFFIXES = ("ability", "able", "ible", "ing", "ed", "er", "ers", "ness", "less", "ment", "ly", "es", "s")
 _WORD = re.compile(r"\b[a-z][a-z0-9]*\b")  # found and replaced alike: not "wireshrk" inside "2wireshrk"
 
 
@@ -48,9 +50,25 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+def known(word: str, index: PackageIndex) -> bool:
+    """Whether the index uses ``word``, or a common word it is made from: "scannable" is "scan" + "able",
+    "grepped" "grep" + "ed" (a doubled consonant or a dropped "e" undone), not typos of "scalable" and "gripped";
+    "chaning" is no "chan" + "ing" ("chan" is rare) but "changing" mistyped."""
+    if index.frequency(fts_query([word])) > 0:
+        return True
+    for suffix in SUFFIXES:
+        base = word.removesuffix(suffix)
+        if base == word or len(base) < 3:
+            continue
+        bases = {base, base + "e", base[:-1] if base[-1] == base[-2] else base}
+        if any(index.frequency(fts_query([b])) >= COMMON for b in bases if len(b) >= 3):
+            return True
+    return False
+
+
 def suggestion(word: str, index: PackageIndex) -> str | None:
     """The word ``word`` was probably meant to be, or None when it is known, too short, or nothing is close."""
-    if len(word) < MIN_LENGTH or index.frequency(fts_query([word])) > 0:
+    if len(word) < MIN_LENGTH or known(word, index):
         return None  # the usual case, decided without the vocabulary (half a second to build)
     vocabulary = index.vocabulary()
     if word in vocabulary:
