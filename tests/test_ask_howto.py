@@ -11,10 +11,10 @@ import pytest
 
 from cortex.ask import howto
 from cortex.ask.answer import answer
-from cortex.ask.docs import DocStore
+from cortex.ask.docs import DocHit, DocStore
 from cortex.config import load_config
 from cortex.llm.fake import FakeProvider
-from cortex.packages.index import PackageIndex
+from cortex.packages.index import ManualHit, PackageIndex
 from cortex.safety import validator
 from cortex.safety.verdict import Verdict
 
@@ -160,3 +160,32 @@ def test_a_placeholder_no_word_names_takes_a_value_shaped_like_none(
 ) -> None:
     index, _ = small
     assert howto.values(question, index).fill(placeholder, "timedatectl") == value
+
+
+def test_the_installed_page_wins_over_an_archive_namesake() -> None:
+    archive = ManualHit("systemctl", "systemctl", "1", ("systemctl",), "manage services without systemd", False, 2.0)
+    installed = ManualHit("systemd", "systemctl", "1", ("systemctl",), "Control the systemd system", True, 1.0)
+    for order in ((archive, installed), (installed, archive)):
+        pages: dict[tuple[str, str], howto._Page] = {}
+        for manual in order:
+            howto._add_page(pages, manual).name_sim = 0.5
+        assert pages[("systemctl", "1")].manual is installed and pages[("systemctl", "1")].name_sim == 0.5
+
+
+@pytest.mark.parametrize(
+    ("question", "entry", "command"),
+    [
+        ("list the timers", "list-timers [PATTERN...]", "systemctl list-timers"),  # optional, not named: left out
+        ("restart the nginx service", "restart UNIT...", "systemctl restart nginx"),
+        ("show the status of the nginx service", "status [PATTERN...|PID...]", "systemctl status nginx"),
+    ],
+)
+def test_a_sub_command_takes_an_optional_argument_only_when_the_question_names_it(
+    small: tuple[PackageIndex, DocStore], question: str, entry: str, command: str
+) -> None:
+    index, _ = small
+    page = howto._Page(ManualHit("systemd", "systemctl", "1", ("systemctl",), "Control systemd", True, 1.0))
+    page.entries = [DocHit("systemctl", "1", "command", entry, "the entry", (), 1.0)]
+    named = howto.values(question, index)
+    query = howto.question_query(question, index, named, None)
+    assert howto._invocation(page, "systemctl", query, named, set())[0] == command

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from cortex.ask.docs import DocHit, DocStore
 from cortex.packages.index import ManualHit, PackageIndex, fts_query, on_path
 from cortex.packages.search import Query, build_query, covers, text_keys, weigh
+from cortex.packages.vocabulary import STOP_WORDS
 
 # Words that ask for a command but say nothing about which one.
 ASKING = frozenset(
@@ -91,10 +92,7 @@ VALUE_SHAPES = {  # values an example uses that the question's own replace
     "path": r"(?<![\w/.~=@-])/[\w.@%+-]+(?:/[\w.@%+*-]*)*",
     "number": r"(?<![\w.:/-])\d{2,}(?![\w.:/])",
 }
-NOT_VALUES = frozenset(
-    {"a", "an", "the", "my", "this", "that", "to", "in", "from", "and", "is", "of", "for", "new", "which", "what",
-     "systemd", "account", "accounts", "primary", "all", "every", "some"}
-)  # fmt: skip
+NOT_VALUES = STOP_WORDS | {"systemd", "account", "accounts", "primary", "every"}  # "the user when ..." names no one
 
 
 @dataclass(frozen=True)
@@ -172,7 +170,7 @@ class Values:
         return None
 
     def fill(self, placeholder: str, program: str = "") -> str | None:
-        name = placeholder.strip("[]<>.").split("|")[0].upper()
+        name = placeholder.strip("[]<>").split("|")[0].strip(".").upper()  # [PATTERN...|PID...]
         for kind, names in PLACEHOLDERS.items():
             if name in names and kind in self.by_kind:
                 return self.by_kind[kind]
@@ -356,9 +354,10 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             if not _runs(command, program):
                 continue  # a udev rule, a config line, a heading: not something to type
         elif e.kind == "command":
-            words = e.tag.split()
-            command = " ".join([program, *_fill([words[0]] + [w.strip(". ") for w in words[1:2]], named)])
-            command = command.replace("[", "").replace("]", "")
+            words = [w.strip(". ") for w in e.tag.split()[:2]]
+            if words[1:] and words[1].startswith("[") and named.fill(words[1], program) is None:
+                words = words[:1]  # "list-timers [PATTERN...]": an optional argument only when the question names it
+            command = " ".join([program, *_fill(words, named)]).replace("[", "").replace("]", "")
         else:  # usage
             command = " ".join(_fill(_usage(e.tag).split(), named))
             if not command or not _runs(command, program):
@@ -499,13 +498,13 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
     are close to it in meaning, each with all its entries and how close each is."""
     pages: dict[tuple[str, str], _Page] = {}
     for manual in index.search_manuals(query.terms, limit=300, per_package=4):
-        pages.setdefault((manual.page, manual.section), _Page(manual))
+        _add_page(pages, manual)
     if vector is not None:
         for manual, sim in index.nearest_manuals(vector, NEAREST):
-            pages.setdefault((manual.page, manual.section), _Page(manual)).name_sim = sim
+            _add_page(pages, manual).name_sim = sim
         near = [name for name, _ in index.nearest_packages(vector, NEAREST // 2)]
         for manual in index.manuals_of(near, per_package=3):
-            pages.setdefault((manual.page, manual.section), _Page(manual))
+            _add_page(pages, manual)
     if store is not None:
         _add_entries(pages, query, index, store, vector)
     if vector is not None:
@@ -517,6 +516,15 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
         for page in pages.values():
             page.package_sim = sims.get(page.manual.package, 0.0)
     return pages
+
+
+def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
+    """The page for ``manual``'s name and section; the installed one wins over an archive namesake
+    (systemctl(1) of systemd, not of the systemd-less "systemctl" package)."""
+    key = (manual.page, manual.section)
+    if key not in pages or (manual.local and not pages[key].manual.local):
+        pages[key] = _Page(manual, name_sim=pages[key].name_sim if key in pages else 0.0)
+    return pages[key]
 
 
 def _add_entries(
@@ -536,9 +544,9 @@ def _add_entries(
                 hits.setdefault(hit.row, hit)
                 per_page[key] += 1
             texts.add(hit.text)
-    wanted = {(h.page, h.section) for h in hits.values()}
-    for key, manual in index.installed_manuals(wanted - set(pages)).items():
-        pages[key] = _Page(manual)
+    wanted = {(h.page, h.section) for h in hits.values()} | set(pages)  # and installed namesakes of archive pages
+    for manual in index.installed_manuals(wanted - {k for k, p in pages.items() if p.manual.local}).values():
+        _add_page(pages, manual)
     entries = store.entries_of([key for key, page in pages.items() if page.manual.local])
     sims = store.similarity(vector, entries) if vector is not None else [0.0] * len(entries)
     for hit, sim in zip(entries, sims, strict=True):
