@@ -80,7 +80,6 @@ class ThreadedDaemon:
         self._ready.set()
         await self.daemon.shutdown_requested.wait()
         await self.server.stop(self.daemon.config["daemon.shutdown_timeout"])
-        await self.daemon.inference.close()
 
     def __enter__(self) -> ThreadedDaemon:
         self._thread.start()

@@ -7,12 +7,14 @@ for anything the caller did wrong. Adding a command is one function and one row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
+from cortex.llm_service.llama_api import get, probe, served_model
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
@@ -53,16 +55,24 @@ def version(d: Daemon, r: Request, c: Connection) -> Any:
     return {"name": "cortexd", "version": d.version, "protocol": PROTOCOL_VERSION}
 
 
-async def _llm_state(d: Daemon) -> dict[str, Any]:
-    from cortex.daemon.inference import probe
+def _served(url: str) -> tuple[str, str]:
+    """cortex-llm's state and the model it names (blocking: run in a thread)."""
+    state, model = probe(url, 0.5), ""
+    if state == "up":
+        with contextlib.suppress(OSError, ValueError, IndexError, AttributeError):
+            status, models = get(url + "/v1/models", 0.5)
+            model = served_model(models) if status == 200 else ""
+    return state, model
 
+
+async def _llm_state(d: Daemon) -> dict[str, Any]:
     url = d.config["llm.base_url"]
-    state = await probe(url, timeout=0.5)
+    state, model = await asyncio.to_thread(_served, url)
     return {
         "backend": "llama.cpp",
         "url": url,
-        "state": state["state"],
-        "model": state["model"] or d.config.model_path.name,
+        "state": state,
+        "model": model or d.config.model_path.name,
         "model_path": str(d.config.model_path),
     }
 

@@ -170,7 +170,6 @@ async def run(config: Config, socket_path: Path, config_file: Path | None, on_re
     await asyncio.wait({monitoring}, timeout=1)  # a sample in progress may finish; a stuck one is left behind
     monitoring.cancel()
     await asyncio.to_thread(daemon.monitor.close)
-    await daemon.inference.close()
     if daemon.models is not None:
         await asyncio.to_thread(daemon.models.close)
     log.info("stopped")
