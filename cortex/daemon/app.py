@@ -135,7 +135,7 @@ class Daemon:
 
         Raises ConfigError, keeping the old configuration, when the files are invalid.
         """
-        from cortex.daemon.model_switch import apply_model_change
+        from cortex.llm_service.supervisor import LlamaServer
 
         old = self.config
         try:
@@ -144,7 +144,7 @@ class Daemon:
             log.error("configuration not reloaded, keeping the old one: %s", e)
             raise
         data: dict[str, Any] = {"reloaded": True, "changed": changed}
-        llm = await asyncio.to_thread(apply_model_change, old, self.config, changed)
+        llm = await asyncio.to_thread(LlamaServer(old).reconfigure, self.config, changed)
         if llm is not None:
             data["llm"] = llm
         return data

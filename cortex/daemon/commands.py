@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
-from cortex.llm_service.llama_api import get, probe, served_model
+from cortex.llm_service.llama_api import get_text, probe, served_model
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
@@ -59,9 +59,8 @@ def _served(url: str) -> tuple[str, str]:
     """cortex-llm's state and the model it names (blocking: run in a thread)."""
     state, model = probe(url, 0.5), ""
     if state == "up":
-        with contextlib.suppress(OSError, ValueError, IndexError, AttributeError):
-            status, models = get(url + "/v1/models", 0.5)
-            model = served_model(models) if status == 200 else ""
+        with contextlib.suppress(ValueError, IndexError, AttributeError):  # a /v1/models answer without a model
+            model = served_model(get_text(url + "/v1/models", 0.5))
     return state, model
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from cortex.llm_service.llama_api import get, probe
+from cortex.llm_service.llama_api import get_text, probe
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
@@ -170,22 +170,13 @@ def render(
     return generate_latest(registry).decode()
 
 
-def _llm_metrics(url: str) -> str:
-    """llama-server's own Prometheus text ("" when it is down or serves none); blocking."""
-    try:
-        status, text = get(url + "/metrics", 1.0)
-    except (OSError, ValueError):
-        return ""
-    return text if status == 200 else ""
-
-
 async def exposition(d: Daemon) -> str:
     """Gather the monitor's sample, alert counts and llama-server's metrics, then render them all."""
     url = d.config["llm.base_url"]
     health, counts, llm_text, state = await asyncio.gather(
         asyncio.to_thread(d.monitor.health),
         asyncio.to_thread(d.monitor.counts),
-        asyncio.to_thread(_llm_metrics, url),
+        asyncio.to_thread(get_text, url + "/metrics", 1.0),
         asyncio.to_thread(probe, url, 0.5),
     )
     health = {**health, "llm": {"state": state}}

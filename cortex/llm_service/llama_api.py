@@ -186,6 +186,23 @@ def get(url: str, timeout: float) -> tuple[int, str]:
     return int(rest[:3]), body.decode("utf-8", "replace")
 
 
+def get_text(url: str, timeout: float = 2.0) -> str:
+    """The body of a GET answered with 200, else "" (nothing answers, or not with 200)."""
+    try:
+        status, text = get(url, timeout)
+    except (OSError, ValueError):
+        return ""
+    return text if status == 200 else ""
+
+
+def get_json(url: str, timeout: float = 2.0) -> Any:
+    """``get_text`` read as JSON ({} when there is none)."""
+    try:
+        return json.loads(get_text(url, timeout))
+    except ValueError:
+        return {}
+
+
 def probe(url: str, timeout: float = 1.0) -> str:
     """up, loading, error (something that is not llama-server answers) or down (nothing answers)."""
     try:

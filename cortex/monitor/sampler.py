@@ -9,7 +9,6 @@ A value that cannot be known is ``None`` ("unknown"), never a made-up 0.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any
 import psutil
 
 from cortex.config import Config
-from cortex.llm_service.llama_api import get, parse_metrics, probe
+from cortex.llm_service.llama_api import get_text, parse_metrics, probe
 
 log = logging.getLogger("cortex.monitor")
 
@@ -175,11 +174,7 @@ def tokens_per_second(metrics: str) -> float | None:
 def probe_llm(url: str, configured: bool) -> LLMState:
     """GET /health (200 up, 503 loading); then /metrics for tokens/s, which needs ``--metrics``."""
     state = probe(url, LLM_PROBE_TIMEOUT)
-    tps = None
-    if state == "up":
-        with contextlib.suppress(OSError, ValueError):
-            status, text = get(url + "/metrics", LLM_PROBE_TIMEOUT)
-            tps = tokens_per_second(text) if status == 200 else None
+    tps = tokens_per_second(get_text(url + "/metrics", LLM_PROBE_TIMEOUT)) if state == "up" else None
     return LLMState(url, configured, state, tps)
 
 
