@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cortex.daemon.metrics import CONTENT_TYPE
 from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
 from cortex.llm_service.llama_api import get_text, probe, served_model
+from cortex.process import rss_bytes
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
@@ -40,11 +41,6 @@ def check_params(request: Request, allowed: tuple[str, ...]) -> None:
     if unknown:
         hint = f"; allowed: {', '.join(allowed)}" if allowed else "; this command takes none"
         raise ProtocolError(ErrorCode.INVALID_PARAMS, f"unknown params {', '.join(unknown)}{hint}")
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def ping(d: Daemon, r: Request, c: Connection) -> Any:
@@ -93,7 +89,7 @@ async def status(d: Daemon, r: Request, c: Connection) -> Any:
 async def health(d: Daemon, r: Request, c: Connection) -> Any:
     data = await asyncio.to_thread(d.monitor.health)
     data["llm"] = {**data.get("llm", {}), **await _llm_state(d)}  # keeps the monitor's tokens/s
-    data["daemon"] = {"rss_bytes": _rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
+    data["daemon"] = {"rss_bytes": rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
     data.setdefault("thresholds", d.config.section("thresholds"))
     return data
 
@@ -191,9 +187,7 @@ def models(d: Daemon, r: Request, c: Connection) -> Any:
 
 
 async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
-    from cortex.daemon.metrics import CONTENT_TYPE, exposition
-
-    return {"text": await exposition(d), "content_type": CONTENT_TYPE}
+    return {"text": await d.exposition(), "content_type": CONTENT_TYPE}
 
 
 def shutdown(d: Daemon, r: Request, c: Connection) -> Any:

@@ -21,6 +21,7 @@ import psutil
 
 from cortex.config import Config
 from cortex.llm_service.llama_api import get_text, parse_metrics, probe
+from cortex.process import rss_bytes
 
 log = logging.getLogger("cortex.monitor")
 
@@ -185,7 +186,6 @@ class Sampler:
         self.clock = clock
         self.apply_config(config)
         self.updates = Updates()
-        self._process = psutil.Process()
         psutil.cpu_percent(interval=None)  # the first reading is meaningless: take it now and discard it
         self._cpu_primed = time.monotonic()
 
@@ -237,5 +237,5 @@ class Sampler:
             failed_units=failed_units(),
             updates=self.updates,
             llm=probe_llm(self.llm_url, self.llm_configured),
-            daemon={"pid": self._process.pid, "rss_bytes": self._process.memory_info().rss},
+            daemon={"pid": os.getpid(), "rss_bytes": rss_bytes()},
         )
