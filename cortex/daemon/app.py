@@ -11,6 +11,7 @@ daemonizes. The command handlers (``commands.py``) see this object and nothing o
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import signal
@@ -48,7 +49,7 @@ class Daemon:
         self.pid = os.getpid()
         self.version = __version__
         self.started = time.monotonic()
-        self.monitor: Monitor = monitor if monitor is not None else load_monitor(config)
+        self.monitor: Monitor = monitor if monitor is not None else load_monitor(config, self.infer_from_thread)
         self.inference = InferenceQueue(config.section("llm"))
         self.stats = Stats()
         self.shutdown_requested = asyncio.Event()
@@ -133,6 +134,17 @@ class Daemon:
             self.notifier.ready(f"reload rejected: {e}")
         else:
             self.notifier.ready("reloaded")
+
+    def infer_from_thread(self, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """One inference through the queue, waited for in a worker thread (the monitor's AI explanations)."""
+        if self.loop is None:
+            raise RuntimeError("cortexd is not serving yet")
+        future = asyncio.run_coroutine_threadsafe(self.inference.run(params), self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise
 
     async def exposition(self) -> str:
         """The Prometheus text of everything cortexd knows: the monitor's sample, alert counts, llama-server's own."""
