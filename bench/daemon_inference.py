@@ -33,7 +33,7 @@ PROMPT = "Write a short story about a lighthouse keeper."
 
 def start_llama_server() -> tuple[str, object]:
     from cortex.config import load_config
-    from cortex.llm_service import server
+    from cortex.llm_service.supervisor import LlamaServer
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
     from conftest import bundled_model_path, free_port
@@ -48,8 +48,9 @@ def start_llama_server() -> tuple[str, object]:
         "PATH": os.environ.get("PATH", ""),
     }
     config = load_config(env=env)
-    server.start(config, timeout=120)
-    return config.llm_url, lambda: server.stop(config)
+    server = LlamaServer(config)
+    server.start(timeout=120)
+    return config.llm_url, server.stop
 
 
 def main() -> None:

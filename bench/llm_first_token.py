@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from cortex.config import load_config
-from cortex.llm_service import server
+from cortex.llm_service.supervisor import LlamaServer, health
 from cortex.paths import BUNDLED_MODEL_FILE, get_paths
 
 QUESTION = "What is nginx?"
@@ -40,17 +40,16 @@ def free_port() -> int:
 
 
 def wait_health(url: str) -> None:
-    while server.health(url, timeout=0.5) != "ready":
+    while health(url, timeout=0.5) != "ready":
         time.sleep(0.01)
 
 
 def bare_start(config) -> float:
     """Baseline: spawn llama-server with the same argv and poll /health."""
-    binary, model = server.preflight(config)
+    server = LlamaServer(config)
+    argv = server.argv(*server.preflight())
     t0 = time.monotonic()
-    proc = subprocess.Popen(
-        server.server_argv(config, binary, model), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_health(config.llm_url)
     elapsed = time.monotonic() - t0
     proc.terminate()
@@ -120,7 +119,8 @@ def main() -> None:
         f"bare llama-server {bare * 1000:.0f} ms, ratio {ours / bare:.2f}"
     )
 
-    server.start(config)
+    server = LlamaServer(config)
+    server.start()
     try:
         from cortex.ask.answer import answer, build_messages
 
@@ -138,7 +138,7 @@ def main() -> None:
             f"ratio (model token) {first_model / bare_ft:.2f}"
         )
     finally:
-        server.stop(config)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 import urllib.request
 
 from cortex.config import load_config
-from cortex.llm_service import server
+from cortex.llm_service.supervisor import LlamaServer, health
 
 PROMPT = [{"role": "user", "content": "Write a short paragraph about the history of the Linux kernel."}]
 
@@ -35,12 +35,10 @@ def start(threads: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     os.environ.update({"CORTEX_LLM_PORT": str(port), "CORTEX_LLM_THREADS": str(threads)})
     config = load_config()
-    binary, model = server.preflight(config)
-    proc = subprocess.Popen(
-        server.server_argv(config, binary, model), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
+    server = LlamaServer(config)
+    proc = subprocess.Popen(server.argv(*server.preflight()), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    while server.health(url, timeout=0.5) != "ready":
+    while health(url, timeout=0.5) != "ready":
         time.sleep(0.05)
     return proc, url
 

@@ -88,6 +88,15 @@ def stop(pid: int, timeout: float = 10.0, kill: bool = True) -> bool:
     return not alive(pid)
 
 
+def rss_bytes(pid: int | str = "self") -> int:
+    """Resident memory of a process (0 once it is gone), from ``/proc/PID/statm``."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
 def log_tail(log_file: Path, lines: int = 20) -> list[str]:
     try:
         with open(log_file, "rb") as f:

@@ -1,7 +1,7 @@
 """Shared fixtures: an isolated CORTEX_HOME for every test, and one real llama-server per session.
 
 The llama-server fixture runs the real binary with the bundled model on a free
-loopback port, through the same ``cortex.llm_service.server.start`` that
+loopback port, through the same ``LlamaServer.start`` (cortex.llm_service.supervisor) that
 ``cortex up`` uses. The model is taken from ``CORTEX_TEST_MODEL`` or the
 invoking user's models directory (where ``scripts/bootstrap.sh`` put it).
 """
@@ -99,7 +99,7 @@ class LlamaServer:
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory):
     """A real llama-server with the bundled model, shared by the whole session."""
-    from cortex.llm_service import server
+    from cortex.llm_service import supervisor
 
     home = tmp_path_factory.mktemp("llama-home")
     port = free_port()
@@ -112,8 +112,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
     }
     config = load_config(env=env)
     try:
-        server.start(config, timeout=120)
-    except server.ServiceError as e:
+        supervisor.LlamaServer(config).start(timeout=120)
+    except supervisor.ServiceError as e:
         pytest.fail(f"llama-server did not start: {e}")
     yield LlamaServer(config.llm_url, port, home, config.model_path, config)
-    server.stop(config)
+    supervisor.LlamaServer(config).stop()

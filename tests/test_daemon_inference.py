@@ -162,7 +162,7 @@ def own_llama_server(tmp_path: Path):
     from conftest import bundled_model_path
 
     from cortex.config import load_config
-    from cortex.llm_service import server
+    from cortex.llm_service.supervisor import LlamaServer
 
     env = {
         "CORTEX_HOME": str(tmp_path / "llm-home"),
@@ -173,7 +173,7 @@ def own_llama_server(tmp_path: Path):
         "PATH": os.environ.get("PATH", ""),
     }
     config = load_config(env=env)
-    status = server.start(config, timeout=120)
+    status = LlamaServer(config).start(timeout=120)
     return config, status.pid
 
 
@@ -230,7 +230,7 @@ def test_reload_config_moves_cortex_llm_to_a_new_model_and_keeps_it_on_a_bad_one
     """The seed's flow: edit [llm] model_path, 'cortex daemon reload-config', cortex-llm serves the new file."""
     from conftest import bundled_model_path
 
-    from cortex.llm_service import server
+    from cortex.llm_service.supervisor import LlamaServer
 
     home = tmp_path / "home"
     port = free_port()
@@ -240,7 +240,7 @@ def test_reload_config_moves_cortex_llm_to_a_new_model_and_keeps_it_on_a_bad_one
     url = f"http://127.0.0.1:{port}"
     (home / "llm.env").write_text(f"CORTEX_LLM_PORT={port}\nCORTEX_LLM_THREADS=2\nCORTEX_LLM_CTX_SIZE=512\n")
     config, conf = make_config(home, {"llm": {"model_path": bundled_model_path(), "base_url": url}})
-    server.start(config, timeout=120)
+    LlamaServer(config).start(timeout=120)
     try:
         with ThreadedDaemon(config, tmp_path / "run" / "c.sock", conf) as d:
             client = CortexDaemonClient(d.socket_path, timeout=180)
@@ -249,12 +249,12 @@ def test_reload_config_moves_cortex_llm_to_a_new_model_and_keeps_it_on_a_bad_one
             assert result["changed"] == ["llm.model_path"]
             assert result["llm"]["restarted"] is True and result["llm"]["model"] == str(renamed)
             assert client.status()["llm"]["model_path"] == str(renamed)
-            assert server.status(d.daemon.config).model == "renamed-smol.gguf"
+            assert LlamaServer(d.daemon.config).status().model == "renamed-smol.gguf"
             assert client.inference("Hi", max_tokens=4)["tokens_generated"] > 0
 
             conf.write_text(f"[llm]\nmodel_path: {tmp_path / 'missing.gguf'}\nbase_url: {url}\n")
             result = client.reload_config()
             assert result["llm"]["restarted"] is False and "kept the running model" in result["llm"]["message"]
-            assert server.status(d.daemon.config).model == "renamed-smol.gguf"
+            assert LlamaServer(d.daemon.config).status().model == "renamed-smol.gguf"
     finally:
-        server.stop(make_config(home)[0])
+        LlamaServer(make_config(home)[0]).stop()

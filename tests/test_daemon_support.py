@@ -23,7 +23,6 @@ from typing import Any
 from cortex.config import Config, load_config
 from cortex.daemon.app import Daemon
 from cortex.daemon.monitor import SnapshotMonitor
-from cortex.daemon.server import Limits, Server
 from cortex.paths import get_paths
 
 
@@ -55,11 +54,12 @@ def make_config(home: Path, sections: dict[str, dict[str, Any]] | None = None) -
 
 
 class ThreadedDaemon:
-    """Daemon + Server on an event loop in a background thread: fast, and the test can look inside."""
+    """A Daemon (its startup and shutdown, no signals) on an event loop in a background thread: fast, and the
+    test can look inside."""
 
     def __init__(self, config: Config, socket_path: Path, conf: Path | None = None):
         self.daemon = Daemon(config, socket_path, conf, monitor=SnapshotMonitor(config))
-        self.server = Server(socket_path, self.daemon.dispatch, Limits.from_config(config), "user")
+        self.server = self.daemon.server
         self.socket_path = socket_path
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -72,15 +72,14 @@ class ThreadedDaemon:
 
     async def _main(self) -> None:
         try:
-            await self.server.start()
+            await self.daemon.startup()
         except BaseException as e:
             self._error = e
             self._ready.set()
             return
         self._ready.set()
         await self.daemon.shutdown_requested.wait()
-        await self.server.stop(self.daemon.config["daemon.shutdown_timeout"])
-        await self.daemon.inference.close()
+        await self.daemon.shutdown()
 
     def __enter__(self) -> ThreadedDaemon:
         self._thread.start()

@@ -14,8 +14,8 @@ from test_daemon_support import ThreadedDaemon, make_config
 
 from cortex import process
 from cortex.daemon_client import CortexDaemonClient, DaemonError
-from cortex.llm_service import server
 from cortex.llm_service.cache import CacheError, ModelCache
+from cortex.llm_service.supervisor import health
 
 
 class Clock:
@@ -43,20 +43,20 @@ def test_lru_eviction_keep_alive_and_close(tmp_path: Path) -> None:
     cache = ModelCache(config, clock)
     try:
         url_a = cache.ensure("alpha")
-        assert server.health(url_a) == "ready"
+        assert health(url_a) == "ready"
         pid_a = cache.loaded[next(iter(cache.loaded))].pid
         assert cache.ensure("alpha") == url_a  # already loaded: same server
         clock.now += 5
         url_b = cache.ensure("beta")  # max_models 1: alpha (least recently used) goes
-        assert url_b != url_a and server.health(url_b) == "ready"
-        assert not process.alive(pid_a) and server.health(url_a) == "down"
+        assert url_b != url_a and health(url_b) == "ready"
+        assert not process.alive(pid_a) and health(url_a) == "down"
         [row] = cache.ps()
         assert row["model"] == "beta.gguf" and row["rss_bytes"] > 10 * 2**20 and row["idle_seconds"] == 0
         clock.now += 30
         assert cache.sweep() == [] and cache.ps()[0]["idle_seconds"] == 30
         clock.now += 31
         assert cache.sweep() == ["beta"]
-        assert cache.ps() == [] and server.health(url_b) == "down"
+        assert cache.ps() == [] and health(url_b) == "down"
         cache.ensure("alpha")
     finally:
         cache.close()

@@ -13,8 +13,8 @@ import pytest
 from conftest import bundled_model_path, free_port
 
 from cortex.config import load_config
-from cortex.llm_service import server
 from cortex.llm_service.modelfile import ModelFileError, check_model, read_header
+from cortex.llm_service.supervisor import ServiceError, find_server, health
 
 CORTEX = [sys.executable, "-m", "cortex"]
 
@@ -144,16 +144,16 @@ def test_up_is_idempotent_and_down_stops(model: Path, cortex_home: Path) -> None
         stopped = run_cortex("llm", "stop", env=env)
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
-    assert server.health(cfg.llm_url) == "down"
+    assert health(cfg.llm_url) == "down"
     assert run_cortex("llm", "stop", env=env).stdout.strip() == "cortex-llm: was not running"
 
 
 def test_server_binary_from_environment_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORTEX_LLM_SERVER_BIN", str(tmp_path / "nothing"))
-    with pytest.raises(server.ServiceError, match=r"CORTEX_LLM_SERVER_BIN=.* is not an executable"):
-        server.find_server(load_config())
-    real = server.find_server(load_config(env={}))
+    with pytest.raises(ServiceError, match=r"CORTEX_LLM_SERVER_BIN=.* is not an executable"):
+        find_server(load_config())
+    real = find_server(load_config(env={}))
     link = tmp_path / "llama-server"
     link.symlink_to(real)
     monkeypatch.setenv("CORTEX_LLM_SERVER_BIN", str(link))
-    assert server.find_server(load_config()) == link
+    assert find_server(load_config()) == link

@@ -18,7 +18,7 @@ from conftest import bundled_model_path, free_port
 from test_models_store import write_gguf
 
 from cortex.config import load_config, read_env_file
-from cortex.llm_service import server
+from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
 CORTEX = [sys.executable, "-m", "cortex"]
 
@@ -38,7 +38,7 @@ def home(cortex_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         f"# written by the test\nCORTEX_LLM_MODEL_PATH={bundled_model_path()}\nCORTEX_LLM_THREADS=2\n"
     )
     yield cortex_home
-    server.stop(load_config())
+    LlamaServer(load_config()).stop()
 
 
 def model_in_env(home: Path) -> str:
@@ -100,10 +100,7 @@ def test_load_refuses_before_touching_anything(home: Path, target: str, needle: 
 
 
 def test_load_refuses_a_model_that_needs_more_memory_than_is_free(home: Path) -> None:
-    from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.switch import load
-
     before = (home / "llm.env").read_text()
     with pytest.raises(ServiceError, match="GiB of memory"):
-        load(load_config(), bundled_model_path(), available=1 << 20)
+        LlamaServer(load_config()).load(bundled_model_path(), available=1 << 20)
     assert (home / "llm.env").read_text() == before

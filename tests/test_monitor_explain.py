@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_daemon_support import FakeLLM, ThreadedDaemon, make_config
 from test_monitor_lifecycle import Clock, snap
 
 from cortex.config import load_config
-from cortex.monitor.explain import MAX_WAITING, Explainer, clean
+from cortex.daemon.inference import InferenceQueue
+from cortex.monitor.explain import MAX_TOKENS, MAX_WAITING, Explainer, clean
 from cortex.monitor.monitor import Monitor
 
 
@@ -19,7 +22,12 @@ def explaining_monitor(tmp_path: Path, port: int) -> Monitor:
     conf = tmp_path / "daemon.conf"
     conf.write_text("[alerts]\nai_explain: true\nai_timeout: 300\n[thresholds]\ndisk_critical: 95\n")
     config = load_config(config_file=conf, env={"CORTEX_HOME": str(tmp_path / "home"), "CORTEX_LLM_PORT": str(port)})
-    return Monitor(config, clock=Clock(), sampler=object())
+    llm = {**config.section("llm"), "base_url": config.llm_url}
+
+    def infer(params: dict[str, Any], timeout: float) -> dict[str, Any]:  # cortexd's queue, on a loop of its own
+        return asyncio.run(asyncio.wait_for(InferenceQueue(llm).run(params), timeout))
+
+    return Monitor(config, clock=Clock(), sampler=object(), infer=infer)
 
 
 def test_clean_keeps_two_trimmed_lines():
@@ -73,3 +81,17 @@ def test_real_cortex_llm_explains_a_new_critical_alert_on_the_same_alert(tmp_pat
     m.evaluate(snap(disks={"/": 97}))  # still the same alert: no second explanation, no second alert
     assert len(m.alerts(status="all")["alerts"]) == 1
     m.close()
+
+
+def test_explanations_go_through_cortexds_inference_queue(tmp_path):
+    attached: list[tuple[int, str]] = []
+    alert = {"id": 7, "severity": "critical", "category": "disk", "resource": "/", "message": "/ is 97% full"}
+    with FakeLLM(reply="The disk is full.\nNext: df -h") as llm:
+        config, conf = make_config(tmp_path / "home", {"llm": {"base_url": llm.url}, "alerts": {"ai_explain": True}})
+        with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
+            explainer = Explainer(config, lambda i, text: attached.append((i, text)), d.daemon.infer_from_thread)
+            assert explainer.submit(alert)
+            explainer.close(wait=True)
+    assert attached == [(7, "The disk is full.\nNext: df -h")]
+    [body] = llm.requests
+    assert body["max_tokens"] == MAX_TOKENS and body["temperature"] == 0 and body["messages"][0]["role"] == "system"

@@ -22,12 +22,10 @@ def llm() -> None:
 @json_option
 def start(timeout: float, as_json: bool) -> None:
     """Check the model file, start llama-server in the background and wait until it is ready."""
-    from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.server import start as start_service
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
-    config = get_config()
     try:
-        st = start_service(config, timeout=timeout)
+        st = LlamaServer(get_config()).start(timeout)
     except ServiceError as e:
         fail(str(e))
     if as_json:
@@ -37,11 +35,10 @@ def start(timeout: float, as_json: bool) -> None:
 
 
 def _stop(as_json: bool, done: str) -> None:
-    from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.switch import unload as stop_service
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     try:
-        stopped = stop_service(get_config())
+        stopped = LlamaServer(get_config()).unload()
     except ServiceError as e:
         fail(str(e))
     if as_json:
@@ -61,9 +58,9 @@ def stop(as_json: bool) -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Show whether cortex-llm answers: URL, pid, model, context, threads, slots and tokens/s."""
-    from cortex.llm_service.switch import live_status
+    from cortex.llm_service.supervisor import LlamaServer
 
-    st = live_status(get_config())
+    st = LlamaServer(get_config()).live_status()
     if as_json:
         emit_json(st)
         return
@@ -92,13 +89,12 @@ def load(model: str, timeout: float, as_json: bool) -> None:
 
     If the new model does not come up, the previous one is restored and started again.
     """
-    from cortex.llm_service.server import ServiceError
-    from cortex.llm_service.switch import load as load_model
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
     from cortex.models.store import ModelStoreError, installed_path
 
     config = get_config()
     try:
-        st = load_model(config, installed_path(model, config.paths.models_dir), timeout=timeout)
+        st = LlamaServer(config).load(installed_path(model, config.paths.models_dir), timeout=timeout)
     except (ModelStoreError, ServiceError) as e:
         fail(str(e))
     if as_json:

@@ -26,12 +26,12 @@ def up(timeout: float, as_json: bool) -> None:
     Idempotent: what already runs is left as it is. Files live under ~/.cortex
     (or $CORTEX_HOME); logs in its logs/ folder.
     """
-    from cortex.llm_service.server import ServiceError, start
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     config = get_config()
     result: dict[str, object] = {}
     try:
-        st = start(config, timeout=timeout)
+        st = LlamaServer(config).start(timeout)
     except ServiceError as e:
         fail(f"cortex-llm: {e}")
     result["llm"] = st.to_dict()
@@ -53,7 +53,7 @@ def up(timeout: float, as_json: bool) -> None:
 @json_option
 def down(as_json: bool) -> None:
     """Stop cortexd and cortex-llm for this user."""
-    from cortex.llm_service.server import ServiceError, stop
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     config = get_config()
     result: dict[str, object] = {}
@@ -64,7 +64,7 @@ def down(as_json: bool) -> None:
         except control.ControlError as e:
             fail(f"cortexd: {e}")
     try:
-        result["llm"] = stop(config)
+        result["llm"] = LlamaServer(config).stop()
     except ServiceError as e:
         fail(f"cortex-llm: {e}")
     if as_json:

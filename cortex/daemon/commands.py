@@ -7,12 +7,15 @@ for anything the caller did wrong. Adding a command is one function and one row.
 from __future__ import annotations
 
 import asyncio
-import os
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cortex.daemon.metrics import CONTENT_TYPE
 from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
+from cortex.llm_service.llama_api import get_text, probe, served_model
+from cortex.process import rss_bytes
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon
@@ -40,11 +43,6 @@ def check_params(request: Request, allowed: tuple[str, ...]) -> None:
         raise ProtocolError(ErrorCode.INVALID_PARAMS, f"unknown params {', '.join(unknown)}{hint}")
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def ping(d: Daemon, r: Request, c: Connection) -> Any:
     return {"pong": True}
 
@@ -53,16 +51,23 @@ def version(d: Daemon, r: Request, c: Connection) -> Any:
     return {"name": "cortexd", "version": d.version, "protocol": PROTOCOL_VERSION}
 
 
-async def _llm_state(d: Daemon) -> dict[str, Any]:
-    from cortex.daemon.inference import probe
+def _served(url: str) -> tuple[str, str]:
+    """cortex-llm's state and the model it names (blocking: run in a thread)."""
+    state, model = probe(url, 0.5), ""
+    if state == "up":
+        with contextlib.suppress(ValueError, IndexError, AttributeError):  # a /v1/models answer without a model
+            model = served_model(get_text(url + "/v1/models", 0.5))
+    return state, model
 
+
+async def _llm_state(d: Daemon) -> dict[str, Any]:
     url = d.config["llm.base_url"]
-    state = await probe(url, timeout=0.5)
+    state, model = await asyncio.to_thread(_served, url)
     return {
         "backend": "llama.cpp",
         "url": url,
-        "state": state["state"],
-        "model": state["model"] or d.config.model_path.name,
+        "state": state,
+        "model": model or d.config.model_path.name,
         "model_path": str(d.config.model_path),
     }
 
@@ -84,7 +89,7 @@ async def status(d: Daemon, r: Request, c: Connection) -> Any:
 async def health(d: Daemon, r: Request, c: Connection) -> Any:
     data = await asyncio.to_thread(d.monitor.health)
     data["llm"] = {**data.get("llm", {}), **await _llm_state(d)}  # keeps the monitor's tokens/s
-    data["daemon"] = {"rss_bytes": _rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
+    data["daemon"] = {"rss_bytes": rss_bytes(), "pid": d.pid, "uptime_seconds": round(d.uptime(), 1)}
     data.setdefault("thresholds", d.config.section("thresholds"))
     return data
 
@@ -182,9 +187,7 @@ def models(d: Daemon, r: Request, c: Connection) -> Any:
 
 
 async def metrics(d: Daemon, r: Request, c: Connection) -> Any:
-    from cortex.daemon.metrics import CONTENT_TYPE, exposition
-
-    return {"text": await exposition(d), "content_type": CONTENT_TYPE}
+    return {"text": await d.exposition(), "content_type": CONTENT_TYPE}
 
 
 def shutdown(d: Daemon, r: Request, c: Connection) -> Any:

@@ -1,9 +1,9 @@
-"""``cortexd``: parse arguments, daemonize if asked, run the server until a signal says stop.
+"""``cortexd``: parse arguments, daemonize if asked, then ``Daemon.serve`` until a signal says stop.
 
 argparse, not click: the daemon's own RSS and start-up time matter more than
-pretty help. Signals: SIGHUP reloads the configuration (an invalid file keeps
-the old one), SIGTERM/SIGINT stop accepting, let in-flight requests finish for
-up to ``[daemon] shutdown_timeout`` seconds, remove the socket and exit 0.
+pretty help. What runs, and what the signals do, is ``Daemon``'s (app.py); this
+module only reads argv, forks, keeps the pid file and reports readiness to the
+process that started it.
 """
 
 from __future__ import annotations
@@ -12,21 +12,13 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cortex import __version__
 from cortex.config import Config, ConfigError, load_config
 from cortex.daemon.asyncio_without_ssl import asyncio  # before any other import of asyncio (4.5 MB of RSS)
 from cortex.paths import get_paths
-
-if TYPE_CHECKING:
-    from cortex.daemon.app import Daemon
-    from cortex.daemon.notify import Notifier
-    from cortex.daemon.prometheus import MetricsEndpoint
 
 log = logging.getLogger("cortexd")
 
@@ -116,86 +108,6 @@ def remove_pid_file(path: Path) -> None:
             path.unlink()
 
 
-async def run(config: Config, socket_path: Path, config_file: Path | None, on_ready: Callable[[], None]) -> None:
-    """Serve until SIGTERM/SIGINT or the ``shutdown`` command."""
-    from cortex.daemon.app import Daemon
-    from cortex.daemon.notify import Notifier
-    from cortex.daemon.server import Limits, Server
-
-    daemon = Daemon(config, socket_path, config_file)
-    server = Server(socket_path, daemon.dispatch, Limits.from_config(config), config.paths.mode)
-    daemon.on_reload.append(lambda new, changed: setattr(server, "limits", Limits.from_config(new)))
-    notifier = Notifier()
-    loop = asyncio.get_running_loop()
-
-    async def reload() -> None:
-        notifier.reloading()
-        try:
-            await daemon.reload()
-        except ConfigError as e:
-            notifier.ready(f"reload rejected: {e}")
-        else:
-            notifier.ready("reloaded")
-
-    reloads: set[asyncio.Task[None]] = set()
-
-    def on_hup() -> None:
-        task = loop.create_task(reload())
-        reloads.add(task)
-        task.add_done_callback(reloads.discard)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, daemon.shutdown_requested.set)
-    loop.add_signal_handler(signal.SIGHUP, on_hup)
-
-    endpoint = await _start_metrics(daemon) if config["metrics.enabled"] else None  # first: a busy port leaves nothing
-    await server.start()
-    monitoring = asyncio.create_task(daemon.monitor.run())
-    on_ready()
-    notifier.ready(f"serving on {socket_path}")
-    watchdog = None
-    if notifier.watchdog_interval:
-        watchdog = asyncio.create_task(_watchdog(notifier, notifier.watchdog_interval))
-    log.info("cortexd %s ready (pid %d, %s mode)", __version__, os.getpid(), config.paths.mode)
-
-    await daemon.shutdown_requested.wait()
-    log.info("stopping: finishing in-flight requests (up to %g s)", daemon.config["daemon.shutdown_timeout"])
-    notifier.stopping()
-    if endpoint is not None:
-        await endpoint.stop()
-    await server.stop(daemon.config["daemon.shutdown_timeout"])
-    if watchdog:
-        watchdog.cancel()
-    daemon.monitor.stop()
-    await asyncio.wait({monitoring}, timeout=1)  # a sample in progress may finish; a stuck one is left behind
-    monitoring.cancel()
-    await asyncio.to_thread(daemon.monitor.close)
-    await daemon.inference.close()
-    if daemon.models is not None:
-        await asyncio.to_thread(daemon.models.close)
-    log.info("stopped")
-
-
-async def _start_metrics(daemon: Daemon) -> MetricsEndpoint:
-    """The Prometheus endpoint on 127.0.0.1:[metrics] port; a port in use is an OSError that says which key."""
-    from cortex.daemon.metrics import CONTENT_TYPE, exposition
-    from cortex.daemon.prometheus import MetricsEndpoint
-
-    port = daemon.config["metrics.port"]
-    endpoint = MetricsEndpoint(port, lambda: exposition(daemon), CONTENT_TYPE)
-    try:
-        await endpoint.start()
-    except OSError as e:
-        raise OSError(f"cannot serve metrics on 127.0.0.1:{port} ([metrics] port): {e.strerror or e}") from None
-    return endpoint
-
-
-async def _watchdog(notifier: Notifier, interval: float) -> None:
-    while True:
-        notifier.watchdog()
-        await asyncio.sleep(interval)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -225,9 +137,11 @@ def main(argv: list[str] | None = None) -> int:
             os.close(ready_fd)
             ready_fd = None
 
+    from cortex.daemon.app import Daemon
+
     loop = asyncio.new_event_loop()
     try:
-        loop.run_until_complete(run(config, socket_path, args.config, on_ready))
+        loop.run_until_complete(Daemon(config, socket_path, args.config).serve(on_ready))
     except (SocketInUse, PermissionError, OSError) as e:
         log.error("%s", e)
         if ready_fd is not None:

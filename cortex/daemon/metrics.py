@@ -10,14 +10,12 @@ the monitor's latest sample, firing alerts by severity, and llama-server's own
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from cortex.daemon.app import Daemon
+from cortex.process import rss_bytes
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -114,15 +112,16 @@ def _reexport(text: str) -> Iterator[Any]:
 
 
 def render(
-    d: Daemon, health: dict[str, Any] | None = None, counts: dict[str, Any] | None = None, llm_text: str = ""
+    stats: Stats,
+    daemon: dict[str, float],
+    health: dict[str, Any] | None = None,
+    counts: dict[str, Any] | None = None,
+    llm_text: str = "",
 ) -> str:
-    """The text exposition of everything cortexd knows (inputs that need I/O are gathered by ``exposition``)."""
+    """The text exposition: ``stats``, the daemon's ``queue_depth``, ``queue_max`` and ``uptime``, and what
+    ``Daemon.exposition`` gathered with I/O (the monitor's health and alert counts, llama-server's text)."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-
-    from cortex.daemon.commands import _rss_bytes
-
-    stats = d.stats
 
     class Collector:
         def collect(self) -> Iterator[Any]:
@@ -139,11 +138,11 @@ def render(
                 latency.add_metric([command], _cumulative(hist), sum_value=hist[-1])
             yield latency
             gauges = {
-                "cortex_inference_queue_depth": ("inference requests waiting or running", d.inference.depth),
-                "cortex_inference_queue_max": ("inference requests allowed to wait", d.inference.max),
+                "cortex_inference_queue_depth": ("inference requests waiting or running", daemon["queue_depth"]),
+                "cortex_inference_queue_max": ("inference requests allowed to wait", daemon["queue_max"]),
                 "cortex_inference_tokens_per_second": ("tokens/s of the last inference", stats.tokens_per_second),
-                "cortex_daemon_uptime_seconds": ("seconds since cortexd started", d.uptime()),
-                "cortex_daemon_resident_memory_bytes": ("resident set size of cortexd", _rss_bytes()),
+                "cortex_daemon_uptime_seconds": ("seconds since cortexd started", daemon["uptime"]),
+                "cortex_daemon_resident_memory_bytes": ("resident set size of cortexd", rss_bytes()),
             }
             for name, (help_text, value) in gauges.items():
                 yield GaugeMetricFamily(name, help_text, value=value)
@@ -166,18 +165,3 @@ def render(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Collector())
     return generate_latest(registry).decode()
-
-
-async def exposition(d: Daemon) -> str:
-    """Gather the monitor's sample, alert counts and llama-server's metrics, then render them all."""
-    from cortex.daemon.inference import llm_metrics, probe
-
-    url = d.config["llm.base_url"]
-    health, counts, llm_text, state = await asyncio.gather(
-        asyncio.to_thread(d.monitor.health),
-        asyncio.to_thread(d.monitor.counts),
-        llm_metrics(url, timeout=1.0),
-        probe(url, timeout=0.5),
-    )
-    health = {**health, "llm": state}
-    return render(d, health, counts, llm_text)

@@ -11,7 +11,10 @@ taken on demand and has no alerts, so the daemon still serves.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cortex.monitor.explain import Infer
 
 log = logging.getLogger("cortexd.monitor")
 
@@ -84,8 +87,11 @@ class SnapshotMonitor:
         return {"active": 0, "critical": 0}
 
 
-def load_monitor(config: Any) -> Monitor:
-    """The real monitor (``cortex.monitor.monitor.Monitor``) when enabled and it loads, else the snapshot stand-in."""
+def load_monitor(config: Any, infer: Infer) -> Monitor:
+    """The real monitor (``cortex.monitor.monitor.Monitor``) when enabled and it loads, else the snapshot stand-in.
+
+    ``infer`` runs an inference through cortexd's queue, for the monitor's AI explanations.
+    """
     if not config["monitor.enabled"]:
         return SnapshotMonitor(config)
     try:
@@ -94,7 +100,7 @@ def load_monitor(config: Any) -> Monitor:
         log.warning("cortex.monitor is not available (%s); health is a plain snapshot, no alerts", e)
         return SnapshotMonitor(config)
     try:
-        return SystemMonitor(config)
+        return SystemMonitor(config, infer=infer)
     except Exception:
         log.exception("cortex.monitor failed to start; health falls back to a plain snapshot")
         return SnapshotMonitor(config)

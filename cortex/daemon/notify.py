@@ -32,10 +32,6 @@ class Notifier:
             return None
         return int(usec) / 2 / 1_000_000
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.address)
-
     def send(self, *fields: str) -> bool:
         if not self.address:
             return False

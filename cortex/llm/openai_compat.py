@@ -1,6 +1,6 @@
 """llama.cpp, Ollama and any OpenAI-compatible URL through the chat-completions API.
 
-Streaming is Server-Sent Events (``data: {...}`` lines, ``data: [DONE]``).
+Streaming is Server-Sent Events, read by ``cortex.llm_service.llama_api``'s ``StreamReader``.
 Connection errors and 5xx answers are retried with backoff, but only before the
 first chunk arrived: a half-streamed answer is never silently restarted.
 The transport is the standard library's ``http.client``: ``cortex ask`` is a
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from cortex.config import Config
 from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.llm_service.llama_api import StreamReader, chat_body
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0
@@ -65,26 +66,19 @@ class OpenAICompatProvider(Provider):
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def body(self, messages: Messages, options: Options) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "messages": messages,
-            "max_tokens": options.max_tokens,
-            "temperature": options.temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
+        extra: dict[str, Any] = {}
         if self.model:
-            body["model"] = self.model
+            extra["model"] = self.model
         if options.stop:
-            body["stop"] = options.stop
+            extra["stop"] = options.stop
         if options.json_schema is not None:
-            body["response_format"] = {
+            extra["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": options.json_schema, "strict": True},
             }
         if self.name == "llama_cpp":
-            body["cache_prompt"] = True  # reuse the KV cache of a byte-identical prompt prefix
-        body.update(options.extra)
-        return body
+            extra["cache_prompt"] = True  # reuse the KV cache of a byte-identical prompt prefix
+        return chat_body(messages, options.max_tokens, options.temperature, True, {**extra, **options.extra})
 
     def prompt(self, messages: Messages, options: Options | None = None) -> Response:
         options = options or Options()
@@ -150,28 +144,19 @@ class OpenAICompatProvider(Provider):
 
     @staticmethod
     def _events(r: http.client.HTTPResponse, response: Response) -> Iterator[str]:
+        reader = StreamReader()
         for raw in r:
-            line = raw.decode("utf-8", "replace").strip()
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                break
             try:
-                event = json.loads(data)
+                text = reader.feed(raw.decode("utf-8", "replace"))
             except ValueError:
                 continue
-            usage = event.get("usage") or {}
-            timings = event.get("timings") or {}
-            if usage or timings:
-                response.prompt_tokens = usage.get("prompt_tokens") or timings.get("prompt_n") or 0
-                response.tokens_generated = usage.get("completion_tokens") or timings.get("predicted_n") or 0
-            if event.get("model"):
-                response.model = event["model"]
-            for choice in event.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield text
+            if reader.done:
+                break
+            if text:
+                yield text
+        result = reader.result("")
+        response.prompt_tokens, response.tokens_generated = result["prompt_tokens"], result["tokens_generated"]
+        response.model = result["model"] or response.model
 
 
 class _Retry(Exception):

@@ -3,8 +3,8 @@
 cortexd asks ``ModelCache.ensure(name)`` when an ``inference`` names a
 ``model``; the default model keeps being served by cortex-llm itself
 (``[llm] base_url``) and is never counted here. A model not yet loaded is
-started with the same flags as cortex-llm (``server.server_argv``) on a free
-port. Before that, least-recently-used models are stopped until the new one
+started with the same flags as cortex-llm (``LlamaServer.for_model``) on a free
+loopback port. Before that, least-recently-used models are stopped until the new one
 fits ``[llm] max_models`` and ``[llm] memory_budget`` (MiB of estimated RAM,
 0: no budget). A model idle for ``[llm] keep_alive`` seconds is stopped by
 ``sweep``. Blocking calls: the daemon runs them in a worker thread.
@@ -12,7 +12,7 @@ fits ``[llm] max_models`` and ``[llm] memory_budget`` (MiB of estimated RAM,
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -22,10 +22,9 @@ from typing import Any
 
 from cortex import process
 from cortex.config import Config
-from cortex.llm_service import server
-from cortex.llm_service.modelfile import ModelFileError, check_model, estimate_ram
+from cortex.llm_service.modelfile import estimate_ram
+from cortex.llm_service.supervisor import START_TIMEOUT, LlamaServer, ServiceError
 
-START_TIMEOUT = 120.0
 MIB = 2**20
 
 
@@ -42,7 +41,7 @@ class CacheError(Exception):
 class Loaded:
     name: str
     path: Path
-    port: int
+    server: LlamaServer
     pid: int
     ram_bytes: int  # estimated when it was loaded
     last_used: float
@@ -50,23 +49,7 @@ class Loaded:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+        return self.server.url
 
 
 class ModelCache:
@@ -109,12 +92,12 @@ class ModelCache:
             return self._start(name, path).url
 
     def _start(self, name: str, path: Path) -> Loaded:
-        ctx = self.config.llm_ctx * self.config["llm.parallel"]
+        server = LlamaServer.for_model(self.config, path)
         try:
-            binary, model = server.find_server(self.config), check_model(path, ctx)
-        except (server.ServiceError, ModelFileError) as e:
+            binary, model = server.preflight()
+        except ServiceError as e:
             raise CacheError("llm_unavailable", str(e)) from None
-        need = estimate_ram(model, ctx)
+        need = estimate_ram(model, self.config.llm_ctx * self.config["llm.parallel"])
         budget = self.config["llm.memory_budget"] * MIB
         if budget and need > budget:
             raise CacheError(
@@ -122,23 +105,11 @@ class ModelCache:
                 f"{path.name} needs about {need // MIB} MiB, more than [llm] memory_budget ({budget // MIB} MiB)",
             )
         self._evict_for(need)
-        port = _free_port()
-        argv = server.server_argv(self.config, binary, model)
-        argv[argv.index("--port") + 1] = str(port)
-        paths = self.config.paths
-        paths.ensure()
-        service = f"cortex-llm-{path.stem}"
-        pid = process.spawn(argv, paths.pid_file(service), paths.log_file(service))
-        entry = Loaded(name, path, port, pid, need, self.clock(), self.clock())
-        deadline = time.monotonic() + START_TIMEOUT
-        while server.health(entry.url, timeout=0.5) != "ready":
-            if not process.alive(pid) or time.monotonic() > deadline:
-                process.stop(pid)
-                paths.pid_file(service).unlink(missing_ok=True)
-                raise CacheError(
-                    "llm_unavailable", f"llama-server for {path.name} did not start (log: {paths.log_file(service)})"
-                )
-            time.sleep(0.05)
+        try:
+            pid = server.launch(binary, model, START_TIMEOUT).pid or 0
+        except ServiceError as e:
+            raise CacheError("llm_unavailable", f"llama-server for {path.name} did not start: {e}") from None
+        entry = Loaded(name, path, server, pid, need, self.clock(), self.clock())
         self.loaded[path] = entry
         if self._sweeper is None:
             self._sweeper = threading.Thread(target=self._sweep_forever, name="model-cache-sweeper", daemon=True)
@@ -161,8 +132,8 @@ class ModelCache:
 
     def _stop(self, entry: Loaded) -> None:
         self.loaded.pop(entry.path, None)
-        process.stop(entry.pid)
-        self.config.paths.pid_file(f"cortex-llm-{entry.path.stem}").unlink(missing_ok=True)
+        with contextlib.suppress(ServiceError):  # it survived SIGKILL too: nothing more to do from here
+            entry.server.stop()
 
     def sweep(self) -> list[str]:
         """Stop models idle longer than ``[llm] keep_alive``; return their names."""
@@ -182,7 +153,7 @@ class ModelCache:
                 "name": e.name,
                 "url": e.url,
                 "pid": e.pid,
-                "rss_bytes": _rss(e.pid),
+                "rss_bytes": process.rss_bytes(e.pid),
                 "ram_estimate_bytes": e.ram_bytes,
                 "idle_seconds": round(now - e.last_used, 1),
                 "keep_alive_seconds": max(0.0, round(self.config["llm.keep_alive"] - (now - e.last_used), 1)),

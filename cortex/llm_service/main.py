@@ -4,7 +4,7 @@ This is what ``cortex-llm.service`` runs: after the checks the process execs
 llama-server itself, so systemd supervises the real server (signals, memory
 limits, restarts) with no Python left in between. In user mode,
 ``cortex llm start`` / ``cortex up`` start llama-server in the background
-instead (``server.start``).
+instead (``LlamaServer.start``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import sys
 
 from cortex.config import ConfigError, load_config
-from cortex.llm_service.server import ServiceError, check_port, preflight, server_argv
+from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,13 +25,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--check", action="store_true", help="only run the checks and print the command line")
     args = parser.parse_args(argv)
     try:
-        config = load_config()
-        binary, model = preflight(config)
-        cmd = server_argv(config, binary, model)
+        server = LlamaServer(load_config())
+        cmd = server.argv(*server.preflight())
         if args.check:
             print(" ".join(cmd))
             return
-        check_port(config)
+        server.check_port()
     except (ConfigError, ServiceError) as e:
         print(f"cortex-llm: {e}", file=sys.stderr)
         sys.exit(1)

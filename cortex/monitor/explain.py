@@ -1,10 +1,11 @@
 """Optional AI explanations of new critical alerts (``[alerts] ai_explain``).
 
 One background worker asks cortex-llm for two lines (what it means, the next
-command to run) and hands the text back to be attached to the same alert. At
-most ``MAX_WAITING`` requests wait; each is bounded by ``[alerts] ai_timeout``
-and ``MAX_TOKENS``. When cortex-llm is down the alert simply has no
-explanation: nothing else changes.
+command to run) and hands the text back to be attached to the same alert. The
+question goes through cortexd's inference queue (``infer``), so it takes a slot
+like any other request instead of going round the queue. At most ``MAX_WAITING``
+requests wait; each is bounded by ``[alerts] ai_timeout`` and ``MAX_TOKENS``.
+When cortex-llm is down the alert simply has no explanation: nothing else changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from cortex.config import Config
 
 log = logging.getLogger("cortex.monitor")
+
+Infer = Callable[[dict[str, Any], float], dict[str, Any]]  # (inference params, timeout in s) -> its data
 
 MAX_TOKENS = 96
 MAX_WAITING = 4
@@ -36,8 +39,9 @@ def clean(text: str) -> str:
 class Explainer:
     """Asks cortex-llm about an alert in the background and passes ``(alert_id, text)`` to ``attach``."""
 
-    def __init__(self, config: Config, attach: Callable[[int, str], None]):
+    def __init__(self, config: Config, attach: Callable[[int, str], None], infer: Infer | None = None):
         self.attach = attach
+        self.infer = infer
         self._pool: ThreadPoolExecutor | None = None
         self._waiting = 0
         self._lock = threading.Lock()
@@ -45,7 +49,6 @@ class Explainer:
 
     def apply_config(self, config: Config) -> None:
         self.enabled = bool(config["alerts.ai_explain"])
-        self.url = config.llm_url + "/v1/chat/completions"
         self.timeout = float(config["alerts.ai_timeout"])
 
     def submit(self, alert: dict[str, Any]) -> bool:
@@ -74,20 +77,15 @@ class Explainer:
                 self._waiting -= 1
 
     def explain(self, alert: dict[str, Any]) -> str:
-        import httpx  # only daemons with ai_explain on pay for httpx
-
+        if self.infer is None:
+            raise RuntimeError("no inference queue to ask (explanations run inside cortexd)")
         question = f"Alert ({alert['severity']}, {alert['category']}) on {alert['resource']}: {alert['message']}"
-        resp = httpx.post(
-            self.url,
-            json={
-                "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}],
-                "max_tokens": MAX_TOKENS,
-                "temperature": 0,  # the same alert gets the same advice
-            },
-            timeout=self.timeout,
-        )
-        resp.raise_for_status()
-        return clean(resp.json()["choices"][0]["message"]["content"] or "")
+        params = {
+            "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}],
+            "max_tokens": MAX_TOKENS,
+            "temperature": 0,  # the same alert gets the same advice
+        }
+        return clean(self.infer(params, self.timeout)["output"])
 
     def close(self, wait: bool = False) -> None:
         if self._pool is not None:

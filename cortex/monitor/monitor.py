@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cortex.config import Config
-from cortex.monitor.explain import Explainer
+from cortex.monitor.explain import Explainer, Infer
 from cortex.monitor.notify import Notifier
 from cortex.monitor.rules import RANK, Observation, Rule, build_rules
 from cortex.monitor.sampler import Sampler, Snapshot
@@ -60,12 +60,13 @@ class Monitor:
         sampler: Any = None,
         notifier: Any = None,
         explainer: Any = None,
+        infer: Infer | None = None,
     ):
         self.clock = clock
         self.store = AlertStore(config.alerts_db)
         self.sampler = sampler if sampler is not None else Sampler(config, clock)
         self.notifier = notifier if notifier is not None else Notifier(config)
-        self.explainer = explainer if explainer is not None else Explainer(config, self.store.set_explanation)
+        self.explainer = explainer if explainer is not None else Explainer(config, self.store.set_explanation, infer)
         self.latest: Snapshot | None = None
         self._last_prune: float | None = None
         self._stop: asyncio.Event | None = None

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import time
-import urllib.parse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ from typing import Any
 import psutil
 
 from cortex.config import Config
+from cortex.llm_service.llama_api import get_text, parse_metrics, probe
+from cortex.process import rss_bytes
 
 log = logging.getLogger("cortex.monitor")
 
@@ -33,7 +33,6 @@ PSEUDO_FS = frozenset({
     "tracefs", "zram",
 })  # fmt: skip
 LLM_PROBE_TIMEOUT = 1.0
-MAX_PROBE_BYTES = 1 << 20
 CPU_MIN_WINDOW = 0.5  # seconds: a shorter CPU window is noise
 
 
@@ -167,55 +166,17 @@ def count_updates(clock: Any = time.time) -> Updates:
     return updates
 
 
-def http_get(url: str, timeout: float) -> tuple[int, str]:
-    """(status, body) of a plain-HTTP GET on a socket: neither httpx nor http.client (and email) in the daemon.
-
-    Raises OSError when nothing answers and ValueError when the answer is not HTTP.
-    """
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    with socket.create_connection((host, parts.port or 80), timeout=timeout) as s:
-        s.sendall(f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while len(data) < MAX_PROBE_BYTES and (chunk := s.recv(65536)):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    version, _, rest = head.partition(b" ")
-    if not version.startswith(b"HTTP/") or not rest[:3].isdigit():
-        raise ValueError(f"not an HTTP answer from {url}")
-    return int(rest[:3]), body.decode("utf-8", "replace")
-
-
-def tokens_per_second(metrics_text: str) -> float | None:
-    """``llamacpp:predicted_tokens_seconds`` from llama-server's Prometheus text, if it is there."""
-    for line in metrics_text.splitlines():
-        if line.startswith("llamacpp:predicted_tokens_seconds"):
-            try:
-                return round(float(line.split()[-1]), 2)
-            except ValueError:
-                return None
-    return None
+def tokens_per_second(metrics: str) -> float | None:
+    """llama-server's ``predicted_tokens_seconds`` in its /metrics text, rounded as ``health`` shows it."""
+    tps = parse_metrics(metrics).get("predicted_tokens_seconds")
+    return round(tps, 2) if tps is not None else None
 
 
 def probe_llm(url: str, configured: bool) -> LLMState:
     """GET /health (200 up, 503 loading); then /metrics for tokens/s, which needs ``--metrics``."""
-    try:
-        status, _ = http_get(url + "/health", LLM_PROBE_TIMEOUT)
-    except OSError:
-        return LLMState(url, configured, "down")
-    except ValueError:
-        return LLMState(url, configured, "error")
-    if status == 503:
-        return LLMState(url, configured, "loading")
-    if status != 200:
-        return LLMState(url, configured, "error")
-    tps = None
-    try:
-        m_status, text = http_get(url + "/metrics", LLM_PROBE_TIMEOUT)
-        tps = tokens_per_second(text) if m_status == 200 else None
-    except (OSError, ValueError):
-        pass
-    return LLMState(url, configured, "up", tps)
+    state = probe(url, LLM_PROBE_TIMEOUT)
+    tps = tokens_per_second(get_text(url + "/metrics", LLM_PROBE_TIMEOUT)) if state == "up" else None
+    return LLMState(url, configured, state, tps)
 
 
 class Sampler:
@@ -225,7 +186,6 @@ class Sampler:
         self.clock = clock
         self.apply_config(config)
         self.updates = Updates()
-        self._process = psutil.Process()
         psutil.cpu_percent(interval=None)  # the first reading is meaningless: take it now and discard it
         self._cpu_primed = time.monotonic()
 
@@ -277,5 +237,5 @@ class Sampler:
             failed_units=failed_units(),
             updates=self.updates,
             llm=probe_llm(self.llm_url, self.llm_configured),
-            daemon={"pid": self._process.pid, "rss_bytes": self._process.memory_info().rss},
+            daemon={"pid": os.getpid(), "rss_bytes": rss_bytes()},
         )

