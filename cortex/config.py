@@ -22,6 +22,7 @@ import re
 from collections import namedtuple
 
 from cortex.paths import DAEMON_CONF, DOTENV, LLM_ENV, SOCKET_FILE, SYSTEM_CONFIG_DIR, Paths, get_paths, locate
+from cortex.providers import PROVIDERS
 
 
 def physical_cores(cpuinfo: str = "/proc/cpuinfo") -> int:
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-PROVIDERS = ("llama_cpp", "ollama", "openai", "claude", "fake")
 LOG_LEVELS = {"0": "DEBUG", "1": "INFO", "2": "WARNING", "3": "ERROR", "4": "CRITICAL"}
 
 
@@ -185,7 +185,7 @@ KEYS: tuple[Key, ...] = (
     Key("service.host", "127.0.0.1", "str", "llama-server address", LLM_ENV, "CORTEX_LLM_HOST"),
     Key("service.server_bin", "", "path", "llama-server binary (empty: search)", LLM_ENV, "CORTEX_LLM_SERVER_BIN"),
     # .env: the CLI's providers
-    Key("provider.name", "llama_cpp", "choice", "LLM provider", DOTENV, "CORTEX_PROVIDER", choices=PROVIDERS),
+    Key("provider.name", "llama_cpp", "choice", "LLM provider", DOTENV, "CORTEX_PROVIDER", choices=tuple(PROVIDERS)),
     Key("provider.llama_cpp_base_url", "http://127.0.0.1:8085", "url", "llama.cpp URL", DOTENV, "LLAMA_CPP_BASE_URL"),
     Key("provider.llama_cpp_model", "", "str", "llama.cpp model display name", DOTENV, "LLAMA_CPP_MODEL"),
     Key("provider.ollama_base_url", "http://127.0.0.1:11434", "url", "Ollama URL", DOTENV, "OLLAMA_BASE_URL"),

@@ -8,7 +8,9 @@
    is matched against the index without a model (``cortex.packages.search``).
 3. The model then picks among the few best real candidates only: its answer is
    constrained by a JSON schema whose ``enum`` is their names (llama-server's
-   ``response_format``), so it cannot invent a package. A small model is a weak
+   ``response_format``), so it cannot invent a package. A provider that cannot
+   follow a schema (Claude) is asked for the same JSON in words, and any answer
+   outside the names keeps the ranking's choice. A small model is a weak
    judge, so its pick replaces the ranking's first choice only when the two
    are close (within ``MODEL_MARGIN`` of the top score).
 4. Commands are synthesised, never generated: ``apt-get install -y`` for the
@@ -25,7 +27,7 @@ from typing import Any
 
 from cortex.install.exact import exact_packages, request_words
 from cortex.install.plan import Plan, Step
-from cortex.llm.provider import Options, Provider, ProviderError
+from cortex.llm.provider import Capability, Options, Provider, ProviderError
 from cortex.packages.index import PackageIndex, open_index
 from cortex.packages.search import Candidate, rank
 from cortex.packages.spelling import correct
@@ -84,18 +86,22 @@ def choose(request: str, candidates: list[Candidate], provider: Provider | None)
     shown = candidates[:CHOICES]
     names = [c.package.name for c in shown]
     listing = "\n".join(f"- {c.package.name}: {c.package.summary}" for c in shown)
-    messages = [
-        {"role": "system", "content": CHOOSER_SYSTEM},
-        {"role": "user", "content": f"Request: {request}\nPackages:\n{listing}\nWhich package?"},
-    ]
-    schema: dict[str, Any] = {
+    schema: dict[str, Any] | None = {
         "type": "object",
         "properties": {"package": {"type": "string", "enum": names}},
         "required": ["package"],
     }
+    question = "Which package?"
+    if Capability.JSON_SCHEMA not in provider.capabilities:  # asked in words; the names are checked below
+        schema, question = None, 'Which package? Answer only {"package": "NAME"}.'
+    messages = [
+        {"role": "system", "content": CHOOSER_SYSTEM},
+        {"role": "user", "content": f"Request: {request}\nPackages:\n{listing}\n{question}"},
+    ]
     try:
-        text = provider.prompt(messages, Options(max_tokens=32, temperature=0.0, json_schema=schema)).text()
-        picked = json.loads(text).get("package")
+        options = Options(max_tokens=32, temperature=0.0, json_schema=schema, stream=False)
+        text = provider.prompt(messages, options).text()
+        picked = json.loads(text[text.find("{") : text.rfind("}") + 1]).get("package")  # prose around it is dropped
     except (ProviderError, ValueError, AttributeError) as e:
         log.info("model choice unavailable, keeping the ranking: %s", e)
         return best, "best match in the package index (model unavailable)"

@@ -17,16 +17,10 @@ from cortex.install.plan import Plan
 from cortex.install.planner import make_plan
 from cortex.llm.provider import Provider, ProviderError, get_provider
 from cortex.packages.index import PackageIndex
+from cortex.providers import PROVIDERS
 
-
-class APIProvider(str, Enum):
-    """The backends a CommandInterpreter can use; the values are ``CORTEX_PROVIDER``'s."""
-
-    LLAMA_CPP = "llama_cpp"
-    OLLAMA = "ollama"
-    OPENAI = "openai"
-    CLAUDE = "claude"
-    FAKE = "fake"
+# The backends a CommandInterpreter can use, named as in the provider registry (``CORTEX_PROVIDER``'s values).
+APIProvider = Enum("APIProvider", {name.upper(): name for name in PROVIDERS}, type=str)
 
 
 class CommandInterpreter:
@@ -40,13 +34,10 @@ class CommandInterpreter:
         config: Config | None = None,
         index: PackageIndex | None = None,
     ):
-        try:
-            self.provider_name = APIProvider(provider).value
-        except ValueError:
-            choices = ", ".join(p.value for p in APIProvider)
-            raise ValueError(f"unknown provider {provider!r}; choose one of {choices}") from None
+        name = provider.value if isinstance(provider, APIProvider) else provider
         self.config = config or load_config()
-        self.provider: Provider = get_provider(self.provider_name, self.config, model=model, api_key=api_key)
+        # an unknown name raises UnknownProviderError, a ValueError
+        self.provider: Provider = get_provider(name, self.config, model=model, api_key=api_key)
         self.index = index
 
     def plan(self, text: str) -> Plan:
