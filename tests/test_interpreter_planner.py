@@ -148,6 +148,15 @@ def test_a_provider_without_json_schemas_is_asked_in_words_and_held_to_the_candi
     )
 
 
+def test_each_step_is_validated_once(real_index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cortex.install.checks as checks
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(checks, "validate", lambda argv: seen.append(argv) or validate(argv))
+    plan = make_plan("install nginx and tree", index=real_index)
+    assert seen == [s.argv for s in plan.steps] and len(plan.steps) == 2
+
+
 def test_bad_requests_fail_clearly(real_index: PackageIndex) -> None:
     with pytest.raises(PlanError, match="empty"):
         make_plan("   ", index=real_index)

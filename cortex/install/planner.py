@@ -14,8 +14,10 @@
    judge, so its pick replaces the ranking's first choice only when the two
    are close (within ``MODEL_MARGIN`` of the top score).
 4. Commands are synthesised, never generated: ``apt-get install -y`` for the
-   packages, ``systemctl enable --now`` for the services they ship; every step
-   goes through the validator.
+   packages, ``systemctl enable --now`` for the services they ship.
+5. ``check_plan`` validates every step once and checks its packages against
+   apt's index. ``make_plan`` is the one route to a plan: ``cortex install``
+   and ``CommandInterpreter`` both call it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import logging
 import re
 from typing import Any
 
+from cortex.install.checks import check_plan
 from cortex.install.exact import exact_packages, request_words
 from cortex.install.plan import Plan, Step
 from cortex.llm.provider import Capability, Options, Provider, ProviderError
@@ -128,25 +131,11 @@ def install_steps(packages: list[str], index: PackageIndex) -> list[Step]:
     return steps
 
 
-def validate_steps(steps: list[Step]) -> None:
-    """Set each step's verdict and reasons from the validator (DESIGN section 6)."""
-    try:
-        from cortex.safety.validator import validate
-    except ImportError:
-        for step in steps:
-            step.reasons = ["not validated: the command validator is not installed"]
-        return
-    for step in steps:
-        verdict = validate(list(step.argv))
-        step.verdict = verdict.verdict
-        step.reasons = list(verdict.reasons)
-
-
 def make_plan(
     request: str, config: Any = None, provider: Provider | None = None, index: PackageIndex | None = None
 ) -> Plan:
-    """A checked plan for ``request``; raises PlanError when nothing in the index fits, PackageIndexError
-    when apt's lists are missing."""
+    """The checked plan for ``request`` (every step validated, every package in apt's index); raises
+    PlanError when nothing in the index fits, PackageIndexError when apt's lists are missing."""
     if not request.strip():
         raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
     index = index or open_index(config)
@@ -176,5 +165,4 @@ def make_plan(
             others = ", ".join([c.package.name for c in candidates if c is not picked][:3])
             plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
     plan.steps = install_steps(plan.packages, index)
-    validate_steps(plan.steps)
-    return plan
+    return check_plan(plan, index=index)

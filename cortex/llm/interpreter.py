@@ -3,8 +3,8 @@
 ``CommandInterpreter(api_key, provider, model).parse(text)`` returns the plan's
 commands as shell-quoted strings for display; ``plan(text)`` returns the
 structured :class:`~cortex.install.plan.Plan` (argv steps, packages, verdicts).
-Both are grounded in the local package index (``cortex.install.planner``): the
-model only ever chooses among real packages.
+Both come from the same pipeline as ``cortex install`` (``cortex.install.planner.make_plan``):
+grounded in the local package index, every step validated and checked against apt's index.
 """
 
 from __future__ import annotations
