@@ -7,7 +7,7 @@ import sys
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
-from cortex.providers import PROVIDERS
+from cortex.config import PROVIDERS
 
 
 @click.command()

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from cortex.config import PROVIDERS
 from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
-from cortex.providers import PROVIDERS
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0

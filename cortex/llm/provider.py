@@ -3,7 +3,7 @@
 A :class:`Provider` turns chat messages into a :class:`Response`: ``prompt`` checks that the provider can do
 what the options ask (its ``capabilities``) and ``execute`` yields the answer's chunks, filling in the token
 counts through ``Response.set_usage``. Iterating a Response yields text chunks as the backend produces
-them; ``text()`` waits for the whole answer. Which providers exist is ``cortex.providers``' table.
+them; ``text()`` waits for the whole answer. Which providers exist is ``cortex.config.PROVIDERS``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from cortex.config import Config, load_config
-from cortex.providers import PROVIDERS
+from cortex.config import PROVIDERS, Config, load_config
 
 Messages = list[dict[str, str]]
 

@@ -13,9 +13,8 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
-from cortex.config import DAEMON_CONF, KEY_BY_NAME, Config, read_env_file, set_value, user_file_for
+from cortex.config import DAEMON_CONF, KEY_BY_NAME, PROVIDERS, Config, read_env_file, set_value, user_file_for
 from cortex.paths import Paths
-from cortex.providers import PROVIDERS
 
 # The registry's providers that setup offers, and "none".
 BACKENDS: dict[str, str] = {
