@@ -6,7 +6,7 @@ Every setting Cortex reads is a row of ``KEYS`` below. A key lives in one file:
   user's ``daemon.conf`` (``~/.cortex`` or ``$CORTEX_HOME``); the later wins.
   ``cortexd --config FILE`` replaces both with FILE.
 * ``llm.env`` (``KEY=value``): the cortex-llm service file of the run mode.
-* ``.env`` (``KEY=value``): the CLI's provider settings and API keys.
+* ``.env`` (``KEY=value``): the CLI's provider settings and API keys (``PROVIDERS`` lists the providers).
 
 The environment variable named by a key (if any) wins over every file.
 ``load_config`` returns a :class:`Config` whose values carry their source, so
@@ -51,7 +51,32 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-PROVIDERS = ("llama_cpp", "ollama", "openai", "claude", "fake")
+# The one list of LLM providers. ``provider.name`` takes its names; ``cortex setup``, ``get_provider`` (which
+# imports only the chosen class) and ``APIProvider`` read it. Here and not in a module of its own because every
+# ``cortex daemon status`` loads this file (one more module: 0.3 ms). ``target`` is "module:Class"; ``about``
+# is what setup says of it (None: not offered); ``settings`` maps constructor arguments to the keys below; the
+# hints say what to do when the backend is unreachable or rejects the key. What a provider can do is declared
+# by its class (``Provider.capabilities``).
+ProviderEntry = namedtuple("ProviderEntry", "name target about settings start_hint key_hint", defaults=("", ""))
+
+OPENAI_COMPAT = "cortex.llm.openai_compat:OpenAICompatProvider"
+PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
+    ProviderEntry("llama_cpp", OPENAI_COMPAT, "Local llama.cpp (cortex-llm on this machine; nothing leaves it)",
+                  {"base_url": "provider.llama_cpp_base_url", "model": "provider.llama_cpp_model"},
+                  "start it with 'cortex up' (or 'cortex llm start'), or point LLAMA_CPP_BASE_URL at a running server"),
+    ProviderEntry("ollama", OPENAI_COMPAT, "Ollama (a local or LAN Ollama server)",
+                  {"base_url": "provider.ollama_base_url", "model": "provider.ollama_model"},
+                  "start it with 'ollama serve', or set OLLAMA_BASE_URL"),
+    ProviderEntry("openai", OPENAI_COMPAT,
+                  "OpenAI-compatible URL (OpenAI, vLLM, LM Studio, llama.cpp elsewhere...)",
+                  {"base_url": "provider.openai_base_url", "model": "provider.openai_model",
+                   "api_key": "provider.openai_api_key"},
+                  "check OPENAI_BASE_URL and your network", "set OPENAI_API_KEY in ~/.cortex/.env"),
+    ProviderEntry("claude", "cortex.llm.claude:ClaudeProvider", "Claude (Anthropic API key)",
+                  {"model": "provider.claude_model", "api_key": "provider.anthropic_api_key"}),
+    ProviderEntry("fake", "cortex.llm.fake:FakeProvider", None, {}),
+)}  # fmt: skip
+
 LOG_LEVELS = {"0": "DEBUG", "1": "INFO", "2": "WARNING", "3": "ERROR", "4": "CRITICAL"}
 
 
@@ -185,7 +210,7 @@ KEYS: tuple[Key, ...] = (
     Key("service.host", "127.0.0.1", "str", "llama-server address", LLM_ENV, "CORTEX_LLM_HOST"),
     Key("service.server_bin", "", "path", "llama-server binary (empty: search)", LLM_ENV, "CORTEX_LLM_SERVER_BIN"),
     # .env: the CLI's providers
-    Key("provider.name", "llama_cpp", "choice", "LLM provider", DOTENV, "CORTEX_PROVIDER", choices=PROVIDERS),
+    Key("provider.name", "llama_cpp", "choice", "LLM provider", DOTENV, "CORTEX_PROVIDER", choices=tuple(PROVIDERS)),
     Key("provider.llama_cpp_base_url", "http://127.0.0.1:8085", "url", "llama.cpp URL", DOTENV, "LLAMA_CPP_BASE_URL"),
     Key("provider.llama_cpp_model", "", "str", "llama.cpp model display name", DOTENV, "LLAMA_CPP_MODEL"),
     Key("provider.ollama_base_url", "http://127.0.0.1:11434", "url", "Ollama URL", DOTENV, "OLLAMA_BASE_URL"),

@@ -221,6 +221,19 @@ def test_cli_never_executes_without_a_terminal_and_without_yes(fake_apt, planner
     assert both.exit_code == 2
 
 
+def test_cli_json_is_the_plan_the_python_api_returns(planner_index, built_index, monkeypatch):
+    """One route to a plan: 'cortex install --json' prints Plan.to_dict() of the plan CommandInterpreter returns."""
+    from cortex.llm.interpreter import CommandInterpreter
+    from cortex.packages.index import PackageIndex
+
+    monkeypatch.setenv("CORTEX_PROVIDER", "fake")
+    result = CliRunner().invoke(cli, ["install", "nginx", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = CommandInterpreter(provider="fake", index=PackageIndex(built_index)).plan("nginx")
+    assert json.loads(result.output) == {**plan.to_dict(), "simulation": None}
+    assert list(json.loads(result.output)["steps"][0]) == ["argv", "verdict", "reasons", "needs_root"]
+
+
 PACKAGE_NAMES = st.from_regex(r"[a-z0-9][a-z0-9+.-]{1,30}", fullmatch=True)
 
 

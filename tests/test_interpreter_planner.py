@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,7 @@ from cortex.install.exact import exact_packages, request_words
 from cortex.install.planner import CHOICES, MODEL_MARGIN, PlanError, choose, make_plan, split_request
 from cortex.llm.fake import FakeProvider
 from cortex.llm.interpreter import APIProvider, CommandInterpreter
-from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 from cortex.packages.index import PackageIndex
 from cortex.packages.search import Candidate, build_query, rank
 from cortex.safety.validator import validate
@@ -24,18 +25,25 @@ class PickProvider(Provider):
     """Answers every choice with one fixed package name (or fails), recording what it was offered."""
 
     name = "pick"
+    capabilities = frozenset({Capability.STREAM, Capability.JSON_SCHEMA})
 
     def __init__(self, pick: str | None = None, error: bool = False):
         self.pick = pick
         self.error = error
         self.offered: list[list[str]] = []
 
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
         assert options is not None and options.json_schema is not None
         self.offered.append(options.json_schema["properties"]["package"]["enum"])
         if self.error:
             raise ProviderError("pick at http://127.0.0.1:1: not reachable (connection refused)")
-        return Response(iter([json.dumps({"package": self.pick})]), "pick")
+        return iter([json.dumps({"package": self.pick})])
+
+
+class WordsOnlyProvider(FakeProvider):
+    """A provider that cannot follow a JSON schema (as Claude): it answers in words, here around JSON."""
+
+    capabilities = frozenset({Capability.STREAM})
 
 
 # Exact names ------------------------------------------------------------------------------------------------
@@ -118,6 +126,35 @@ def test_an_unreachable_or_nonsense_model_falls_back_to_the_ranking(real_index: 
     assert picked is candidates[0]
     picked, why = choose("a terminal multiplexer", candidates, PickProvider("rm -rf /"))
     assert picked is candidates[0] and "named no candidate" in why
+
+
+def test_a_provider_without_json_schemas_is_asked_in_words_and_held_to_the_candidates(
+    real_index: PackageIndex,
+) -> None:
+    """The enum constraint cannot be sent to such a provider, so the planner never sends a schema (which would be
+    refused) and checks the answer against the candidates' names itself."""
+    candidates = rank("a terminal multiplexer", real_index)
+    best, runner_up = candidates[0], candidates[1]
+    close = Candidate(runner_up.package, best.score - MODEL_MARGIN / 2 * abs(best.score), runner_up.why)
+    words = WordsOnlyProvider(reply=f'Sure: ```json\n{{"package": "{runner_up.package.name}"}}\n```')
+    picked, why = choose("a terminal multiplexer", [best, close], words)
+    assert picked is close and "chosen by the model" in why
+    messages, options = words.calls[0]
+    assert options.json_schema is None and '{"package": "NAME"}' in messages[-1]["content"]
+    invented = WordsOnlyProvider(reply='{"package": "rm -rf /"}')
+    assert choose("a terminal multiplexer", [best, close], invented) == (
+        best,
+        "best match in the package index (the model named no candidate)",
+    )
+
+
+def test_each_step_is_validated_once(real_index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cortex.install.checks as checks
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(checks, "validate", lambda argv: seen.append(argv) or validate(argv))
+    plan = make_plan("install nginx and tree", index=real_index)
+    assert seen == [s.argv for s in plan.steps] and len(plan.steps) == 2
 
 
 def test_bad_requests_fail_clearly(real_index: PackageIndex) -> None:

@@ -301,7 +301,7 @@ def answer(
     response = provider.prompt(build_messages(question, used, lead), options)
     truths = [lead, *(f.text for f in used)] if lead else [f.text for f in used]
     allowed = {s.program.split()[0] for s in howto.suggestions} if howto else set()
-    response._chunks = grounded_stream(response._chunks, lead, truths, allowed)
+    response.pipe(lambda chunks: grounded_stream(chunks, lead, truths, allowed))
     return AskResult(question=question, lead=lead, response=response, facts=used, howto=howto)
 
 

@@ -7,11 +7,14 @@ import sys
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.config import PROVIDERS
 
 
 @click.command()
 @click.argument("question", nargs=-1, required=True)
-@click.option("--provider", help="llama_cpp (default), ollama, openai, claude; else CORTEX_PROVIDER / ~/.cortex/.env.")
+@click.option(
+    "--provider", help=f"One of {', '.join(PROVIDERS)}; default: CORTEX_PROVIDER / ~/.cortex/.env, else llama_cpp."
+)
 @click.option("--model", help="Model name for the provider (display name for llama_cpp).")
 @click.option("--max-tokens", type=click.IntRange(1, 4096), default=200, show_default=True)
 @click.option(

@@ -12,29 +12,6 @@ from cortex.cli.common import emit_json, fail, get_config, json_option
 VERDICT_STYLE = {"allow": "green", "confirm": "yellow", "block": "red"}
 
 
-def _plan(request: str, config: Any):
-    """The planner's plan for ``request``, checked (validator + apt index). Fails with one clear line."""
-    from cortex.install.apt import AptError
-    from cortex.install.checks import check_plan
-    from cortex.install.planner import PlanError, make_plan
-    from cortex.llm.provider import ProviderError, get_provider
-    from cortex.packages.index import PackageIndexError, open_index
-
-    try:
-        provider = get_provider(None, config)
-    except ProviderError:
-        provider = None  # the planner ranks without a model
-    try:
-        index = open_index(config)
-        return check_plan(make_plan(request, config, provider, index=index), index=index)
-    except (PlanError, PackageIndexError, AptError) as e:
-        fail(str(e))
-
-
-def _step_dict(step: Any) -> dict[str, Any]:
-    return {"argv": step.argv, "verdict": step.verdict, "reasons": step.reasons, "needs_root": step.needs_root}
-
-
 def _show_plan(plan: Any, err: bool = False) -> None:
     click.echo(f"Plan for: {plan.request}", err=err)
     if plan.packages:
@@ -151,7 +128,15 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     text = " ".join(request).strip()
     if not text:
         fail('install needs a request, e.g. cortex install "a web server"', 2)
-    plan = _plan(text, get_config())
+    from cortex.install.planner import PlanError, make_plan
+    from cortex.llm.provider import get_provider
+    from cortex.packages.index import PackageIndexError
+
+    config = get_config()
+    try:
+        plan = make_plan(text, config, get_provider(None, config))  # the library's one route to a checked plan
+    except (PlanError, PackageIndexError) as e:
+        fail(str(e))
     simulation = None
     if dry_run:
         from cortex.install.apt import AptError
@@ -162,15 +147,7 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
         except AptError as e:
             fail(str(e))
     if as_json and not execute:
-        emit_json(
-            {
-                "request": plan.request,
-                "packages": plan.packages,
-                "steps": [_step_dict(s) for s in plan.steps],
-                "notes": plan.notes,
-                "simulation": simulation.to_dict() if simulation else None,
-            }
-        )
+        emit_json({**plan.to_dict(), "simulation": simulation.to_dict() if simulation else None})
         return
     if not as_json:
         _show_plan(plan, err=execute)
@@ -252,7 +229,6 @@ def rollback(run_id: int, dry_run: bool, yes: bool, as_json: bool) -> None:
       cortex rollback 3
     """
     from cortex.install.apt import AptError
-    from cortex.install.checks import check_plan
     from cortex.install.history import open_history
     from cortex.install.rollback import RollbackError, rollback_plan
 
@@ -261,12 +237,11 @@ def rollback(run_id: int, dry_run: bool, yes: bool, as_json: bool) -> None:
     if record is None:
         fail(f"no run {run_id} in the history; 'cortex history' lists them")
     try:
-        plan = check_plan(rollback_plan(record))
+        plan = rollback_plan(record)
     except (RollbackError, AptError) as e:
         fail(str(e))
     if as_json and (dry_run or not plan.steps):
-        emit_json({"request": plan.request, "packages": plan.packages, "steps": [_step_dict(s) for s in plan.steps],
-                   "notes": plan.notes})  # fmt: skip
+        emit_json(plan.to_dict())
         return
     if not as_json:
         _show_plan(plan, err=not dry_run)

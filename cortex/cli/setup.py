@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from cortex.cli.common import fail, get_config
+from cortex.setup.changes import BACKENDS
 
 
 @click.command()
-@click.option("--backend", type=click.Choice(["llama_cpp", "ollama", "openai", "claude", "none"]), help="LLM backend.")
+@click.option("--backend", type=click.Choice(list(BACKENDS)), help="LLM backend.")
 @click.option("--model", help="llama_cpp: catalog name, file or GGUF path; others: the model's name.")
 @click.option("--threads", type=int, help="llama.cpp inference threads.")
 @click.option("--ctx", type=int, help="llama.cpp context size in tokens.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -17,7 +17,8 @@ class Step:
     reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``--json`` prints of a step (DESIGN section 3); ``why`` is for the terminal and the history."""
+        return {"argv": self.argv, "verdict": self.verdict, "reasons": self.reasons, "needs_root": self.needs_root}
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Plan:
         return bool(self.steps) and all(s.verdict in ("allow", "confirm") for s in self.steps)
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as ``cortex install --json`` and ``cortex rollback --json`` print it."""
         return {
             "request": self.request,
             "packages": list(self.packages),

@@ -8,12 +8,16 @@
    is matched against the index without a model (``cortex.packages.search``).
 3. The model then picks among the few best real candidates only: its answer is
    constrained by a JSON schema whose ``enum`` is their names (llama-server's
-   ``response_format``), so it cannot invent a package. A small model is a weak
+   ``response_format``), so it cannot invent a package. A provider that cannot
+   follow a schema (Claude) is asked for the same JSON in words, and any answer
+   outside the names keeps the ranking's choice. A small model is a weak
    judge, so its pick replaces the ranking's first choice only when the two
    are close (within ``MODEL_MARGIN`` of the top score).
 4. Commands are synthesised, never generated: ``apt-get install -y`` for the
-   packages, ``systemctl enable --now`` for the services they ship; every step
-   goes through the validator.
+   packages, ``systemctl enable --now`` for the services they ship.
+5. ``check_plan`` validates every step once and checks its packages against
+   apt's index. ``make_plan`` is the one route to a plan: ``cortex install``
+   and ``CommandInterpreter`` both call it.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import logging
 import re
 from typing import Any
 
+from cortex.install.checks import check_plan
 from cortex.install.exact import exact_packages, request_words
 from cortex.install.plan import Plan, Step
-from cortex.llm.provider import Options, Provider, ProviderError
+from cortex.llm.provider import Capability, Options, Provider, ProviderError
 from cortex.packages.index import PackageIndex, open_index
 from cortex.packages.search import Candidate, rank
 from cortex.packages.spelling import correct
@@ -84,18 +89,22 @@ def choose(request: str, candidates: list[Candidate], provider: Provider | None)
     shown = candidates[:CHOICES]
     names = [c.package.name for c in shown]
     listing = "\n".join(f"- {c.package.name}: {c.package.summary}" for c in shown)
-    messages = [
-        {"role": "system", "content": CHOOSER_SYSTEM},
-        {"role": "user", "content": f"Request: {request}\nPackages:\n{listing}\nWhich package?"},
-    ]
-    schema: dict[str, Any] = {
+    schema: dict[str, Any] | None = {
         "type": "object",
         "properties": {"package": {"type": "string", "enum": names}},
         "required": ["package"],
     }
+    question = "Which package?"
+    if Capability.JSON_SCHEMA not in provider.capabilities:  # asked in words; the names are checked below
+        schema, question = None, 'Which package? Answer only {"package": "NAME"}.'
+    messages = [
+        {"role": "system", "content": CHOOSER_SYSTEM},
+        {"role": "user", "content": f"Request: {request}\nPackages:\n{listing}\n{question}"},
+    ]
     try:
-        text = provider.prompt(messages, Options(max_tokens=32, temperature=0.0, json_schema=schema)).text()
-        picked = json.loads(text).get("package")
+        options = Options(max_tokens=32, temperature=0.0, json_schema=schema, stream=False)
+        text = provider.prompt(messages, options).text()
+        picked = json.loads(text[text.find("{") : text.rfind("}") + 1]).get("package")  # prose around it is dropped
     except (ProviderError, ValueError, AttributeError) as e:
         log.info("model choice unavailable, keeping the ranking: %s", e)
         return best, "best match in the package index (model unavailable)"
@@ -122,25 +131,11 @@ def install_steps(packages: list[str], index: PackageIndex) -> list[Step]:
     return steps
 
 
-def validate_steps(steps: list[Step]) -> None:
-    """Set each step's verdict and reasons from the validator (DESIGN section 6)."""
-    try:
-        from cortex.safety.validator import validate
-    except ImportError:
-        for step in steps:
-            step.reasons = ["not validated: the command validator is not installed"]
-        return
-    for step in steps:
-        verdict = validate(list(step.argv))
-        step.verdict = verdict.verdict
-        step.reasons = list(verdict.reasons)
-
-
 def make_plan(
     request: str, config: Any = None, provider: Provider | None = None, index: PackageIndex | None = None
 ) -> Plan:
-    """A checked plan for ``request``; raises PlanError when nothing in the index fits, PackageIndexError
-    when apt's lists are missing."""
+    """The checked plan for ``request`` (every step validated, every package in apt's index); raises
+    PlanError when nothing in the index fits, PackageIndexError when apt's lists are missing."""
     if not request.strip():
         raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
     index = index or open_index(config)
@@ -170,5 +165,4 @@ def make_plan(
             others = ", ".join([c.package.name for c in candidates if c is not picked][:3])
             plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
     plan.steps = install_steps(plan.packages, index)
-    validate_steps(plan.steps)
-    return plan
+    return check_plan(plan, index=index)

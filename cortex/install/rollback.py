@@ -3,7 +3,7 @@
 Packages the run newly installed are removed; packages whose version it
 changed, or that it removed, are installed again at their old version when apt
 can still fetch it (otherwise the plan says so in its notes). The reverse plan
-goes through the same checks and executor as any install.
+goes through the same checks (``check_plan``) and executor as any install.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cortex.install import apt
+from cortex.install.checks import check_plan
 from cortex.install.history import RunRecord
 from cortex.install.plan import Plan, Step
 
@@ -45,7 +46,7 @@ def changes(before: dict[str, str], after: dict[str, str] | None) -> Changes:
 
 
 def rollback_plan(record: RunRecord, run: apt.Runner = subprocess.run) -> Plan:
-    """The steps that bring dpkg back to its state before ``record`` ran."""
+    """The checked steps that bring dpkg back to its state before ``record`` ran."""
     if record.dpkg_after is None:
         raise RollbackError(f"run {record.id} has no dpkg state after it (it is still running or was interrupted)")
     diff = changes(record.dpkg_before, record.dpkg_after)
@@ -74,4 +75,4 @@ def rollback_plan(record: RunRecord, run: apt.Runner = subprocess.run) -> Plan:
             )
         )
         plan.packages += [f.split("=", 1)[0] for f in fetchable]
-    return plan
+    return check_plan(plan, run)

@@ -1,4 +1,8 @@
-"""Claude through Anthropic's Messages API, streamed."""
+"""Claude through Anthropic's Messages API, streamed.
+
+It sends no JSON schema to the API, so it declares no JSON-schema capability: a request with one is
+refused (``UnsupportedError``) instead of being sent without its constraint.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 
 API_URL = "https://api.anthropic.com/v1/messages"
 API_VERSION = "2023-06-01"
@@ -16,6 +20,7 @@ API_VERSION = "2023-06-01"
 
 class ClaudeProvider(Provider):
     name = "claude"
+    capabilities = frozenset({Capability.STREAM})
 
     def __init__(self, api_key: str, model: str, url: str = API_URL):
         self._api_key = api_key
@@ -37,14 +42,10 @@ class ClaudeProvider(Provider):
             body["stop_sequences"] = options.stop
         return body
 
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
         if not self._api_key:
             raise ProviderError("claude needs an API key: set ANTHROPIC_API_KEY in ~/.cortex/.env")
-        response = Response(iter(()), self.model)
-        response._chunks = self._stream(self.body(messages, options or Options()), response)
-        return response
-
-    def _stream(self, body: dict[str, Any], response: Response) -> Iterator[str]:
+        body = self.body(messages, options)
         headers = {"x-api-key": self._api_key, "anthropic-version": API_VERSION}
         try:
             with (
@@ -62,11 +63,11 @@ class ClaudeProvider(Provider):
                     event = json.loads(line[5:])
                     kind = event.get("type")
                     if kind == "message_start":
-                        response.prompt_tokens = event["message"].get("usage", {}).get("input_tokens", 0)
+                        response.set_usage(prompt_tokens=event["message"].get("usage", {}).get("input_tokens", 0))
                     elif kind == "content_block_delta":
                         yield event.get("delta", {}).get("text", "")
                     elif kind == "message_delta":
-                        response.tokens_generated = event.get("usage", {}).get("output_tokens", 0)
+                        response.set_usage(tokens_generated=event.get("usage", {}).get("output_tokens", 0))
         except httpx.TransportError as e:
             raise ProviderError(
                 f"claude at {self.url} not reachable ({type(e).__name__}); check your network"

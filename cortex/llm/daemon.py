@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 
 
 class DaemonProvider(Provider):
     name = "cortexd"
+    capabilities = frozenset({Capability.STREAM, Capability.JSON_SCHEMA})  # cortexd passes the schema on
 
     def __init__(self, socket_path: str | Path | None = None, timeout: float | None = 300.0):
         from cortex.daemon_client import CortexDaemonClient
@@ -24,8 +25,9 @@ class DaemonProvider(Provider):
         self.client = CortexDaemonClient(socket_path, timeout=timeout)
         self.model = ""
 
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
-        options = options or Options()
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
+        from cortex.daemon_client import DaemonError
+
         params: dict[str, Any] = {
             "messages": messages,
             "max_tokens": options.max_tokens,
@@ -36,24 +38,17 @@ class DaemonProvider(Provider):
             params["stop"] = options.stop
         if options.json_schema is not None:
             params["json_schema"] = options.json_schema
-        from cortex.daemon_client import DaemonError
-
-        def chunks() -> Iterator[str]:  # runs when the Response is iterated, after ``response`` exists
-            stream = self.client.stream_inference(**params)
-            try:
-                while True:
-                    yield next(stream)
-            except StopIteration as done:
-                data = done.value or {}
-                response.model = data.get("model") or response.model
-                response.prompt_tokens = data.get("prompt_tokens", 0)
-                response.tokens_generated = data.get("tokens_generated", 0)
-            except DaemonError as e:
-                why = e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}"
-                raise ProviderError(why) from None
-
-        response = Response(chunks(), self.model)
-        return response
+        stream = self.client.stream_inference(**params)
+        try:
+            while True:
+                yield next(stream)
+        except StopIteration as done:
+            data = done.value or {}
+            response.model = data.get("model") or response.model
+            response.set_usage(data.get("prompt_tokens", 0), data.get("tokens_generated", 0))
+        except DaemonError as e:
+            why = e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}"
+            raise ProviderError(why) from None
 
     def available(self) -> bool:
         from cortex.daemon_client import DaemonError

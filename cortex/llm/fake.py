@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
-from cortex.llm.provider import Messages, Options, Provider, Response
+from cortex.llm.provider import Capability, Messages, Options, Provider, Response
 
 
 class FakeProvider(Provider):
     """Answers with ``reply`` (or, for a JSON schema with an enum, its first choice); counts words as tokens."""
 
     name = "fake"
+    capabilities = frozenset({Capability.STREAM, Capability.JSON_SCHEMA})
 
     def __init__(self, model: str = "fake", reply: str | None = None):
         self.model = model
         self.reply = reply
         self.calls: list[tuple[Messages, Options]] = []
 
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
-        options = options or Options()
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
+        """Not a generator: the call and the counts are recorded as soon as ``prompt`` returns."""
         self.calls.append((messages, options))
         text = self.reply if self.reply is not None else self._default(messages, options)
         words = text.split(" ")
-        response = Response(iter(w if i == 0 else " " + w for i, w in enumerate(words)), self.model)
-        response.prompt_tokens = sum(len(m["content"].split()) for m in messages)
-        response.tokens_generated = len(words)
-        return response
+        response.set_usage(sum(len(m["content"].split()) for m in messages), len(words))
+        return iter(w if i == 0 else " " + w for i, w in enumerate(words))
 
     @staticmethod
     def _default(messages: Messages, options: Options) -> str:

@@ -3,8 +3,8 @@
 ``CommandInterpreter(api_key, provider, model).parse(text)`` returns the plan's
 commands as shell-quoted strings for display; ``plan(text)`` returns the
 structured :class:`~cortex.install.plan.Plan` (argv steps, packages, verdicts).
-Both are grounded in the local package index (``cortex.install.planner``): the
-model only ever chooses among real packages.
+Both come from the same pipeline as ``cortex install`` (``cortex.install.planner.make_plan``):
+grounded in the local package index, every step validated and checked against apt's index.
 """
 
 from __future__ import annotations
@@ -12,21 +12,14 @@ from __future__ import annotations
 import shlex
 from enum import Enum
 
-from cortex.config import Config, load_config
+from cortex.config import PROVIDERS, Config, load_config
 from cortex.install.plan import Plan
 from cortex.install.planner import make_plan
 from cortex.llm.provider import Provider, ProviderError, get_provider
 from cortex.packages.index import PackageIndex
 
-
-class APIProvider(str, Enum):
-    """The backends a CommandInterpreter can use; the values are ``CORTEX_PROVIDER``'s."""
-
-    LLAMA_CPP = "llama_cpp"
-    OLLAMA = "ollama"
-    OPENAI = "openai"
-    CLAUDE = "claude"
-    FAKE = "fake"
+# The backends a CommandInterpreter can use, named as in the provider registry (``CORTEX_PROVIDER``'s values).
+APIProvider = Enum("APIProvider", {name.upper(): name for name in PROVIDERS}, type=str)
 
 
 class CommandInterpreter:
@@ -40,13 +33,10 @@ class CommandInterpreter:
         config: Config | None = None,
         index: PackageIndex | None = None,
     ):
-        try:
-            self.provider_name = APIProvider(provider).value
-        except ValueError:
-            choices = ", ".join(p.value for p in APIProvider)
-            raise ValueError(f"unknown provider {provider!r}; choose one of {choices}") from None
+        name = provider.value if isinstance(provider, APIProvider) else provider
         self.config = config or load_config()
-        self.provider: Provider = get_provider(self.provider_name, self.config, model=model, api_key=api_key)
+        # an unknown name raises UnknownProviderError, a ValueError
+        self.provider: Provider = get_provider(name, self.config, model=model, api_key=api_key)
         self.index = index
 
     def plan(self, text: str) -> Plan:

@@ -17,22 +17,14 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from cortex.config import Config
-from cortex.llm.provider import Messages, Options, Provider, ProviderError, Response
+from cortex.config import PROVIDERS
+from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 from cortex.llm_service.llama_api import StreamReader, chat_body
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0
 RETRIES = 2  # after the first try
 BACKOFF = 0.25  # seconds, doubled each retry
-
-# What to tell the user when a backend cannot be reached.
-START_HINTS = {
-    "llama_cpp": "start it with 'cortex up' (or 'cortex llm start'), or point LLAMA_CPP_BASE_URL at a running server",
-    "ollama": "start it with 'ollama serve', or set OLLAMA_BASE_URL",
-    "openai": "check OPENAI_BASE_URL and your network",
-}
-KEY_HINTS = {"openai": "set OPENAI_API_KEY in ~/.cortex/.env", "ollama": "", "llama_cpp": ""}
 
 
 def chat_url(base_url: str) -> str:
@@ -42,25 +34,18 @@ def chat_url(base_url: str) -> str:
 
 
 class OpenAICompatProvider(Provider):
+    """Serves every registry name whose backend speaks OpenAI's chat completions (llama_cpp, ollama, openai)."""
+
+    capabilities = frozenset({Capability.STREAM, Capability.JSON_SCHEMA})
+
     def __init__(self, name: str, base_url: str, model: str = "", api_key: str = ""):
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._api_key = api_key
         self.url = chat_url(self.base_url)
-
-    @classmethod
-    def from_config(
-        cls, name: str, config: Config, model: str | None = None, api_key: str = ""
-    ) -> OpenAICompatProvider:
-        if name == "llama_cpp":
-            base, default_model, key = config["provider.llama_cpp_base_url"], config["provider.llama_cpp_model"], ""
-        elif name == "ollama":
-            base, default_model, key = config["provider.ollama_base_url"], config["provider.ollama_model"], ""
-        else:
-            base, default_model = config["provider.openai_base_url"], config["provider.openai_model"]
-            key = config["provider.openai_api_key"]
-        return cls(name, base, model or default_model, api_key or key)
+        entry = PROVIDERS.get(name)
+        self._start_hint, self._key_hint = (entry.start_hint, entry.key_hint) if entry else ("", "")
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
@@ -80,14 +65,11 @@ class OpenAICompatProvider(Provider):
             extra["cache_prompt"] = True  # reuse the KV cache of a byte-identical prompt prefix
         return chat_body(messages, options.max_tokens, options.temperature, True, {**extra, **options.extra})
 
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
-        options = options or Options()
-        response = Response(iter(()), self.model or self.name)
-        response._chunks = self._stream(self.body(messages, options), response)
-        return response
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
+        return self._stream(self.body(messages, options), response)
 
     def _fail(self, what: str) -> ProviderError:
-        return ProviderError(f"{self.name} at {self.base_url}: {what}; {START_HINTS.get(self.name, '')}".rstrip("; "))
+        return ProviderError(f"{self.name} at {self.base_url}: {what}; {self._start_hint}".rstrip("; "))
 
     def _connect(self) -> http.client.HTTPConnection:
         parts = urlsplit(self.url)
@@ -137,7 +119,7 @@ class OpenAICompatProvider(Provider):
         except (ValueError, AttributeError):
             detail = raw[:200].decode(errors="replace")
         if status in (401, 403):
-            return ProviderError(f"{self.name} at {self.base_url} rejected the API key; {KEY_HINTS.get(self.name, '')}")
+            return ProviderError(f"{self.name} at {self.base_url} rejected the API key; {self._key_hint}")
         if status == 503:
             return ProviderError(f"{self.name} at {self.base_url} is still loading the model; try again in a moment")
         return ProviderError(f"{self.name} at {self.base_url} answered HTTP {status}: {detail}".strip())
@@ -155,7 +137,7 @@ class OpenAICompatProvider(Provider):
             if text:
                 yield text
         result = reader.result("")
-        response.prompt_tokens, response.tokens_generated = result["prompt_tokens"], result["tokens_generated"]
+        response.set_usage(result["prompt_tokens"], result["tokens_generated"])
         response.model = result["model"] or response.model
 
 

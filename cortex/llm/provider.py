@@ -1,27 +1,43 @@
 """One model/response interface for every backend, with streaming.
 
-A :class:`Provider` turns chat messages into a :class:`Response`. Iterating a
-Response yields text chunks as the backend produces them; ``text()`` waits for
-the whole answer; the token counts and timings are filled in as it finishes.
-Backends: ``llama_cpp``, ``ollama`` and ``openai`` (OpenAI chat completions, see
-``openai_compat.py``), ``claude`` (Messages API) and ``fake`` (unit tests).
+A :class:`Provider` turns chat messages into a :class:`Response`: ``prompt`` checks that the provider can do
+what the options ask (its ``capabilities``) and ``execute`` yields the answer's chunks, filling in the token
+counts through ``Response.set_usage``. Iterating a Response yields text chunks as the backend produces
+them; ``text()`` waits for the whole answer. Which providers exist is ``cortex.config.PROVIDERS``.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-from cortex.config import Config, load_config
+from cortex.config import PROVIDERS, Config, load_config
 
 Messages = list[dict[str, str]]
 
 
 class ProviderError(RuntimeError):
     """The backend could not answer; the message names the endpoint and the fix, never a key."""
+
+
+class UnknownProviderError(ProviderError, ValueError):
+    """No provider has that name (a ValueError too: a wrong argument of ``CommandInterpreter``)."""
+
+
+class Capability(Enum):
+    """What a request may ask beyond plain text; the value completes "PROVIDER cannot ..."."""
+
+    STREAM = "stream its answer as it is generated"
+    JSON_SCHEMA = "constrain its answer to a JSON schema"
+
+
+class UnsupportedError(ProviderError):
+    """The request asks for a capability the provider lacks: refused, never silently dropped."""
 
 
 @dataclass
@@ -32,22 +48,40 @@ class Options:
     temperature: float = 0.7
     stop: list[str] = field(default_factory=list)
     json_schema: dict[str, Any] | None = None  # constrain the output to this schema
+    stream: bool = True  # the caller reads chunks as they are generated (False: only the whole text)
     extra: dict[str, Any] = field(default_factory=dict)  # backend-specific sampling options (seed, top_k...)
+
+    def needs(self) -> set[Capability]:
+        """The capabilities a provider must have to honour these options."""
+        wanted = {Capability.STREAM: self.stream, Capability.JSON_SCHEMA: self.json_schema is not None}
+        return {capability for capability, asked in wanted.items() if asked}
 
 
 class Response:
     """A streaming answer: iterate for chunks, or call ``text()``; stats are set once it ends."""
 
-    def __init__(self, chunks: Iterator[str], model: str):
-        self._chunks = chunks
+    def __init__(self, provider: Provider, messages: Messages, options: Options):
         self._parts: list[str] = []
         self._done = False
-        self.model = model
+        self.model = provider.model or provider.name
         self.prompt_tokens = 0
         self.tokens_generated = 0
         self.started = time.monotonic()
         self.first_token_ms: float | None = None
         self.time_ms = 0.0
+        self._chunks = provider.execute(messages, options, self)  # a generator runs only when iterated
+
+    def set_usage(self, prompt_tokens: int | None = None, tokens_generated: int | None = None) -> None:
+        """Record the backend's token counts as they arrive (some backends send the two apart)."""
+        if prompt_tokens is not None:
+            self.prompt_tokens = prompt_tokens
+        if tokens_generated is not None:
+            self.tokens_generated = tokens_generated
+
+    def pipe(self, transform: Callable[[Iterator[str]], Iterator[str]]) -> None:
+        """Pass the chunks through ``transform`` before they are read (``cortex ask`` drops ungrounded
+        sentences as they stream); call it before iterating."""
+        self._chunks = transform(self._chunks)
 
     def __iter__(self) -> Iterator[str]:
         if self._done:
@@ -69,10 +103,6 @@ class Response:
             pass
         return "".join(self._parts)
 
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens_generated / (self.time_ms / 1000) if self.time_ms else 0.0
-
     def stats(self) -> dict[str, Any]:
         return {
             "model": self.model,
@@ -84,38 +114,38 @@ class Response:
 
 
 class Provider(ABC):
-    """A backend that answers chat messages."""
+    """A backend that answers chat messages; ``capabilities`` says what it can honour beyond plain text."""
 
     name: str = ""
     model: str = ""
+    capabilities: frozenset[Capability] = frozenset({Capability.STREAM})
+
+    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
+        """Start answering ``messages``; the returned Response streams as it is iterated. Raises
+        UnsupportedError when the options ask for what this provider cannot do."""
+        options = options or Options()
+        missing = options.needs() - self.capabilities
+        if missing:
+            what = " or ".join(sorted(c.value for c in missing))
+            raise UnsupportedError(f"{self.name} cannot {what}")
+        return Response(self, messages, options)
 
     @abstractmethod
-    def prompt(self, messages: Messages, options: Options | None = None) -> Response:
-        """Start answering ``messages``; the returned Response streams as it is iterated."""
-
-    def available(self) -> bool:
-        """Whether the backend answers now (cheap check, no generation)."""
-        return True
+    def execute(self, messages: Messages, options: Options, response: Response) -> Iterator[str]:
+        """The answer's text chunks, filling ``response``'s stats through its public methods."""
 
 
 def get_provider(
     name: str | None = None, config: Config | None = None, model: str | None = None, api_key: str = ""
 ) -> Provider:
-    """The provider ``name`` (default: ``CORTEX_PROVIDER`` / ``.env`` / llama_cpp) built from the configuration."""
+    """The provider ``name`` (default: ``CORTEX_PROVIDER`` / ``.env`` / llama_cpp) built from its registry settings."""
     config = config or load_config()
     name = name or config["provider.name"]
-    if name in ("llama_cpp", "ollama", "openai"):
-        from cortex.llm.openai_compat import OpenAICompatProvider
-
-        return OpenAICompatProvider.from_config(name, config, model=model, api_key=api_key)
-    if name == "claude":
-        from cortex.llm.claude import ClaudeProvider
-
-        return ClaudeProvider(
-            api_key=api_key or config["provider.anthropic_api_key"], model=model or config["provider.claude_model"]
-        )
-    if name == "fake":
-        from cortex.llm.fake import FakeProvider
-
-        return FakeProvider(model=model or "fake")
-    raise ProviderError(f"unknown provider {name!r}; choose one of llama_cpp, ollama, openai, claude, fake")
+    entry = PROVIDERS.get(name)
+    if entry is None:
+        raise UnknownProviderError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
+    settings = {arg: config[key] for arg, key in entry.settings.items()}
+    settings.update((arg, value) for arg, value in (("model", model), ("api_key", api_key)) if value)
+    module, _, cls_name = entry.target.partition(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    return cls(entry.name, **settings) if not cls.name else cls(**settings)  # a nameless class serves several

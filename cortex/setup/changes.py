@@ -13,14 +13,12 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
-from cortex.config import DAEMON_CONF, KEY_BY_NAME, Config, read_env_file, set_value, user_file_for
+from cortex.config import DAEMON_CONF, KEY_BY_NAME, PROVIDERS, Config, read_env_file, set_value, user_file_for
 from cortex.paths import Paths
 
+# The registry's providers that setup offers, and "none".
 BACKENDS: dict[str, str] = {
-    "llama_cpp": "Local llama.cpp (cortex-llm on this machine; nothing leaves it)",
-    "ollama": "Ollama (a local or LAN Ollama server)",
-    "openai": "OpenAI-compatible URL (OpenAI, vLLM, LM Studio, llama.cpp elsewhere...)",
-    "claude": "Claude (Anthropic API key)",
+    **{name: entry.about for name, entry in PROVIDERS.items() if entry.about},
     "none": "none (no LLM: monitoring, alerts and the validator still work)",
 }
 
@@ -66,16 +64,11 @@ def settings(choices: Choices, config: Config) -> list[tuple[str, str]]:
             ("service.ctx_size", str(choices.ctx)),
             ("llm.base_url", url),
         ]
-    pairs = [("provider.name", b)]
-    if b == "ollama":
-        pairs += [("provider.ollama_base_url", choices.url), ("provider.ollama_model", choices.model)]
-    elif b == "openai":
-        pairs += [("provider.openai_base_url", choices.url), ("provider.openai_model", choices.model)]
-        pairs += [("provider.openai_api_key", choices.api_key)] if choices.api_key else []
-    elif b == "claude":
-        pairs += [("provider.claude_model", choices.model)]
-        pairs += [("provider.anthropic_api_key", choices.api_key)] if choices.api_key else []
-    return [] if b == "none" else pairs
+    if b == "none":
+        return []
+    given = {"base_url": choices.url, "model": choices.model, "api_key": choices.api_key}
+    chosen = [(key, given[arg]) for arg, key in PROVIDERS[b].settings.items() if arg != "api_key" or given[arg]]
+    return [("provider.name", b), *chosen]  # an empty API key keeps the current one
 
 
 def file_value(key_name: str, paths: Paths) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.prompt import Confirm, IntPrompt, Prompt
 
-from cortex.config import Config, load_config
+from cortex.config import PROVIDERS, Config, load_config
 from cortex.llm_service.modelfile import ModelFileError, available_memory, check_model, estimate_ram, read_header
 from cortex.models import catalog, store
 from cortex.setup.changes import BACKENDS, Change, Choices, apply, plan
@@ -70,15 +70,12 @@ def current_choices(config: Config, backend: str | None = None) -> Choices:
     """The answers the current configuration stands for (for ``backend``, else the configured one)."""
     if backend is None:
         backend = config["provider.name"] if config["provider.name"] in BACKENDS else "llama_cpp"
-    model = {
-        "llama_cpp": str(config.model_path),
-        "ollama": config["provider.ollama_model"],
-        "openai": config["provider.openai_model"],
-        "claude": config["provider.claude_model"],
-    }.get(backend, "")
-    url = {"ollama": config["provider.ollama_base_url"], "openai": config["provider.openai_base_url"]}
+    keys = PROVIDERS[backend].settings if backend in PROVIDERS else {}  # "none" has none
+    current = {arg: config[key] for arg, key in keys.items() if arg != "api_key"}  # a key is never shown
+    if backend == "llama_cpp":  # local: the model is a file, the URL is cortex-llm's
+        current = {"model": str(config.model_path)}
     # The configured threads, else the machine's physical cores.
-    return Choices(backend, model, config.llm_threads, config.llm_ctx, url.get(backend, ""))
+    return Choices(backend, current.get("model", ""), config.llm_threads, config.llm_ctx, current.get("base_url", ""))
 
 
 def model_options(config: Config) -> list[ModelOption]:
@@ -221,11 +218,12 @@ class Wizard:
     def remote(self, backend: str) -> Choices:
         d = current_choices(self.config, backend)
         url = d.url
-        if backend in ("ollama", "openai"):
+        settings = PROVIDERS[backend].settings
+        if "base_url" in settings:
             url = self.opts.url or self._ask("Base URL", d.url)
         model = self.opts.model or self._ask("Model name", d.model)
         api_key = ""
-        if backend in ("openai", "claude") and not self.opts.yes:
+        if "api_key" in settings and not self.opts.yes:
             api_key = Prompt.ask(
                 "API key (empty keeps the current one)", default="", password=True, console=self.console
             )
