@@ -4,7 +4,7 @@ Blocking sockets and the standard library only, so ``cortex daemon status``
 and scripts importing this pay almost nothing: it speaks through ``_socket``,
 the C module under ``socket``, whose Python layer (enum tables, selectors)
 costs about 4 ms to import for nothing a Unix stream socket needs. Envelopes
-and error codes come from ``cortex.daemon.protocol``.
+and error codes come from ``cortex.protocol``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import os
 import time
 
-from cortex.daemon.protocol import encode
+from cortex.protocol import encode
 
 TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_daemon_support import Conn, ThreadedDaemon, exchange, make_config
 
-from cortex.daemon.protocol import MAX_FRAME, ErrorCode
+from cortex.protocol import MAX_FRAME, ErrorCode
 
 CODES = {c.value for c in ErrorCode}
 FRAMES = 10_000

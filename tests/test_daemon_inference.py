@@ -16,8 +16,8 @@ from conftest import free_port
 from test_daemon_support import FakeLLM, ThreadedDaemon, collect, make_config, poll
 
 from cortex.daemon.inference import build_request
-from cortex.daemon.protocol import ProtocolError
 from cortex.daemon_client import CortexDaemonClient, DaemonError
+from cortex.protocol import ProtocolError
 
 LLM = {"max_tokens_per_request": 64, "temperature": 0.7, "system_prompt": ""}
 

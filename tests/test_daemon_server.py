@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from test_daemon_support import Conn, ThreadedDaemon, exchange, make_config, write_conf
 
-from cortex.daemon.protocol import MAX_FRAME, ErrorCode
 from cortex.daemon.server import TokenBucket
 from cortex.daemon_client import CortexDaemonClient, DaemonError, DaemonNotRunning
+from cortex.protocol import MAX_FRAME, ErrorCode
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ from cortex.daemon.inference import InferenceQueue
 from cortex.daemon.metrics import CONTENT_TYPE, Stats, render
 from cortex.daemon.monitor import Monitor, load_monitor
 from cortex.daemon.notify import Notifier
-from cortex.daemon.protocol import ErrorCode, ProtocolError, Request, error, ok
 from cortex.daemon.server import Limits, Server
 from cortex.llm_service.llama_api import get_text, probe
+from cortex.protocol import ErrorCode, ProtocolError, Request, error, ok
 
 if TYPE_CHECKING:
     from cortex.daemon.prometheus import MetricsEndpoint

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cortex.daemon.metrics import CONTENT_TYPE
-from cortex.daemon.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
 from cortex.llm_service.llama_api import get_text, probe, served_model
 from cortex.process import rss_bytes
+from cortex.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
 
 if TYPE_CHECKING:
     from cortex.daemon.app import Daemon

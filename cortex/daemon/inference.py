@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cortex.daemon.protocol import ErrorCode, ProtocolError
 from cortex.llm_service.llama_api import (
     CHAT_PATH,
     COMPLETION_PATH,
@@ -28,6 +27,7 @@ from cortex.llm_service.llama_api import (
     parse_result,
     post_lines,
 )
+from cortex.protocol import ErrorCode, ProtocolError
 
 START_HINT = "start it with 'cortex llm start' (or 'cortex up')"
 

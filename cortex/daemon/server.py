@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.daemon.protocol import MAX_FRAME, ErrorCode, ProtocolError, Request, decode_request, encode, error
+from cortex.protocol import MAX_FRAME, ErrorCode, ProtocolError, Request, decode_request, encode, error
 
 log = logging.getLogger("cortexd.server")
 
