@@ -25,9 +25,9 @@ from daemon_inference import start_llama_server
 
 from cortex.ask.answer import build_messages, lead_sentence
 from cortex.ask.facts import gather
-from cortex.llm.daemon import DaemonProvider
-from cortex.llm.openai_compat import OpenAICompatProvider
-from cortex.llm.provider import Options, Provider
+from cortex.providers import Options, Provider
+from cortex.providers.daemon import DaemonProvider
+from cortex.providers.openai_compat import OpenAICompatProvider
 
 QUESTION = "How much memory does this machine have?"
 

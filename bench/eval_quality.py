@@ -23,9 +23,9 @@ from pathlib import Path
 from cortex.ask.answer import answer
 from cortex.config import load_config
 from cortex.install.planner import PlanError, make_plan
-from cortex.llm.provider import Options, ProviderError, get_provider
 from cortex.packages.index import open_index
 from cortex.packages.search import rank
+from cortex.providers import Options, ProviderError, get_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 ASK_TOKENS = 64  # enough for the explanation after a lead; keeps a run of the whole set to minutes

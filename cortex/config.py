@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 # by its class (``Provider.capabilities``).
 ProviderEntry = namedtuple("ProviderEntry", "name target about settings start_hint key_hint", defaults=("", ""))
 
-OPENAI_COMPAT = "cortex.llm.openai_compat:OpenAICompatProvider"
+OPENAI_COMPAT = "cortex.providers.openai_compat:OpenAICompatProvider"
 PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
     ProviderEntry("llama_cpp", OPENAI_COMPAT, "Local llama.cpp (cortex-llm on this machine; nothing leaves it)",
                   {"base_url": "provider.llama_cpp_base_url", "model": "provider.llama_cpp_model"},
@@ -72,9 +72,9 @@ PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
                   {"base_url": "provider.openai_base_url", "model": "provider.openai_model",
                    "api_key": "provider.openai_api_key"},
                   "check OPENAI_BASE_URL and your network", "set OPENAI_API_KEY in ~/.cortex/.env"),
-    ProviderEntry("claude", "cortex.llm.claude:ClaudeProvider", "Claude (Anthropic API key)",
+    ProviderEntry("claude", "cortex.providers.claude:ClaudeProvider", "Claude (Anthropic API key)",
                   {"model": "provider.claude_model", "api_key": "provider.anthropic_api_key"}),
-    ProviderEntry("fake", "cortex.llm.fake:FakeProvider", None, {}),
+    ProviderEntry("fake", "cortex.providers.fake:FakeProvider", None, {}),
 )}  # fmt: skip
 
 LOG_LEVELS = {"0": "DEBUG", "1": "INFO", "2": "WARNING", "3": "ERROR", "4": "CRITICAL"}

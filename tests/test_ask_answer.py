@@ -23,8 +23,8 @@ from cortex.ask.answer import (
 )
 from cortex.ask.facts import Fact, gather, os_release, subject_words
 from cortex.config import load_config
-from cortex.llm.fake import FakeProvider
 from cortex.packages.index import PackageIndex
+from cortex.providers.fake import FakeProvider
 
 PACKAGES = """\
 Package: nginx
@@ -208,7 +208,7 @@ def test_facts_survive_missing_tools(index: PackageIndex, monkeypatch: pytest.Mo
 
 @pytest.mark.llm
 def test_real_model_answers_after_a_consistent_lead(llama_server, index: PackageIndex) -> None:
-    from cortex.llm.provider import get_provider
+    from cortex.providers import get_provider
 
     config = load_config(env={**os.environ, **llama_server.env()})
     provider = get_provider("llama_cpp", config)

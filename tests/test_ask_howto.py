@@ -13,8 +13,8 @@ from cortex.ask import howto
 from cortex.ask.answer import answer
 from cortex.ask.docs import DocHit, DocStore
 from cortex.config import load_config
-from cortex.llm.fake import FakeProvider
 from cortex.packages.index import ManualHit, PackageIndex
+from cortex.providers.fake import FakeProvider
 from cortex.safety import validator
 from cortex.safety.verdict import Verdict
 

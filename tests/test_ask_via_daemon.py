@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_daemon_support import DaemonProcess, ThreadedDaemon, make_config, write_conf
 
-from cortex.llm.daemon import DaemonProvider
-from cortex.llm.provider import Options, ProviderError
+from cortex.providers import Options, ProviderError
+from cortex.providers.daemon import DaemonProvider
 
 
 def test_provider_streams_token_events_and_fills_the_stats(tmp_path: Path, llama_server) -> None:

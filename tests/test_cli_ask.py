@@ -10,8 +10,8 @@ import sys
 from conftest import LlamaServer, free_port
 
 from cortex.config import load_config
-from cortex.llm.openai_compat import OpenAICompatProvider
-from cortex.llm.provider import Options
+from cortex.providers import Options
+from cortex.providers.openai_compat import OpenAICompatProvider
 
 ASK = [sys.executable, "-m", "cortex", "ask"]
 
@@ -80,7 +80,7 @@ def test_system_prompt_is_byte_stable_across_questions() -> None:
 def test_provider_never_prints_the_api_key(monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{free_port()}/v1")
-    from cortex.llm.provider import ProviderError, get_provider
+    from cortex.providers import ProviderError, get_provider
 
     provider = get_provider("openai", load_config())
     try:

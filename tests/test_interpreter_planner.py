@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from cortex.install.exact import exact_packages, request_words
 from cortex.install.planner import CHOICES, MODEL_MARGIN, PlanError, choose, make_plan, split_request
-from cortex.llm.fake import FakeProvider
 from cortex.llm.interpreter import APIProvider, CommandInterpreter
-from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 from cortex.packages.index import PackageIndex
 from cortex.packages.search import Candidate, build_query, rank
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers.fake import FakeProvider
 from cortex.safety.validator import validate
 
 

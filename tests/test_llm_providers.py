@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from cortex.config import KEY_BY_NAME, PROVIDERS, load_config
-from cortex.llm.claude import ClaudeProvider
-from cortex.llm.fake import FakeProvider
 from cortex.llm.interpreter import APIProvider
-from cortex.llm.provider import Capability, Options, UnknownProviderError, UnsupportedError, get_provider
+from cortex.providers import Capability, Options, UnknownProviderError, UnsupportedError, get_provider
+from cortex.providers.claude import ClaudeProvider
+from cortex.providers.fake import FakeProvider
 from cortex.setup.changes import BACKENDS
 
 SCHEMA = {"type": "object", "properties": {"package": {"type": "string", "enum": ["nginx"]}}}

@@ -26,8 +26,8 @@ from typing import Any
 
 from cortex.ask.facts import Fact, gather, gib
 from cortex.ask.howto import HowTo, commands_in
-from cortex.llm.provider import Options, Provider, Response, get_provider
 from cortex.packages.index import PackageIndex, PackageIndexError, on_path, open_index
+from cortex.providers import Options, Provider, Response, get_provider
 
 SYSTEM_PROMPT = (
     "You are Cortex, an assistant on the user's Linux machine. "

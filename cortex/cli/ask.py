@@ -45,7 +45,7 @@ def ask(
       cortex ask "How do I list block devices?"
     """
     from cortex.ask.answer import answer
-    from cortex.llm.provider import ProviderError, get_provider
+    from cortex.providers import ProviderError, get_provider
 
     text = " ".join(question).strip()
     if not text:
@@ -55,7 +55,7 @@ def ask(
         fail("--via-daemon uses cortexd's model; drop --provider", 2)
     try:
         if via_daemon:
-            from cortex.llm.daemon import DaemonProvider
+            from cortex.providers.daemon import DaemonProvider
 
             backend = DaemonProvider(config.socket_path, timeout=config["llm.timeout"] + 10)
         else:

@@ -129,8 +129,8 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     if not text:
         fail('install needs a request, e.g. cortex install "a web server"', 2)
     from cortex.install.planner import PlanError, make_plan
-    from cortex.llm.provider import get_provider
     from cortex.packages.index import PackageIndexError
+    from cortex.providers import get_provider
 
     config = get_config()
     try:

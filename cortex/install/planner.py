@@ -30,10 +30,10 @@ from typing import Any
 from cortex.install.checks import check_plan
 from cortex.install.exact import exact_packages, request_words
 from cortex.install.plan import Plan, Step
-from cortex.llm.provider import Capability, Options, Provider, ProviderError
 from cortex.packages.index import PackageIndex, open_index
 from cortex.packages.search import Candidate, rank
 from cortex.packages.spelling import correct
+from cortex.providers import Capability, Options, Provider, ProviderError
 
 log = logging.getLogger(__name__)
 

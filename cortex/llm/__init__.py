@@ -1,1 +1,1 @@
-"""Providers behind one model/response interface, and the CommandInterpreter."""
+"""The Python API over plans (`CommandInterpreter`, DESIGN section 5) and the prompt templates of `inference`."""

@@ -15,8 +15,8 @@ from enum import Enum
 from cortex.config import PROVIDERS, Config, load_config
 from cortex.install.plan import Plan
 from cortex.install.planner import make_plan
-from cortex.llm.provider import Provider, ProviderError, get_provider
 from cortex.packages.index import PackageIndex
+from cortex.providers import Provider, ProviderError, get_provider
 
 # The backends a CommandInterpreter can use, named as in the provider registry (``CORTEX_PROVIDER``'s values).
 APIProvider = Enum("APIProvider", {name.upper(): name for name in PROVIDERS}, type=str)

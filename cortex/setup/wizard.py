@@ -286,7 +286,7 @@ class Wizard:
 def ask_once(config: Config, console: Console) -> None:
     """One grounded question through the configured provider: proof the whole path works."""
     from cortex.ask.answer import answer
-    from cortex.llm.provider import ProviderError
+    from cortex.providers import ProviderError
 
     console.print(f"\nTest ask: {TEST_QUESTION}", markup=False)
     if not (config.paths.state_dir / "packages.db").exists():

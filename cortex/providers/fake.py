@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from cortex.llm.provider import Capability, Messages, Options, Provider, Response
+from cortex.providers import Capability, Messages, Options, Provider, Response
 
 
 class FakeProvider(Provider):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
 
 
 class DaemonProvider(Provider):

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
 
 API_URL = "https://api.anthropic.com/v1/messages"
 API_VERSION = "2023-06-01"

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cortex.config import PROVIDERS
-from cortex.llm.provider import Capability, Messages, Options, Provider, ProviderError, Response
 from cortex.llm_service.llama_api import StreamReader, chat_body
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0
