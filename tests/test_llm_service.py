@@ -13,8 +13,8 @@ import pytest
 from conftest import bundled_model_path, free_port
 
 from cortex.config import load_config
-from cortex.llm_service.modelfile import ModelFileError, check_model, read_header
 from cortex.llm_service.supervisor import ServiceError, find_server, health
+from cortex.models.modelfile import ModelFileError, check_model, read_header
 
 CORTEX = [sys.executable, "-m", "cortex"]
 

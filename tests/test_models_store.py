@@ -26,10 +26,9 @@ import pytest
 from conftest import free_port
 
 from cortex.config import load_config
-from cortex.llm_service.modelfile import ModelFileError
 from cortex.models import catalog, download, store
 from cortex.models.catalog import CatalogEntry
-from cortex.models.inspect import model_info
+from cortex.models.modelfile import ModelFileError, model_info
 
 CORTEX = [sys.executable, "-m", "cortex"]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

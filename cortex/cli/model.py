@@ -27,7 +27,7 @@ def model() -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """The catalog and the installed models, with size, RAM need and what each is best for."""
-    from cortex.llm_service.modelfile import available_memory
+    from cortex.models.modelfile import available_memory
     from cortex.models.store import list_models
 
     config = get_config()
@@ -77,8 +77,7 @@ def pull(name: str, quiet: bool, as_json: bool) -> None:
 @json_option
 def info(name: str, ctx: int | None, as_json: bool) -> None:
     """What model NAME (catalog name, file in the models directory, or path) is, read from its GGUF header."""
-    from cortex.llm_service.modelfile import ModelFileError
-    from cortex.models.inspect import model_info
+    from cortex.models.modelfile import ModelFileError, model_info
     from cortex.models.store import ModelStoreError, installed_path
 
     config = get_config()
@@ -119,7 +118,7 @@ def rm(name: str, as_json: bool) -> None:
 def use(name: str, as_json: bool) -> None:
     """Make model NAME the default (CORTEX_LLM_MODEL_PATH in llm.env); 'cortex llm load' also restarts cortex-llm."""
     from cortex.config import ConfigError, set_value
-    from cortex.llm_service.modelfile import ModelFileError, read_header
+    from cortex.models.modelfile import ModelFileError, read_header
     from cortex.models.store import ModelStoreError, installed_path
 
     config = get_config()

@@ -22,8 +22,8 @@ from typing import Any
 
 from cortex import process
 from cortex.config import Config
-from cortex.llm_service.modelfile import estimate_ram
 from cortex.llm_service.supervisor import START_TIMEOUT, LlamaServer, ServiceError
+from cortex.models.modelfile import estimate_ram
 
 MIB = 2**20
 

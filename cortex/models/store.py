@@ -51,7 +51,7 @@ def local_files(models_dir: Path) -> list[Path]:
 
 def list_models(models_dir: Path) -> list[dict[str, object]]:
     """The catalog with installed flags, then installed files the catalog does not know (DESIGN section 3 shape)."""
-    from cortex.llm_service.modelfile import ModelFileError, estimate_ram, read_header
+    from cortex.models.modelfile import ModelFileError, estimate_ram, read_header
 
     rows = [e.to_dict(models_dir) for e in CATALOG]
     known = {e.file for e in CATALOG}

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.prompt import Confirm, IntPrompt, Prompt
 
 from cortex.config import PROVIDERS, Config, load_config
-from cortex.llm_service.modelfile import ModelFileError, available_memory, check_model, estimate_ram, read_header
 from cortex.models import catalog, store
+from cortex.models.modelfile import ModelFileError, available_memory, check_model, estimate_ram, read_header
 from cortex.setup.changes import BACKENDS, Change, Choices, apply, plan
 
 TEST_QUESTION = "How much memory does this machine have?"

@@ -1,9 +1,10 @@
-"""Check a model file before llama-server is started on it.
+"""The one GGUF reader: check a model file before llama-server starts on it, and say what it holds.
 
 llama-server's own errors for a bad model are long and late; these checks say
 in one line what is wrong with the file and how to fix it, before anything
-starts. The header walk reads only the GGUF metadata (a few KB), never the
-weights, so it is cheap and detects truncated files without numpy.
+starts. The header walk reads only the GGUF metadata and tensor table (a few KB),
+never the weights, so it is cheap and detects truncated files without numpy;
+``cortex model info`` reads the same walk.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 GGUF_MAGIC = b"GGUF"
 FIX = "set CORTEX_LLM_MODEL_PATH in llm.env to a GGUF model, or run scripts/bootstrap.sh for the bundled one"
@@ -41,6 +42,7 @@ class ModelInfo:
     version: int
     tensors: int
     metadata: dict[str, object]
+    parameters: int = 0  # elements of all tensors
 
     @property
     def architecture(self) -> str:
@@ -112,7 +114,7 @@ def read_header(path: Path) -> ModelInfo:
             key = r.string()
             (kind,) = r.take("I")
             metadata[key] = r.value(kind)
-        data_end = 0
+        data_end = parameters = 0
         for _ in range(n_tensors):
             r.string()
             (n_dims,) = r.take("I")
@@ -121,6 +123,7 @@ def read_header(path: Path) -> ModelInfo:
             elements = 1
             for d in dims:
                 elements *= d
+            parameters += elements
             block, nbytes = _GGML_BLOCKS.get(ggml_type, (1, 0))
             data_end = max(data_end, offset + elements // block * nbytes)
         alignment = int(metadata.get("general.alignment", 32))  # type: ignore[call-overload]
@@ -130,7 +133,7 @@ def read_header(path: Path) -> ModelInfo:
             f"{path} is truncated: {size} bytes on disk, its header needs {data_start + data_end}; "
             f"re-download it or {FIX}"
         )
-    return ModelInfo(path, size, version, n_tensors, metadata)
+    return ModelInfo(path, size, version, n_tensors, metadata, parameters)
 
 
 def available_memory() -> int:
@@ -164,3 +167,33 @@ def estimate_ram(info: ModelInfo, ctx_size: int) -> int:
     kv_heads = int(info.metadata.get(f"{arch}.attention.head_count_kv", heads) or heads)  # type: ignore[call-overload]
     kv_bytes = 2 * layers * ctx_size * width * kv_heads // heads * 2  # K and V, f16
     return info.size_bytes + kv_bytes + 64 * 2**20
+
+
+def _quantization(file_type: object) -> str:
+    import gguf  # only for the names of llama.cpp's file types
+
+    if file_type is None:
+        return "unknown"
+    try:
+        return gguf.LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")  # type: ignore[call-overload]
+    except ValueError:
+        return f"file type {file_type}"
+
+
+def model_info(path: Path, ctx_size: int = 2048) -> dict[str, Any]:
+    """The DESIGN section 3 ``model info`` document, plus size and a RAM estimate for ``ctx_size`` tokens."""
+    header = read_header(path)  # raises ModelFileError with the fix
+    arch, meta = header.architecture, header.metadata
+    context = meta.get(f"{arch}.context_length")
+    return {
+        "path": str(Path(path).absolute()),
+        "name": header.name,
+        "architecture": arch,
+        "parameters": header.parameters,
+        "quantization": _quantization(meta.get("general.file_type")),
+        "context_length": int(context) if context is not None else None,  # type: ignore[call-overload]
+        "chat_template": bool(meta.get("tokenizer.chat_template")),
+        "size_bytes": header.size_bytes,
+        "ctx_size": ctx_size,
+        "ram_bytes": estimate_ram(header, ctx_size),
+    }
