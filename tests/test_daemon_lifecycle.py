@@ -16,7 +16,7 @@ import pytest
 from test_daemon_support import DaemonProcess, FakeLLM, make_config, poll, write_conf
 
 from cortex.daemon.control import ControlError, read_pid, start_background, stop_background
-from cortex.daemon.notify import Notifier
+from cortex.daemon.sd_notify import Notifier
 from cortex.daemon_client import CortexDaemonClient, DaemonError
 
 

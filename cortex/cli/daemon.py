@@ -85,7 +85,7 @@ def health(as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    from cortex.monitor.render import render_health
+    from cortex.cli.render import render_health
 
     render_health(data)
 
@@ -138,7 +138,7 @@ def alerts(
     if as_json:
         emit_json(data)
         return
-    from cortex.monitor.render import render_alerts
+    from cortex.cli.render import render_alerts
 
     render_alerts(data)
 

@@ -1,4 +1,4 @@
-"""``cortex top``: the live dashboard (logic in ``cortex.monitor.dashboard``)."""
+"""``cortex top``: the live dashboard (logic in ``cortex.cli.dashboard``)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from cortex.cli.common import emit_json, fail, get_config, json_option
 @json_option
 def top(interval: float, as_json: bool) -> None:
     """Live view of CPU, memory and disk, firing alerts and cortex-llm, from cortexd. q quits."""
+    from cortex.cli.dashboard import fetch, run
     from cortex.daemon_client import CortexDaemonClient
-    from cortex.monitor.dashboard import fetch, run
 
     client = CortexDaemonClient(get_config().socket_path, timeout=10.0)
     first = fetch(client)

@@ -26,7 +26,7 @@ from cortex.daemon.commands import COMMANDS, LOOKUP, Command, check_params
 from cortex.daemon.inference import InferenceQueue
 from cortex.daemon.metrics import CONTENT_TYPE, Stats, render
 from cortex.daemon.monitor import Monitor, load_monitor
-from cortex.daemon.notify import Notifier
+from cortex.daemon.sd_notify import Notifier
 from cortex.daemon.server import Limits, Server
 from cortex.llm_service.llama_api import get_text, probe
 from cortex.protocol import ErrorCode, ProtocolError, Request, error, ok

@@ -1,7 +1,7 @@
-"""System monitor and alerts for cortexd: sampler, rules, alert store, notifications, explanations, CLI rendering.
+"""System monitor and alerts for cortexd: sampler, rules, alert store, notifications, explanations.
 
-Import the parts you need (``cortex.monitor.monitor.Monitor``, ``cortex.monitor.render``): this package
-imports nothing by itself, so the CLI can render without loading psutil or SQLite.
+Import the parts you need (``cortex.monitor.monitor.Monitor``, ``cortex.monitor.rules``): this package
+imports nothing by itself, so the CLI's views can use the rules without loading psutil or SQLite.
 """
 
 from __future__ import annotations

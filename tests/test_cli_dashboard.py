@@ -14,7 +14,7 @@ import pytest
 from conftest import free_port
 from test_daemon_support import DaemonProcess, write_conf
 
-from cortex.monitor.dashboard import Series, Snapshot, render, sparkline
+from cortex.cli.dashboard import Series, Snapshot, render, sparkline
 
 
 def test_sparkline_scales_and_keeps_the_latest_points() -> None:

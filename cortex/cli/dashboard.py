@@ -27,7 +27,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cortex.monitor.render import LLM_STYLE, SEVERITY_STYLE, human_duration, level_style
+from cortex.cli.render import LLM_STYLE, SEVERITY_STYLE, human_duration, level_style
 from cortex.monitor.rules import human_bytes
 
 BARS = "▁▂▃▄▅▆▇█"

@@ -7,7 +7,7 @@ import re
 
 from rich.console import Console
 
-from cortex.monitor.render import human_duration, level_style, render_alerts, render_health
+from cortex.cli.render import human_duration, level_style, render_alerts, render_health
 
 THRESHOLDS = {"cpu_warning": 90, "cpu_critical": 98, "memory_warning": 90, "memory_critical": 95,
               "disk_warning": 85, "disk_critical": 95}  # fmt: skip
