@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cortex.install.plan import Plan
+from cortex.sqlite_schema import migrate
 
 MIGRATIONS: list[str] = [
     """
@@ -114,14 +115,7 @@ class History:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise RuntimeError(f"{self.path} has schema {version}, newer than this Cortex ({len(MIGRATIONS)})")
-        for n in range(version, len(MIGRATIONS)):
-            self.db.executescript(f"BEGIN; {MIGRATIONS[n]}; PRAGMA user_version = {n + 1}; COMMIT;")
+        migrate(self.db, MIGRATIONS, str(path))
 
     def close(self) -> None:
         self.db.close()

@@ -17,35 +17,34 @@ from pathlib import Path
 from typing import Any
 
 from cortex.monitor.rules import SEVERITIES
+from cortex.sqlite_schema import migrate
 
 STATUSES = ("open", "pending", "firing", "resolved", "dismissed", "acknowledged", "all")
 
 # Schema migrations: MIGRATIONS[n] takes the file from version n to n + 1. Only ever append.
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE alerts (
-            id INTEGER PRIMARY KEY,
-            rule TEXT NOT NULL,
-            resource TEXT NOT NULL,
-            severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error', 'critical')),
-            category TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'firing', 'resolved')),
-            message TEXT NOT NULL,
-            value REAL,
-            threshold REAL,
-            created_at REAL NOT NULL,
-            fired_at REAL,
-            updated_at REAL NOT NULL,
-            resolved_at REAL,
-            notified_at REAL,
-            acknowledged_at REAL,
-            dismissed_at REAL,
-            ai_explanation TEXT
-        )""",
-        "CREATE UNIQUE INDEX alerts_open ON alerts (rule, resource) WHERE status != 'resolved'",
-        "CREATE INDEX alerts_status ON alerts (status, severity)",
-        "CREATE TABLE silences (rule TEXT PRIMARY KEY, until REAL NOT NULL)",
-    ],
+MIGRATIONS: list[str] = [
+    """CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'error', 'critical')),
+        category TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'firing', 'resolved')),
+        message TEXT NOT NULL,
+        value REAL,
+        threshold REAL,
+        created_at REAL NOT NULL,
+        fired_at REAL,
+        updated_at REAL NOT NULL,
+        resolved_at REAL,
+        notified_at REAL,
+        acknowledged_at REAL,
+        dismissed_at REAL,
+        ai_explanation TEXT
+    );
+    CREATE UNIQUE INDEX alerts_open ON alerts (rule, resource) WHERE status != 'resolved';
+    CREATE INDEX alerts_status ON alerts (status, severity);
+    CREATE TABLE silences (rule TEXT PRIMARY KEY, until REAL NOT NULL)""",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -88,30 +87,11 @@ class AlertStore:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
+            migrate(self._db, MIGRATIONS, str(self.path), table="schema_version", error=StoreError)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: not a usable alert database ({e}); move it away and restart") from e
         except OSError as e:
             raise StoreError(f"{self.path}: {e.strerror}; set [alerts] db_path to a writable place") from e
-
-    def _migrate(self) -> None:
-        db = self._db
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = db.execute("SELECT version FROM schema_version").fetchone()
-        version = row[0] if row else 0
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path}: schema version {version} is newer than this cortex ({SCHEMA_VERSION})")
-        for n in range(version, SCHEMA_VERSION):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[n]:
-                    db.execute(statement)
-                db.execute("DELETE FROM schema_version")
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (n + 1,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
