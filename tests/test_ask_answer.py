@@ -276,3 +276,15 @@ def test_sentences_naming_a_command_nothing_grounds_are_dropped() -> None:
     assert "`ss -tlnp`" in out  # a grounded suggestion
     # sudo in front does not hide the command.
     assert "".join(grounded_stream(iter(["Try `sudo nosuchtool -x`."]), "", [], set())) == ""
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Try `frobfind . -name x` there. It is quick.",  # a sentence end inside the code span
+        "Run `frobctl status. Done` now. It is quick.",
+        "Use `frobtool -v`. It is quick.",
+    ],
+)
+def test_a_command_split_by_a_full_stop_is_still_checked_whole(reply: str) -> None:
+    assert "".join(grounded_stream(iter([reply]), "", [], set())) == "It is quick."

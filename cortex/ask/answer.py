@@ -215,11 +215,13 @@ def ungrounded(sentence: str, allowed: set[str]) -> bool:
 
 
 def _sentence_end(text: str) -> int | None:
-    """Where the first complete sentence of ``text`` ends, or None: not inside a quotation, and not before a
-    lower-case word ('the question "Is X installed?" is ...' goes on)."""
+    """Where the first complete sentence of ``text`` ends, or None: not inside a quotation or a command in
+    backticks (`find . -name x`: the grounding check needs the whole command), and not before a lower-case word
+    ('the question "Is X installed?" is ...' goes on)."""
     for m in SENTENCE_END.finditer(text):
         following = text[m.end() :]  # empty: the next word has not arrived yet, so we cannot tell
-        if following and not following[0].islower() and text[: m.end()].count('"') % 2 == 0:
+        before = text[: m.end()]
+        if following and not following[0].islower() and before.count('"') % 2 == 0 and before.count("`") % 2 == 0:
             return m.end()
     return None
 
