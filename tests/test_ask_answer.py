@@ -288,3 +288,22 @@ def test_sentences_naming_a_command_nothing_grounds_are_dropped() -> None:
 )
 def test_a_command_split_by_a_full_stop_is_still_checked_whole(reply: str) -> None:
     assert "".join(grounded_stream(iter([reply]), "", [], set())) == "It is quick."
+
+
+@pytest.mark.parametrize(
+    "talk",
+    [
+        "The user provides a clear explanation of what nginx is.",
+        "The user is asking about a web server.",
+        "The assistant explains the package well.",
+        "Your question is a good one.",
+        "As an AI, I cannot check this machine.",
+        "The user also provides a brief summary of the package's features.",
+    ],
+)
+def test_sentences_about_the_conversation_are_dropped(talk: str) -> None:
+    reply = f"{talk} Nginx serves web pages. It runs as the user www-data."
+    assert (
+        "".join(grounded_stream(iter([reply]), "", [], set()))
+        == "Nginx serves web pages. It runs as the user www-data."
+    )

@@ -169,7 +169,11 @@ SENTENCE_END = re.compile(r"[.!?\n][\"')\]]*(\s|$)")
 DOUBT = re.compile(r"\b(lie|lies|lying|false|incorrect|wrong|not true|mistaken?)\b")
 INSTALLED = re.compile(r"\b(is|are|was|been)\s+(already\s+|now\s+)?(installed|running|active)\b")
 # A sentence about the answer itself ("This answer is a great example of...") says nothing about the subject.
-META = re.compile(r"\b(this|the|that|my)\s+(answer|response|question)\b")
+META = re.compile(  # sentences about the conversation, not the subject ("The user provides a clear explanation")
+    r"\b(this|the|that|my|your)\s+(answer|response|question|explanation|summary)\b|\bas an ai\b"
+    r"|\bthe\s+(user|assistant)\s+(also\s+|is\s+)?(provides?|provided|asks?|asked|asking|wants?|wanted|requests?"
+    r"|requested|mentions?|mentioned|looking|seems|explains?|explained|gives?|gave)\b"
+)
 NOT_INSTALLED = re.compile(r"(\bnot|n't|\bnever)\s+(\w+\s+)?(installed|running|active)\b")
 AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(gib|gb|mib|mb|tib|tb|cpus?|cores?)\b")
 UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "tib": "bytes", "tb": "bytes"}
