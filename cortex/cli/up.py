@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
-
-
-def _daemon_control():  # cortexd's background control, once the daemon is installed with the package
-    if importlib.util.find_spec("cortex.daemon.control") is None:
-        return None
-    from cortex.daemon import control
-
-    return control
 
 
 @click.command()
@@ -26,6 +16,7 @@ def up(timeout: float, as_json: bool) -> None:
     Idempotent: what already runs is left as it is. Files live under ~/.cortex
     (or $CORTEX_HOME); logs in its logs/ folder.
     """
+    from cortex.daemon import control
     from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     config = get_config()
@@ -35,34 +26,30 @@ def up(timeout: float, as_json: bool) -> None:
     except ServiceError as e:
         fail(f"cortex-llm: {e}")
     result["llm"] = st.to_dict()
-    control = _daemon_control()
-    if control is not None:
-        try:
-            result["daemon"] = {"pid": control.read_pid(config) or control.start_background(config)}
-        except control.ControlError as e:
-            fail(f"cortexd: {e}")
+    try:
+        result["daemon"] = {"pid": control.read_pid(config) or control.start_background(config)}
+    except control.ControlError as e:
+        fail(f"cortexd: {e}")
     if as_json:
         emit_json(result)
         return
     click.echo(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
-    if "daemon" in result:
-        click.echo(f"cortexd: running on {config.socket_path}")
+    click.echo(f"cortexd: running on {config.socket_path}")
 
 
 @click.command()
 @json_option
 def down(as_json: bool) -> None:
     """Stop cortexd and cortex-llm for this user."""
+    from cortex.daemon import control
     from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     config = get_config()
     result: dict[str, object] = {}
-    control = _daemon_control()
-    if control is not None:
-        try:
-            result["daemon"] = control.stop_background(config)
-        except control.ControlError as e:
-            fail(f"cortexd: {e}")
+    try:
+        result["daemon"] = control.stop_background(config)
+    except control.ControlError as e:
+        fail(f"cortexd: {e}")
     try:
         result["llm"] = LlamaServer(config).stop()
     except ServiceError as e:

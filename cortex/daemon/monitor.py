@@ -94,11 +94,8 @@ def load_monitor(config: Any, infer: Infer) -> Monitor:
     """
     if not config["monitor.enabled"]:
         return SnapshotMonitor(config)
-    try:
-        from cortex.monitor.monitor import Monitor as SystemMonitor
-    except ImportError as e:
-        log.warning("cortex.monitor is not available (%s); health is a plain snapshot, no alerts", e)
-        return SnapshotMonitor(config)
+    from cortex.monitor.monitor import Monitor as SystemMonitor
+
     try:
         return SystemMonitor(config, infer=infer)
     except Exception:
