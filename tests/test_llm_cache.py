@@ -104,3 +104,34 @@ def test_inference_names_a_model_through_cortexd(tmp_path: Path, llama_server) -
         finally:
             if d.daemon.models is not None:
                 d.daemon.models.close()
+
+
+def test_a_model_that_fails_to_start_is_tried_again_only_after_a_growing_wait(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    dying = tmp_path / "llama-server"  # dies at once, as a llama-server whose model crashes it does
+    dying.write_text(f"#!/bin/sh\necho start >> {starts}\nexit 1\n", encoding="utf-8")
+    dying.chmod(0o755)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "llm.env").write_text(f"CORTEX_LLM_SERVER_BIN={dying}\n", encoding="utf-8")
+    config, _ = models_home(tmp_path, ("alpha",))
+    clock = Clock()
+    cache = ModelCache(config, clock)
+
+    def attempt() -> str:
+        with pytest.raises(CacheError) as e:
+            cache.ensure("alpha")
+        assert e.value.code == "llm_unavailable"
+        return e.value.message
+
+    try:
+        assert "did not start" in attempt()
+        assert "next try in 1 s" in attempt()  # a flood of requests starts nothing
+        clock.now += 1
+        assert "did not start" in attempt()
+        clock.now += 1
+        assert "next try in 1 s" in attempt()  # the wait doubled: 2 s
+        clock.now += 1
+        assert "did not start" in attempt()
+        assert starts.read_text().count("start") == 3 and cache.loaded == {}
+    finally:
+        cache.close()

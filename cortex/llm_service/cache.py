@@ -7,7 +7,10 @@ started with the same flags as cortex-llm (``LlamaServer.for_model``) on a free
 loopback port. Before that, least-recently-used models are stopped until the new one
 fits ``[llm] max_models`` and ``[llm] memory_budget`` (MiB of estimated RAM,
 0: no budget). A model idle for ``[llm] keep_alive`` seconds is stopped by
-``sweep``. Blocking calls: the daemon runs them in a worker thread.
+``sweep``. A model whose llama-server dies while starting is not started again
+for a while (1 s, doubling to 60 s): a request flood naming a broken model gets
+a quick error instead of a llama-server per request. Blocking calls: the daemon
+runs them in a worker thread.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from cortex.llm_service.supervisor import START_TIMEOUT, LlamaServer, ServiceErr
 from cortex.models.modelfile import estimate_ram
 
 MIB = 2**20
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0  # seconds before a model that failed to start is tried again
 
 
 class CacheError(Exception):
@@ -60,6 +64,7 @@ class ModelCache:
         self._lock = threading.Lock()  # one start or stop at a time; lookups of loaded models do not wait on it
         self._closed = threading.Event()
         self._sweeper: threading.Thread | None = None
+        self._failed: dict[Path, tuple[float, float]] = {}  # {model: (next try at, wait after the next failure)}
 
     def resolve(self, name: Any) -> Path:
         from cortex.models.store import ModelStoreError, installed_path
@@ -104,11 +109,19 @@ class ModelCache:
                 "llm_unavailable",
                 f"{path.name} needs about {need // MIB} MiB, more than [llm] memory_budget ({budget // MIB} MiB)",
             )
+        retry_at, wait = self._failed.get(path, (0.0, BACKOFF_FIRST))
+        if self.clock() < retry_at:
+            raise CacheError(
+                "llm_unavailable",
+                f"llama-server for {path.name} failed to start; next try in {retry_at - self.clock():.0f} s",
+            )
         self._evict_for(need)
         try:
             pid = server.launch(binary, model, START_TIMEOUT).pid or 0
         except ServiceError as e:
+            self._failed[path] = (self.clock() + wait, min(2 * wait, BACKOFF_MAX))
             raise CacheError("llm_unavailable", f"llama-server for {path.name} did not start: {e}") from None
+        self._failed.pop(path, None)
         entry = Loaded(name, path, server, pid, need, self.clock(), self.clock())
         self.loaded[path] = entry
         if self._sweeper is None:
