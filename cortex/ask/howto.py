@@ -28,6 +28,7 @@ guessing.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 
 from cortex.ask.docs import DocHit, DocStore
 from cortex.packages.index import ManualHit, PackageIndex, fts_query, on_path
-from cortex.packages.search import Query, build_query, covers, text_keys, weigh
+from cortex.packages.search import Query, build_query, covers, stem, text_keys, weigh
 from cortex.packages.vocabulary import STOP_WORDS
 
 # Words that ask for a command but say nothing about which one.
@@ -248,8 +249,18 @@ def question_query(question: str, index: PackageIndex, named: Values, store: Doc
 
 
 def _covered(query: Query, text: str) -> set[int]:
+    if not _starts(tuple(map(tuple, query.groups))).search(text.lower()):
+        return set()  # most of a page's entries: no word of theirs can match, and stemming them is the cost
     keys = text_keys(text)
     return {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
+
+
+@functools.lru_cache(maxsize=64)
+def _starts(groups: tuple[tuple[str, ...], ...]) -> re.Pattern[str]:
+    """A word a concept matches starts with the concept word's stem or its first five letters
+    (``cortex.packages.search.word_keys``): a text with no word starting so covers none."""
+    starts = {s for group in groups for term in group for w in re.findall(r"[a-z0-9]+", term) for s in (stem(w), w[:5])}
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(sorted(map(re.escape, starts), key=len, reverse=True)) + ")")
 
 
 def _share(query: Query, covered: set[int]) -> float:

@@ -169,7 +169,7 @@ SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ers", "ors", "er",
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """A crude stem, the same on both sides of a comparison: "recorder", "recording" -> "record"."""
     for suffix in SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -180,13 +180,13 @@ def _stem(word: str) -> str:
 
 def word_keys(words: list[str]) -> set[str]:
     """What a text's words can be matched by: their stems, and their first five letters (marked with ``~``)."""
-    keys = {_stem(w) for w in words}
+    keys = {stem(w) for w in words}
     keys |= {"~" + w[:5] for w in words if len(w) >= 5}
     return keys
 
 
 def _matches(word: str, keys: set[str]) -> bool:
-    return _stem(word) in keys or (len(word) >= 5 and "~" + word[:5] in keys)
+    return stem(word) in keys or (len(word) >= 5 and "~" + word[:5] in keys)
 
 
 def covers(term: str, keys: set[str]) -> bool:
@@ -215,7 +215,7 @@ def coverage(pkg: Package, query: Query, pages: Sequence[ManualHit] = ()) -> flo
     names = {pkg.name, pkg.source, *(n.removeprefix("lib") for n in (pkg.name, pkg.source) if n.startswith("lib"))}
     text = f"{' '.join(names)} {pkg.summary} {pkg.app_title}".lower()
     primary = word_keys(re.findall(r"[a-z0-9]+", text) + re.findall(r"[a-z]+", " ".join(names)))
-    primary |= names | {_stem(n) for n in names}
+    primary |= names | {stem(n) for n in names}
     secondary = text_keys(f"{pkg.description[:400]} {tag_words(pkg.tags)} {pkg.app_keywords}") | primary
     full = {i for i, group in enumerate(query.groups) if any(covers(t, primary) for t in group)}
     part = {i for i, group in enumerate(query.groups) if any(covers(t, secondary) for t in group)} - full
@@ -283,13 +283,13 @@ DESCRIBED = "@described"  # suffix of a signal scaled by how well one NAME line 
 
 
 def _stems(text: str) -> list[str]:
-    return [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
+    return [stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())]
 
 
 def pair_share(query: Query, texts: list[str]) -> float:
     """The share of the request's word pairs ("volume group", "name servers") that one of ``texts`` has as
     consecutive words, stems compared: phrase and proximity, which a bag of words cannot see."""
-    pairs = {(_stem(a), _stem(b)) for a, b in itertools.pairwise(query.words) if a not in query.context}
+    pairs = {(stem(a), stem(b)) for a, b in itertools.pairwise(query.words) if a not in query.context}
     if not pairs:
         return 0.0
     best = 0
