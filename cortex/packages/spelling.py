@@ -52,8 +52,8 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def known(word: str, index: PackageIndex) -> bool:
     """Whether the index uses ``word``, or a common word it is made from: "scannable" is "scan" + "able",
-    "grepped" "grep" + "ed" (a doubled consonant or a dropped "e" undone), not typos of "scalable" and "gripped";
-    "chaning" is no "chan" + "ing" ("chan" is rare) but "changing" mistyped."""
+    "grepped" "grep" + "ed" (a doubled consonant or a dropped "e" undone), not typos of "scalable" and "gripped".
+    The word must be common: a rare three- or four-letter base inside a typo proves nothing."""
     if index.frequency(fts_query([word])) > 0:
         return True
     for suffix in SUFFIXES:
