@@ -9,7 +9,9 @@ invoking user's models directory (where ``scripts/bootstrap.sh`` put it).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,3 +119,15 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
         pytest.fail(f"llama-server did not start: {e}")
     yield LlamaServer(config.llm_url, port, home, config.model_path, config)
     supervisor.LlamaServer(config).stop()
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (cert, key)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    argv += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(argv, check=True, capture_output=True)
+    return cert, key

@@ -7,12 +7,9 @@ compressors through argparse (0.8 MB, see ``cortex.daemon.main.HelpFormatter``).
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
-import pytest
 from test_daemon_support import DaemonProcess, FakeLLM, write_conf
 
 from cortex.daemon_client import CortexDaemonClient
@@ -30,18 +27,6 @@ def test_an_idle_daemon_keeps_ssl_and_the_compressors_out(tmp_path: Path) -> Non
     with DaemonProcess(home, sock, write_conf(home / "daemon.conf", {})) as d:
         assert CortexDaemonClient(sock).status()["pid"] == d.proc.pid
         assert [m for m in NOT_LOADED_WHEN_IDLE if loaded(d.proc.pid, m)] == []
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1: (cert, key)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    argv = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-    argv += ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)]
-    subprocess.run(argv, check=True, capture_output=True)
-    return cert, key
 
 
 def test_inference_reaches_an_https_llm(tmp_path: Path, certificate: tuple[Path, Path]) -> None:

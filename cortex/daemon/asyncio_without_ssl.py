@@ -2,11 +2,11 @@
 
 asyncio imports ``ssl`` only for its own TLS transports (``loop.create_connection(ssl=...)``,
 ``start_tls``), which cortexd never opens: its socket, the metrics endpoint and the
-llama-server streams are plain. Every TLS connection it does make goes through httpx
-(an https ``[llm] base_url``, ``webhook_url``, an AI explanation), whose async TLS is
-anyio's memory-BIO stream and whose sync TLS is a blocking socket, so neither needs
-asyncio's. ``ssl`` is kept out only while asyncio is imported; httpx imports it as usual
-on first use. An asyncio TLS transport would fail with "stdlib ssl module not available".
+llama-server streams are plain. Every TLS connection it does make goes through
+``cortex.http_client`` (an https ``[llm] base_url``, ``webhook_url``) on a blocking socket in
+a worker thread, which needs none of asyncio's. ``ssl`` is kept out only while asyncio is
+imported; ``http.client`` imports it as usual on first use. An asyncio TLS transport would
+fail with "stdlib ssl module not available".
 
 cortexd's entry point (``cortex.daemon.main``) imports asyncio from here before anything
 else can; in a process that already has asyncio or ssl (the tests) this changes nothing.

@@ -3,21 +3,23 @@
 The sans-I/O part knows the wire and nothing else: request bodies for the OpenAI-style
 ``/v1/chat/completions`` and llama.cpp's raw ``/completion``, streams (``data:`` lines,
 ``[DONE]``, ``delta.content``, then ``usage`` and llama.cpp's ``timings``), whole answers, what
-``/health`` means and the ``llamacpp:`` samples of ``/metrics``. ``cortex ask`` does its own
-I/O with it over ``http.client`` (httpx would add about 110 ms of imports to every question).
+``/health`` means and the ``llamacpp:`` samples of ``/metrics``. ``cortex ask`` talks to it through
+the OpenAI-compatible provider, over ``cortex.http_client``.
 
-The I/O part is plain HTTP/1.x on sockets, not httpx: ``get`` serves every probe, which an idle
-cortexd runs on each monitor tick and each ``status`` (httpx would bring its imports and libssl's
-4.5 MB with it); ``post_lines`` carries cortexd's requests, one connection each, because
-httpx's streaming adds about 5 ms before the first token on loopback (bench/ask_via_daemon.py).
-An https URL (a remote server, never cortex-llm itself) is the one case left to httpx, for its TLS.
+The I/O part is plain HTTP/1.x on sockets: ``get`` serves every probe, which an idle cortexd runs
+on each monitor tick and each ``status`` (``http.client`` imports ``ssl``, libssl's 4.5 MB);
+``post_lines`` carries cortexd's requests, one connection each, on asyncio's streams in the
+daemon's own loop (no thread per request; httpx's streaming cost about 5 ms before the first
+token, bench/ask_via_daemon.py). An https URL (a remote server, never
+cortex-llm itself) goes through Cortex's one HTTP client, ``cortex.http_client``, for its TLS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -251,19 +253,35 @@ async def _body(reader: AsyncReader, headers: dict[str, str]) -> AsyncIterator[b
 
 
 async def _post_lines_tls(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
-    """``post_lines`` over https, through httpx: cortexd's asyncio is imported without ssl (asyncio_without_ssl)."""
-    import httpx
+    """``post_lines`` over https: cortex's one HTTP client, blocking, in a worker thread.
+
+    cortexd's asyncio is imported without ``ssl`` (asyncio_without_ssl), and an https server is a remote
+    one, where a thread's hand-off per line is noise. Leaving early shuts the socket down, which also
+    wakes a thread still waiting in a read.
+    """
+    import asyncio
+    import http.client
+
+    from cortex import http_client
+
+    conn: http.client.HTTPConnection | None = None
+
+    def open_lines() -> Iterator[str]:
+        nonlocal conn
+        conn = http_client.connect(url, 5.0, None)
+        response = http_client.send(conn, url, body, {"Accept": "text/event-stream"})
+        if response.status != 200:
+            raise BadStatus(response.status, http_client.error_text(response))
+        return http_client.lines(response)
 
     try:
-        async with (
-            httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0)) as client,
-            client.stream("POST", url, json=body) as response,
-        ):
-            if response.status_code != 200:
-                raise BadStatus(response.status_code, (await response.aread()).decode(errors="replace"))
-            async for line in response.aiter_lines():
-                yield line
-    except httpx.TimeoutException:
-        raise TimeoutError(f"{url} did not answer in time") from None
-    except httpx.TransportError as e:
+        lines = await asyncio.to_thread(open_lines)
+        while (line := await asyncio.to_thread(next, lines, None)) is not None:
+            yield line
+    except http.client.HTTPException as e:
         raise ConnectionError(f"{url}: {type(e).__name__}") from None
+    finally:
+        if conn is not None and conn.sock is not None:
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            conn.close()

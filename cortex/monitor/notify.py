@@ -110,9 +110,11 @@ class Notifier:
         )
 
     def _webhook(self, body: dict[str, Any]) -> None:
-        import httpx  # only daemons with a webhook pay for httpx
+        from cortex import http_client  # only daemons with a webhook pay for http.client (and ssl for https)
 
-        httpx.post(self.webhook_url, json=body, timeout=self.timeout).raise_for_status()
+        with http_client.open_url(self.webhook_url, body, None, self.timeout, self.timeout) as r:
+            if r.status >= 400:
+                raise RuntimeError(f"{self.webhook_url} answered HTTP {r.status}: {http_client.error_text(r)[:200]}")
 
     def _exec(self, body: dict[str, Any]) -> None:
         proc = subprocess.run(

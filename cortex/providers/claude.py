@@ -6,16 +6,18 @@ refused (``UnsupportedError``) instead of being sent without its constraint.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
-
+from cortex import http_client
 from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
 
 API_URL = "https://api.anthropic.com/v1/messages"
 API_VERSION = "2023-06-01"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 120.0
 
 
 class ClaudeProvider(Provider):
@@ -46,18 +48,15 @@ class ClaudeProvider(Provider):
         if not self._api_key:
             raise ProviderError("claude needs an API key: set ANTHROPIC_API_KEY in ~/.cortex/.env")
         body = self.body(messages, options)
-        headers = {"x-api-key": self._api_key, "anthropic-version": API_VERSION}
+        headers = {"x-api-key": self._api_key, "anthropic-version": API_VERSION, "Accept": "text/event-stream"}
         try:
-            with (
-                httpx.Client(timeout=httpx.Timeout(120.0, connect=5.0), headers=headers) as client,
-                client.stream("POST", self.url, json=body) as r,
-            ):
-                if r.status_code in (401, 403):
+            with http_client.open_url(self.url, body, headers, CONNECT_TIMEOUT, READ_TIMEOUT) as r:
+                if r.status in (401, 403):
                     raise ProviderError(f"claude at {self.url} rejected the API key; check ANTHROPIC_API_KEY")
-                if r.status_code != 200:
-                    r.read()
-                    raise ProviderError(f"claude at {self.url} answered HTTP {r.status_code}: {r.text[:200]}")
-                for line in r.iter_lines():
+                if r.status != 200:
+                    detail = http_client.error_text(r)[:200]
+                    raise ProviderError(f"claude at {self.url} answered HTTP {r.status}: {detail}")
+                for line in http_client.lines(r):
                     if not line.startswith("data:"):
                         continue
                     event = json.loads(line[5:])
@@ -68,7 +67,9 @@ class ClaudeProvider(Provider):
                         yield event.get("delta", {}).get("text", "")
                     elif kind == "message_delta":
                         response.set_usage(tokens_generated=event.get("usage", {}).get("output_tokens", 0))
-        except httpx.TransportError as e:
+        except TimeoutError:
+            raise ProviderError(f"claude at {self.url}: no answer within {READ_TIMEOUT:g} s") from None
+        except (OSError, http.client.HTTPException) as e:
             raise ProviderError(
                 f"claude at {self.url} not reachable ({type(e).__name__}); check your network"
             ) from None

@@ -3,8 +3,7 @@
 Streaming is Server-Sent Events, read by ``cortex.llm_service.llama_api``'s ``StreamReader``.
 Connection errors and 5xx answers are retried with backoff, but only before the
 first chunk arrived: a half-streamed answer is never silently restarted.
-The transport is the standard library's ``http.client``: ``cortex ask`` is a
-fast path, and httpx would add about 150 ms of imports to every question.
+The transport is ``cortex.http_client`` (the standard library's ``http.client``).
 """
 
 from __future__ import annotations
@@ -15,8 +14,8 @@ import socket
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
+from cortex import http_client
 from cortex.config import PROVIDERS
 from cortex.llm_service.llama_api import StreamReader, chat_body
 from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
@@ -71,31 +70,18 @@ class OpenAICompatProvider(Provider):
     def _fail(self, what: str) -> ProviderError:
         return ProviderError(f"{self.name} at {self.base_url}: {what}; {self._start_hint}".rstrip("; "))
 
-    def _connect(self) -> http.client.HTTPConnection:
-        parts = urlsplit(self.url)
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=CONNECT_TIMEOUT)
-        conn.connect()
-        conn.sock.settimeout(READ_TIMEOUT)
-        return conn
-
     def _stream(self, body: dict[str, Any], response: Response) -> Iterator[str]:
-        payload = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **self._headers()}
-        path = urlsplit(self.url).path
+        headers = {"Accept": "text/event-stream", **self._headers()}
         delay = BACKOFF
         for attempt in range(RETRIES + 1):
-            conn = None
             try:
-                conn = self._connect()
-                conn.request("POST", path, payload, headers)
-                r = conn.getresponse()
-                if r.status >= 500 and attempt < RETRIES:
-                    raise _Retry(f"HTTP {r.status}")
-                if r.status != 200:
-                    raise self._http_error(r.status, r.read())
-                yield from self._events(r, response)
-                return
+                with http_client.open_url(self.url, body, headers, CONNECT_TIMEOUT, READ_TIMEOUT) as r:
+                    if r.status >= 500 and attempt < RETRIES:
+                        raise _Retry(f"HTTP {r.status}")
+                    if r.status != 200:
+                        raise self._http_error(r.status, r.read(http_client.ERROR_BYTES))
+                    yield from self._events(r, response)
+                    return
             except (ConnectionRefusedError, socket.gaierror, _Retry) as e:
                 if attempt == RETRIES:
                     reason = "connection refused" if isinstance(e, ConnectionRefusedError) else str(e)
@@ -108,9 +94,8 @@ class OpenAICompatProvider(Provider):
                 raise self._fail(
                     f"the connection broke mid-answer ({type(e).__name__}; did the server crash?)"
                 ) from None
-            finally:
-                if conn is not None:
-                    conn.close()
+            except OSError as e:  # TLS refused (an unverified certificate), no route, ...
+                raise self._fail(f"not reachable ({type(e).__name__})") from None
 
     def _http_error(self, status: int, raw: bytes) -> ProviderError:
         try:
