@@ -22,7 +22,7 @@ from typing import Any
 
 from cortex.config import Config, load_config
 from cortex.daemon.app import Daemon
-from cortex.daemon.monitor import SnapshotMonitor
+from cortex.daemon.monitor_loader import SnapshotMonitor
 from cortex.paths import get_paths
 
 

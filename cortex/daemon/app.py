@@ -25,7 +25,7 @@ from cortex.config import Config, ConfigError, load_config
 from cortex.daemon.commands import COMMANDS, LOOKUP, Command, check_params
 from cortex.daemon.inference import InferenceQueue
 from cortex.daemon.metrics import CONTENT_TYPE, Stats, render
-from cortex.daemon.monitor import Monitor, load_monitor
+from cortex.daemon.monitor_loader import Monitor, load_monitor
 from cortex.daemon.sd_notify import Notifier
 from cortex.daemon.server import Limits, Server
 from cortex.llm_service.llama_api import get_text, probe

@@ -10,7 +10,7 @@ from typing import Any
 
 
 def create_monitor(config: Any) -> Any:
-    """The monitor cortexd holds (``cortex.daemon.monitor.load_monitor`` looks for this name)."""
+    """The monitor cortexd holds (``cortex.daemon.monitor_loader.load_monitor`` looks for this name)."""
     from cortex.monitor.monitor import Monitor
 
     return Monitor(config)
