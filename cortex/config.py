@@ -75,7 +75,8 @@ PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
                    "api_key": "provider.openai_api_key"},
                   "check OPENAI_BASE_URL and your network", "set OPENAI_API_KEY in ~/.cortex/.env"),
     ProviderEntry("claude", "cortex.providers.claude:ClaudeProvider", "Claude (Anthropic API key)",
-                  {"model": "provider.claude_model", "api_key": "provider.anthropic_api_key"}),
+                  {"base_url": "provider.anthropic_base_url", "model": "provider.claude_model",
+                   "api_key": "provider.anthropic_api_key"}),
     ProviderEntry("fake", "cortex.providers.fake:FakeProvider", None, {}),
 )}  # fmt: skip
 
@@ -231,6 +232,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("provider.openai_model", "gpt-4o-mini", "str", "OpenAI model", DOTENV, "OPENAI_MODEL"),
     Key("provider.openai_api_key", "", "str", "OpenAI API key", DOTENV, "OPENAI_API_KEY", secret=True),
+    Key(
+        "provider.anthropic_base_url",
+        "https://api.anthropic.com",
+        "url",
+        "Anthropic API URL (a proxy or gateway)",
+        DOTENV,
+        "ANTHROPIC_BASE_URL",
+    ),
     Key("provider.claude_model", "claude-sonnet-4-5", "str", "Claude model", DOTENV, "CLAUDE_MODEL"),
     Key("provider.anthropic_api_key", "", "str", "Anthropic API key", DOTENV, "ANTHROPIC_API_KEY", secret=True),
 )

@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 
-from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response, error_detail
 
-API_URL = "https://api.anthropic.com/v1/messages"
 API_VERSION = "2023-06-01"
 
 
@@ -22,10 +21,10 @@ class ClaudeProvider(Provider):
     name = "claude"
     capabilities = frozenset({Capability.STREAM})
 
-    def __init__(self, api_key: str, model: str, url: str = API_URL):
+    def __init__(self, api_key: str, model: str, base_url: str):
         self._api_key = api_key
         self.model = model
-        self.url = url
+        self.url = base_url.rstrip("/") + "/v1/messages"
 
     def body(self, messages: Messages, options: Options) -> dict[str, Any]:
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
@@ -56,7 +55,7 @@ class ClaudeProvider(Provider):
                     raise ProviderError(f"claude at {self.url} rejected the API key; check ANTHROPIC_API_KEY")
                 if r.status_code != 200:
                     r.read()
-                    raise ProviderError(f"claude at {self.url} answered HTTP {r.status_code}: {r.text[:200]}")
+                    raise ProviderError(f"claude at {self.url} answered HTTP {r.status_code}: {error_detail(r.text)}")
                 for line in r.iter_lines():
                     if not line.startswith("data:"):
                         continue
