@@ -194,3 +194,41 @@ def test_a_url_the_environment_sets_is_named_instead_of_silently_kept(
     assert "provider.llama_cpp_base_url" not in [w[0] for w in written]
     assert notes == ["LLAMA_CPP_BASE_URL in the environment still points at port 8085"]
     assert load_config()["llm.base_url"] == "http://127.0.0.1:9000"
+
+
+# --- cortexd: a non-finite value never reaches the running daemon ---------------------------------------------
+
+
+def test_cortexd_refuses_to_start_on_a_nan_and_keeps_its_config_on_reload(tmp_path: Path) -> None:
+    from test_daemon_support import Conn, DaemonProcess, write_conf
+
+    home, sock = tmp_path / "home", tmp_path / "run" / "cortex.sock"
+    conf = write_conf(home / "daemon.conf", {"llm": {"timeout": "nan"}})
+    refused = DaemonProcess(home, sock, conf).start(wait=False)
+    try:
+        code, err = refused.wait()
+    finally:
+        refused.stop()  # (if a regression let it start)
+    assert code == 1 and f"{conf} [llm]: timeout = 'nan' is not valid; expected a number of at least 1" in err
+    assert "Traceback" not in err
+
+    write_conf(conf, {"monitor": {"interval": 5}, "llm": {"temperature": 0.5}})
+    with DaemonProcess(home, sock, conf):
+        conn = Conn(sock)
+        for sections in ({"monitor": {"interval": "nan"}}, {"llm": {"temperature": "nan"}},
+                         {"thresholds": {"disk_critical": "inf"}}, {"alerts": {"ai_timeout": "1e999"}}):  # fmt: skip
+            write_conf(conf, sections)
+            answer = conn.request({"command": "reload-config"})
+            assert (
+                answer["error"]["code"] == "config_error"
+                and "is not valid; expected a number" in answer["error"]["message"]
+            )
+        health = conn.request({"command": "health"})
+        assert health["success"] and health["data"]["thresholds"]["disk_critical"] == 95
+        config = conn.request({"command": "config"})["data"]
+        assert config["monitor.interval"]["value"] == 5 and config["llm.temperature"]["value"] == 0.5
+        # Over the wire NaN, Infinity and overflowing numbers are not JSON: temperature can only be finite.
+        for raw in (b"NaN", b"Infinity", b"-Infinity", b"1e999"):
+            conn.send(b'{"command": "inference", "params": {"prompt": "hi", "temperature": ' + raw + b"}}\n")
+            assert conn.read()["error"]["code"] == "parse_error"
+        conn.close()
