@@ -11,13 +11,16 @@ from __future__ import annotations
 
 MASK = "***"
 EXCERPT = 300  # characters of a foreign answer (an HTTP error body) an error message quotes
+# Shorter values are placeholders, not keys: local OpenAI-compatible servers take any key, and vLLM's docs
+# use "EMPTY". Replacing "none" or "EMPTY" wherever it occurs would garble every message.
+MIN_LENGTH = 8
 
 _secrets: set[str] = set()
 
 
 def remember(*secrets: str) -> None:
     """Add secrets to strip from everything this process prints, logs or answers from now on."""
-    _secrets.update(s.strip() for s in secrets if s and s.strip())
+    _secrets.update(s.strip() for s in secrets if s and len(s.strip()) >= MIN_LENGTH)
 
 
 def redact(text: str) -> str:

@@ -161,3 +161,11 @@ def test_cortexd_never_answers_or_logs_a_key(tmp_path: Path) -> None:
         assert not leaked(log, OPENAI_KEY)
     finally:
         llm.close()
+
+
+def test_placeholders_are_not_secrets_to_strip() -> None:
+    """A local server's placeholder key ("none", "EMPTY") would garble every message if it were stripped."""
+    from cortex.redact import redact, remember
+
+    remember("EMPTY", "none", "sk-real-key-123")
+    assert redact("none firing; EMPTY queue; key sk-real-key-123") == "none firing; EMPTY queue; key ***"
