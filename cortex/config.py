@@ -563,6 +563,8 @@ def config_set(name: str, raw: str, paths: Paths | None = None) -> tuple[list[tu
     if config is None:
         return written, notes
     old, new = config["service.port"], convert(KEY_BY_NAME[name], raw, name)
+    if config.source(name).startswith("env:"):  # the file changed, the port did not: nothing may follow
+        return written, [f"{KEY_BY_NAME[name].env} in the environment still sets the port to {old}"]
     for key in KEYS:
         url = config[key.name] if key.kind == "url" else ""
         if not url or new == old or not _points_at(url, config["service.host"], old):

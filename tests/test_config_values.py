@@ -232,3 +232,11 @@ def test_cortexd_refuses_to_start_on_a_nan_and_keeps_its_config_on_reload(tmp_pa
             conn.send(b'{"command": "inference", "params": {"prompt": "hi", "temperature": ' + raw + b"}}\n")
             assert conn.read()["error"]["code"] == "parse_error"
         conn.close()
+
+
+def test_a_port_the_environment_sets_moves_nothing(cortex_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTEX_LLM_PORT", "8085")
+    written, notes = config_set("service.port", "9000")
+    assert [w[0] for w in written] == ["service.port"]
+    assert notes == ["CORTEX_LLM_PORT in the environment still sets the port to 8085"]
+    assert load_config()["llm.base_url"] == "http://127.0.0.1:8085"  # still where llama-server is
