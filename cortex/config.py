@@ -17,11 +17,13 @@ what is allowed.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import namedtuple
 
 from cortex.paths import DAEMON_CONF, DOTENV, LLM_ENV, SOCKET_FILE, SYSTEM_CONFIG_DIR, Paths, get_paths, locate
+from cortex.redact import remember
 
 
 def physical_cores(cpuinfo: str = "/proc/cpuinfo") -> int:
@@ -73,7 +75,8 @@ PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
                    "api_key": "provider.openai_api_key"},
                   "check OPENAI_BASE_URL and your network", "set OPENAI_API_KEY in ~/.cortex/.env"),
     ProviderEntry("claude", "cortex.providers.claude:ClaudeProvider", "Claude (Anthropic API key)",
-                  {"model": "provider.claude_model", "api_key": "provider.anthropic_api_key"}),
+                  {"base_url": "provider.anthropic_base_url", "model": "provider.claude_model",
+                   "api_key": "provider.anthropic_api_key"}),
     ProviderEntry("fake", "cortex.providers.fake:FakeProvider", None, {}),
 )}  # fmt: skip
 
@@ -125,9 +128,12 @@ class Key(
         if self.kind == "url":
             return "an http:// or https:// URL"
         if self.kind in ("int", "float"):
-            rng = f" from {_num(self.low)}" if self.low is not None else ""
-            rng += f" to {_num(self.high)}" if self.high is not None else ""
-            return ("a whole number" if self.kind == "int" else "a number") + rng
+            what = "a whole number" if self.kind == "int" else "a number"
+            if self.low is not None and self.high is not None:
+                return f"{what} from {_num(self.low)} to {_num(self.high)}"
+            if self.low is not None:
+                return f"{what} of at least {_num(self.low)}"
+            return what if self.high is None else f"{what} of at most {_num(self.high)}"
         return "a path" if self.kind == "path" else "text"
 
 
@@ -136,7 +142,8 @@ def _num(x: float) -> str:
 
 
 def _pct(name: str, default: int, what: str) -> Key:
-    return Key(name, default, "int", what, low=1, high=100)
+    """A percentage threshold: decimals allowed (a 2 TB disk is 20 GB from full at 99 %)."""
+    return Key(name, default, "float", what, low=1, high=100)
 
 
 KEYS: tuple[Key, ...] = (
@@ -225,6 +232,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("provider.openai_model", "gpt-4o-mini", "str", "OpenAI model", DOTENV, "OPENAI_MODEL"),
     Key("provider.openai_api_key", "", "str", "OpenAI API key", DOTENV, "OPENAI_API_KEY", secret=True),
+    Key(
+        "provider.anthropic_base_url",
+        "https://api.anthropic.com",
+        "url",
+        "Anthropic API URL (a proxy or gateway)",
+        DOTENV,
+        "ANTHROPIC_BASE_URL",
+    ),
     Key("provider.claude_model", "claude-sonnet-4-5", "str", "Claude model", DOTENV, "CLAUDE_MODEL"),
     Key("provider.anthropic_api_key", "", "str", "Anthropic API key", DOTENV, "ANTHROPIC_API_KEY", secret=True),
 )
@@ -232,13 +247,33 @@ KEY_BY_NAME: dict[str, Key] = {k.name: k for k in KEYS}
 DAEMON_SECTIONS = sorted({k.section for k in KEYS if k.file == DAEMON_CONF})
 
 
-def convert(key: Key, raw: str, where: str) -> Any:
-    """Turn the text of a setting into its value, or raise ConfigError naming ``where``."""
+# No value holds these: C0 and C1 controls (a CR or LF would split an env file's line and inject a variable;
+# an ESC reaches the terminal) and Unicode's line and paragraph separators (str.splitlines splits on them).
+# Tab and newline are text only inside a daemon.conf value (an INI continuation line); ``set_value`` refuses them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_SET_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Plain ASCII numbers: float() and int() also take "nan", "inf", other scripts' digits and underscores.
+_NUMBER = {"int": re.compile(r"[+-]?[0-9]+"), "float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")}
+
+
+def _control_error(where: str, name: str, char: str) -> ConfigError:
+    return ConfigError(
+        f"{where}: {name} contains the control character U+{ord(char):04X}; values are printable text on one line"
+    )
+
+
+def convert(key: Key, raw: str, where: str, name: str = "") -> Any:
+    """Turn the text of a setting into its value, or raise ConfigError naming ``where`` and the setting
+    (``name``, default its name in its file). A secret's text is never quoted."""
     text = raw.strip()
+    name = name or key.file_key
 
     def bad() -> ConfigError:
-        return ConfigError(f"{where}: {key.file_key} = {raw!r} is not valid; expected {key.allowed()}")
+        shown = "'***'" if key.secret else repr(raw)
+        return ConfigError(f"{where}: {name} = {shown} is not valid; expected {key.allowed()}")
 
+    if found := _CONTROL.search(raw):
+        raise _control_error(where, name, found.group())
     if key.kind in ("str", "path"):
         return os.path.expanduser(text) if key.kind == "path" and text else text
     if key.kind == "bool":
@@ -260,10 +295,14 @@ def convert(key: Key, raw: str, where: str) -> Any:
         if level not in LOG_LEVELS.values():
             raise bad()
         return level
+    if not _NUMBER[key.kind].fullmatch(text):
+        raise bad()
     try:
         value: float = int(text) if key.kind == "int" else float(text)
-    except ValueError:
+    except ValueError:  # an int of more than 4300 digits
         raise bad() from None
+    if not math.isfinite(value):  # 1e999 overflows to inf
+        raise bad()
     if (key.low is not None and value < key.low) or (key.high is not None and value > key.high):
         raise bad()
     return value
@@ -440,7 +479,9 @@ def load_config(
 
     for key in KEYS:
         if key.env and key.env in env:
-            settings[key.name] = Setting(convert(key, env[key.env], f"environment {key.env}"), f"env:{key.env}")
+            value = convert(key, env[key.env], f"environment {key.env}", key.env)
+            settings[key.name] = Setting(value, f"env:{key.env}")
+    remember(*(settings[k.name].value for k in KEYS if k.secret))
     return Config(settings, where, read, paths)
 
 
@@ -479,16 +520,20 @@ def _set_env_line(text: str, var: str, value: str) -> str:
 def set_value(name: str, raw: str, paths: Paths | None = None, path: Path | None = None) -> Path:
     """Validate ``raw`` for key ``name`` and write it to the key's file; return that file.
 
-    Other lines and comments of the file are kept. Files holding secrets are 0600.
+    Other lines and comments of the file are kept. Files holding secrets are 0600. A control character in
+    the name or the value is refused: in an env file a CR or LF would start a line of its own, a variable.
     """
+    if found := _SET_CONTROL.search(name):
+        raise ConfigError(f"a key name cannot contain the control character U+{ord(found.group()):04X}")
     key = KEY_BY_NAME.get(name)
     if key is None:
         raise ConfigError(f"unknown key {name!r}; see 'cortex config show' for the keys")
     paths = paths or get_paths()
     target = path or user_file_for(key, paths)
-    convert(key, raw, f"{target} [{key.section}]" if key.file == DAEMON_CONF else str(target))
-    if "\n" in raw:
-        raise ConfigError(f"{name}: a value cannot contain a newline")
+    where = f"{target} [{key.section}]" if key.file == DAEMON_CONF else str(target)
+    if found := _SET_CONTROL.search(raw):
+        raise _control_error(where, key.file_key, found.group())
+    convert(key, raw, where)
     old = target.read_text(encoding="utf-8") if target.exists() else ""
     if key.file == DAEMON_CONF:
         new = _set_ini_line(old, key.section, key.option, raw)
@@ -502,9 +547,58 @@ def set_value(name: str, raw: str, paths: Paths | None = None, path: Path | None
     return target
 
 
-def redacted(value: str, secrets: list[str]) -> str:
-    """``value`` with every non-empty secret replaced, for messages and logs."""
-    for s in secrets:
-        if s:
-            value = value.replace(s, "***")
-    return value
+def config_set(name: str, raw: str, paths: Paths | None = None) -> tuple[list[tuple[str, str, Path]], list[str]]:
+    """``cortex config set``: write ``name`` and every key that must follow it; return what was written
+    ((key, value, file), the key first) and notes on what could not follow.
+
+    Client URLs follow ``service.port``: each URL key whose effective value points at llama-server's old
+    local address moves to the new port, so ``cortex config set service.port 9000`` leaves no client on 8085.
+    URLs pointing elsewhere (another port, another machine) stay. One set by an environment variable cannot
+    be moved from here and is named instead.
+    """
+    paths = paths or get_paths()
+    config = load_config(paths) if name == "service.port" else None  # before the port changes
+    written = [(name, raw, set_value(name, raw, paths))]
+    notes: list[str] = []
+    if config is None:
+        return written, notes
+    old, new = config["service.port"], convert(KEY_BY_NAME[name], raw, name)
+    if config.source(name).startswith("env:"):  # the file changed, the port did not: nothing may follow
+        return written, [f"{KEY_BY_NAME[name].env} in the environment still sets the port to {old}"]
+    for key in KEYS:
+        url = config[key.name] if key.kind == "url" else ""
+        if not url or new == old or not _points_at(url, config["service.host"], old):
+            continue
+        if config.source(key.name).startswith("env:"):
+            notes.append(f"{key.env} in the environment still points at port {old}")
+            continue
+        moved = _with_port(url, new)
+        written.append((key.name, moved, set_value(key.name, moved, paths)))
+    return written, notes
+
+
+def _points_at(url: str, host: str, port: int) -> bool:
+    """Whether ``url`` is llama-server's address: a loopback name or ``host``, and ``port``."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    name = parts.hostname or ""
+    try:
+        local = name in ("localhost", host) or ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        local = False
+    try:
+        url_port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+    except ValueError:
+        return False
+    return local and url_port == port
+
+
+def _with_port(url: str, port: int) -> str:
+    """``url`` with its port replaced (or added), everything else kept."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0] if parts.port is not None else parts.netloc
+    return parts._replace(netloc=f"{host}:{port}").geturl()

@@ -12,6 +12,8 @@ import time
 from collections import namedtuple
 from enum import Enum
 
+from cortex.redact import redact
+
 TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
 if TYPE_CHECKING:
     from typing import Any
@@ -61,10 +63,11 @@ def ok(id: Any, data: Any) -> dict[str, Any]:
 
 
 def error(id: Any, code: ErrorCode | str, message: str) -> dict[str, Any]:
+    """An error answer; every one the daemon sends is built here, so here its known secrets are stripped."""
     return {
         "id": id,
         "success": False,
-        "error": {"code": ErrorCode(code).value, "message": message},
+        "error": {"code": ErrorCode(code).value, "message": redact(message)},
         "timestamp": time.time(),
     }
 

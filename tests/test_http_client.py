@@ -51,7 +51,7 @@ class Server:
         if context is not None:
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         scheme = "https" if context is not None else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}/v1/messages"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> Server:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -68,7 +68,9 @@ def sse(events: list[dict[str, Any]]) -> bytes:
 
 def test_claude_streams_its_text_and_token_counts() -> None:
     with Server(200, sse(EVENTS)) as server:
-        response = ClaudeProvider("sk-ant-test", "claude-x", url=server.url).prompt(MESSAGES, Options(max_tokens=9))
+        response = ClaudeProvider("sk-ant-test", "claude-x", base_url=server.url).prompt(
+            MESSAGES, Options(max_tokens=9)
+        )
         assert list(response) == ["nginx", " is fine"]
     assert (response.prompt_tokens, response.tokens_generated) == (11, 3)
     headers, body = server.received[0]
@@ -82,11 +84,11 @@ def test_claude_streams_its_text_and_token_counts() -> None:
 )
 def test_claude_errors_name_the_status(status: int, expected: str) -> None:
     with Server(status, b'{"error": {"message": "overloaded"}}') as s, pytest.raises(ProviderError, match=expected):
-        list(ClaudeProvider("sk-ant-test", "claude-x", url=s.url).prompt(MESSAGES, Options()))
+        list(ClaudeProvider("sk-ant-test", "claude-x", base_url=s.url).prompt(MESSAGES, Options()))
 
 
 def test_claude_names_an_unreachable_server() -> None:
-    claude = ClaudeProvider("sk-ant-test", "claude-x", url="http://127.0.0.1:1/v1/messages")
+    claude = ClaudeProvider("sk-ant-test", "claude-x", base_url="http://127.0.0.1:1")
     with pytest.raises(ProviderError, match="not reachable"):
         list(claude.prompt(MESSAGES, Options()))
 
@@ -101,8 +103,8 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[Server]:
 
 
 def test_tls_is_verified_by_default(tls_server: Server, certificate: tuple[Path, Path], monkeypatch) -> None:
-    claude = ClaudeProvider("sk-ant-test", "claude-x", url=tls_server.url)
-    openai = OpenAICompatProvider("openai", tls_server.url.removesuffix("/messages"), "gpt-x", "sk-test")
+    claude = ClaudeProvider("sk-ant-test", "claude-x", base_url=tls_server.url)
+    openai = OpenAICompatProvider("openai", tls_server.url, "gpt-x", "sk-test")
     for provider in (claude, openai):
         with pytest.raises(ProviderError, match="SSLCertVerificationError"):
             list(provider.prompt(MESSAGES, Options()))

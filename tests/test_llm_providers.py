@@ -37,7 +37,7 @@ def test_every_list_of_providers_is_the_registry() -> None:
 
 
 def test_claude_refuses_a_json_schema_instead_of_dropping_it() -> None:
-    claude = ClaudeProvider(api_key="sk-ant-test", model="claude-sonnet-4-5", url="http://127.0.0.1:1/v1/messages")
+    claude = ClaudeProvider(api_key="sk-ant-test", model="claude-sonnet-4-5", base_url="http://127.0.0.1:1")
     with pytest.raises(UnsupportedError, match="claude cannot constrain its answer to a JSON schema"):
         claude.prompt(MESSAGES, Options(json_schema=SCHEMA))
 

@@ -8,6 +8,7 @@ import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
 from cortex.config import PROVIDERS
+from cortex.terminal import printable
 
 
 @click.command()
@@ -65,9 +66,10 @@ def ask(
             emit_json(result.to_dict())
             return
         if result.lead:
-            sys.stdout.write(result.lead)
+            sys.stdout.write(printable(result.lead))
             sys.stdout.flush()
-        for n, chunk in enumerate(result.response):
+        for n, chunk in enumerate(result.response):  # the model may write escapes, or repeat the question's
+            chunk = printable(chunk)
             sys.stdout.write(" " + chunk if n == 0 and result.lead else chunk)
             sys.stdout.flush()
         click.echo()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
-from cortex.config import KEY_BY_NAME, KEYS, ConfigError, set_value
+from cortex.config import KEY_BY_NAME, KEYS, ConfigError, config_set
+from cortex.terminal import printable
 
 
 @click.group()
@@ -37,7 +38,8 @@ def show(secrets: bool, as_json: bool) -> None:
             section = key.section
             click.echo(click.style(f"[{section}]", bold=True))
         v = values[key.name]
-        click.echo(f"  {key.name:<{width}}  {v['value']!s:<28} {click.style(v['source'], dim=True)}")
+        value = printable(str(v["value"]))
+        click.echo(f"  {key.name:<{width}}  {value:<28} {click.style(printable(v['source']), dim=True)}")
     click.echo(f"files read: {', '.join(map(str, cfg.files)) or 'none'}")
 
 
@@ -52,10 +54,10 @@ def get(key: str, as_json: bool) -> None:
     if as_json:
         emit_json({"key": key, **entry})
     else:
-        click.echo(entry["value"])
+        click.echo(printable(str(entry["value"])))
 
 
-@config.command(name="set")
+@config.command(name="set", context_settings={"ignore_unknown_options": True})  # VALUE may be -1 or -inf
 @click.argument("key")
 @click.argument("value")
 def set_(key: str, value: str) -> None:
@@ -67,9 +69,16 @@ def set_(key: str, value: str) -> None:
       cortex config set service.port 8090       (~/.cortex/llm.env)
       cortex config set provider.name ollama    (~/.cortex/.env)
     A running cortexd picks daemon.conf changes up with 'cortex daemon reload-config'.
+    Client URLs that pointed at llama-server's old port follow a new service.port.
+    API keys are written but not shown.
     """
     try:
-        path = set_value(key, value)
+        written, notes = config_set(key, value)
     except ConfigError as e:
         fail(str(e))
-    click.echo(f"{key} = {value}  (written to {path})")
+    for n, (name, new, path) in enumerate(written):
+        shown = "***" if KEY_BY_NAME[name].secret else printable(new)
+        follows = f"follows {key}; " if n else ""
+        click.echo(f"{name} = {shown}  ({follows}written to {path})")
+    for note in notes:
+        click.echo(f"note: {note}; change it there too", err=True)

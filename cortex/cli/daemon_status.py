@@ -11,6 +11,7 @@ import json
 import sys
 
 from cortex.config import ConfigError, load_config
+from cortex.terminal import printable
 
 TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
 if TYPE_CHECKING:
@@ -43,10 +44,11 @@ def run(as_json: bool) -> int:
     try:
         data = CortexDaemonClient(load_config().socket_path).status()
     except ConfigError as e:
-        print(f"cortex: configuration error: {e}", file=sys.stderr)
+        print(f"cortex: configuration error: {printable(str(e))}", file=sys.stderr)
         return 1
     except DaemonError as e:
-        print(f"cortex: {e.message if e.code == 'not_running' else f'cortexd: {e.code}: {e.message}'}", file=sys.stderr)
+        message = e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}"
+        print(f"cortex: {printable(message)}", file=sys.stderr)
         return 1
-    print(json.dumps(data, indent=2, default=str) if as_json else "\n".join(lines(data)))
+    print(json.dumps(data, indent=2, default=str) if as_json else printable("\n".join(lines(data))))
     return 0

@@ -29,6 +29,7 @@ from rich.text import Text
 
 from cortex.cli.render import LLM_STYLE, SEVERITY_STYLE, human_duration, level_style
 from cortex.monitor.rules import human_bytes
+from cortex.terminal import printable
 
 BARS = "▁▂▃▄▅▆▇█"
 HISTORY = 240  # points kept per series: 2 hours at the default 30 s monitor interval
@@ -123,7 +124,7 @@ def _system(snap: Snapshot, series: Series, width: int) -> Panel:
         f"load {load} · {human_bytes(mem.get('available_bytes', 0))} free"
         f" · {fullest.get('mountpoint', '?')} {human_bytes(fullest.get('free_bytes', 0))} free"
     )
-    return Panel(Group(table, Text(detail, style="dim", overflow="ellipsis", no_wrap=True)), title="system")
+    return Panel(Group(table, Text(printable(detail), style="dim", overflow="ellipsis", no_wrap=True)), title="system")
 
 
 def _llm(snap: Snapshot) -> Panel:
@@ -135,7 +136,7 @@ def _llm(snap: Snapshot) -> Panel:
     line = Text.assemble(
         "state ",
         (state, LLM_STYLE.get(state.split(" ")[0], "dim")),
-        f" · {llm.get('model', '?')}",
+        f" · {printable(str(llm.get('model', '?')))}",
         f" · queue {queue.get('depth', '?')}/{queue.get('max', '?')}",
         f" · {tps:g} tokens/s" if tps else " · tokens/s -",
     )
@@ -153,7 +154,7 @@ def _alerts(snap: Snapshot, rows: int) -> Panel:
         since = a.get("fired_at") or a.get("created_at") or snap.taken
         line = Text.assemble(
             (f"{a.get('severity', '?'):8}", SEVERITY_STYLE.get(a.get("severity"), "")),
-            f" {human_duration(snap.taken - since):>8}  {a.get('message', '')}",
+            f" {human_duration(snap.taken - since):>8}  {printable(str(a.get('message', '')))}",
         )
         line.no_wrap, line.overflow = True, "ellipsis"
         lines.append(line)
@@ -174,7 +175,7 @@ def render(snap: Snapshot, series: Series, width: int, height: int) -> Renderabl
     )
     header.no_wrap, header.overflow = True, "ellipsis"
     if snap.error:
-        note = Text(f"cortexd is not answering: {snap.error}", style="bold red")
+        note = Text(f"cortexd is not answering: {printable(snap.error)}", style="bold red")
         return Group(header, note, _system(snap, series, width), _llm(snap))
     used = 1 + 6 + 3 + 2  # header, system panel, llm panel, alerts borders
     return Group(header, _system(snap, series, width), _llm(snap), _alerts(snap, height - used))

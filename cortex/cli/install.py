@@ -8,34 +8,40 @@ from typing import Any
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.terminal import printable
 
 VERDICT_STYLE = {"allow": "green", "confirm": "yellow", "block": "red"}
 
 
 def _show_plan(plan: Any, err: bool = False) -> None:
-    click.echo(f"Plan for: {plan.request}", err=err)
+    click.echo(f"Plan for: {printable(plan.request)}", err=err)
     if plan.packages:
-        click.echo(f"  packages: {', '.join(plan.packages)}", err=err)
+        click.echo(f"  packages: {printable(', '.join(plan.packages))}", err=err)
     for note in plan.notes:
-        click.echo(f"  note: {note}", err=err)
+        click.echo(f"  note: {printable(note)}", err=err)
     for i, step in enumerate(plan.steps, 1):
         mark = click.style(f"[{step.verdict}]", fg=VERDICT_STYLE.get(step.verdict, "white"))
         root = " (as root)" if step.needs_root else ""
-        click.echo(f"  {i}. {' '.join(step.argv)}{root}  {mark}", err=err)
+        click.echo(f"  {i}. {_argv(step.argv)}{root}  {mark}", err=err)
         if step.why:
-            click.echo(f"       why: {step.why}", err=err)
+            click.echo(f"       why: {printable(step.why)}", err=err)
         for reason in step.reasons:
-            click.echo(f"       - {reason}", err=err)
+            click.echo(f"       - {printable(reason)}", err=err)
+
+
+def _argv(argv: list[str]) -> str:
+    """A step's argv for the terminal: its words as they are, without terminal controls."""
+    return printable(" ".join(argv))
 
 
 def _show_simulation(sim: Any) -> None:
     if not sim.ok:
-        click.echo(f"apt simulation failed: {sim.error}")
+        click.echo(f"apt simulation failed: {printable(sim.error)}")
         return
     for key, label in (("install", "would install"), ("upgrade", "would upgrade"), ("remove", "would REMOVE")):
         items = getattr(sim, key)
         if items:
-            click.echo(f"  {label}: " + ", ".join(f"{p['name']} {p['version']}" for p in items))
+            click.echo(f"  {label}: " + printable(", ".join(f"{p['name']} {p['version']}" for p in items)))
     click.echo(f"  download: {sim.download_bytes / 1e6:.1f} MB")
 
 
@@ -48,7 +54,7 @@ def _confirm_and_run(
     blocked = [(i, s) for i, s in enumerate(plan.steps, 1) if s.verdict not in ("allow", "confirm")]
     if blocked:
         i, step = blocked[0]
-        fail(f"not running: step {i} ({' '.join(step.argv)}) is blocked: {'; '.join(step.reasons)}")
+        fail(f"not running: step {i} ({_argv(step.argv)}) is blocked: {'; '.join(step.reasons)}")
     if not plan.steps:
         fail("nothing to run")
     if not yes:
@@ -69,6 +75,7 @@ def _confirm_and_run(
 def _execute(plan: Any, history: Any, quiet: bool, kind: str, rollback_of: int | None) -> Any:
     """Run the plan with live output and a progress bar on stderr (stdout stays free for --json)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cortex.install.apt import AptError
@@ -82,13 +89,14 @@ def _execute(plan: Any, history: Any, quiet: bool, kind: str, rollback_of: int |
         task = progress.add_task("starting", total=len(plan.steps))
 
         def on_step(idx: int, step: Any) -> None:
-            progress.update(task, completed=idx, description=f"step {idx + 1}: {' '.join(step.argv)}")
+            argv = escape(_argv(step.argv))  # rich markup: a '[' in an argument is text
+            progress.update(task, completed=idx, description=f"step {idx + 1}: {argv}")
             if not quiet:
-                console.print(f"[bold]==> step {idx + 1}/{len(plan.steps)}:[/bold] {' '.join(step.argv)}")
+                console.print(f"[bold]==> step {idx + 1}/{len(plan.steps)}:[/bold] {argv}")
 
         def on_output(idx: int, line: str) -> None:
-            if not quiet:
-                console.print(line, markup=False, highlight=False)
+            if not quiet:  # a package's scripts write what they like, CRs of progress bars too
+                console.print(printable(line), markup=False, highlight=False)
 
         executor = Executor(history, on_output=on_output, on_step=on_step)
         try:
@@ -183,7 +191,7 @@ def history(run_id: int | None, limit: int, as_json: bool) -> None:
             click.echo("No executed plans yet. 'cortex install REQUEST --execute' records one.")
         for r in runs:
             what = f"rollback of {r.rollback_of}" if r.kind == "rollback" else r.kind
-            click.echo(f"{r.id:>4}  {_when(r.started_at)}  {r.status:<8} {what:<15} {r.request}")
+            click.echo(f"{r.id:>4}  {_when(r.started_at)}  {r.status:<8} {what:<15} {printable(r.request)}")
         return
     record = store.get(run_id)
     if record is None:
@@ -192,20 +200,21 @@ def history(run_id: int | None, limit: int, as_json: bool) -> None:
         emit_json(record.to_dict())
         return
     doc = record.to_dict()
-    click.echo(f"run {record.id} ({record.kind}) {record.status}: {record.request}")
+    click.echo(f"run {record.id} ({record.kind}) {record.status}: {printable(record.request)}")
     if record.error:
-        click.echo(f"  error: {record.error}")
+        click.echo(f"  error: {printable(record.error)}")
     for s in record.steps:
         code = "not run" if s.exit_code is None else f"exit {s.exit_code}"
         took = f", {s.duration_s:.1f}s" if s.duration_s is not None else ""
-        click.echo(f"  {s.idx + 1}. {' '.join(s.argv)}  [{s.verdict}] {code}{took}")
+        click.echo(f"  {s.idx + 1}. {_argv(s.argv)}  [{s.verdict}] {code}{took}")
         for line in s.output_tail.splitlines()[-5:]:
-            click.echo(f"       | {line}")
+            click.echo(f"       | {printable(line)}")
     if doc["changes"]:
         ch = doc["changes"]
-        click.echo(f"  installed: {', '.join(ch['installed']) or '-'}")
-        click.echo(f"  removed:   {', '.join(ch['removed']) or '-'}")
-        click.echo(f"  changed:   {', '.join(f'{p} {a} -> {b}' for p, (a, b) in ch['changed'].items()) or '-'}")
+        changed = ", ".join(f"{p} {a} -> {b}" for p, (a, b) in ch["changed"].items())
+        click.echo(printable(f"  installed: {', '.join(ch['installed']) or '-'}"))
+        click.echo(printable(f"  removed:   {', '.join(ch['removed']) or '-'}"))
+        click.echo(printable(f"  changed:   {changed or '-'}"))
 
 
 def _when(ts: float) -> str:

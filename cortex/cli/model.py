@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.terminal import printable
 
 
 def _gb(n: int) -> str:
@@ -89,7 +90,8 @@ def info(name: str, ctx: int | None, as_json: bool) -> None:
         emit_json(doc)
         return
     for key in ("path", "name", "architecture", "parameters", "quantization", "context_length", "chat_template"):
-        click.echo(f"{key + ':':<16}{doc[key]:,}" if key == "parameters" else f"{key + ':':<16}{doc[key]}")
+        value = f"{doc[key]:,}" if key == "parameters" else printable(str(doc[key]))  # the file's own words
+        click.echo(f"{key + ':':<16}{value}")
     click.echo(f"{'size:':<16}{_gb(doc['size_bytes'])}")
     click.echo(f"{'RAM needed:':<16}about {_gb(doc['ram_bytes'])} with a {doc['ctx_size']}-token context")
 

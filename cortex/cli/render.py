@@ -16,9 +16,15 @@ from rich.table import Table
 from rich.text import Text
 
 from cortex.monitor.rules import human_bytes
+from cortex.terminal import printable
 
 SEVERITY_STYLE = {"info": "cyan", "warning": "yellow", "error": "red", "critical": "bold red"}
 LLM_STYLE = {"up": "green", "loading": "yellow", "down": "red", "error": "red"}
+
+
+def text(value: Any, style: str = "") -> Text:
+    """A value the machine, a user or a model wrote, as plain text: no markup, no terminal controls."""
+    return Text(printable(str(value)), style=style)
 
 
 def level_style(value: float | None, warning: float | None, critical: float | None) -> str:
@@ -68,10 +74,9 @@ def render_health(data: dict[str, Any], console: Console | None = None) -> None:
         f"{human_bytes(swap.get('used_bytes', 0))} used of {human_bytes(swap.get('total_bytes', 0))}",
     )
     for d in data.get("disks") or []:
+        free, total = human_bytes(d.get("free_bytes", 0)), human_bytes(d.get("total_bytes", 0))
         table.add_row(
-            f"disk {d.get('mountpoint')}",
-            _pct(d, "disk", t),
-            f"{human_bytes(d.get('free_bytes', 0))} free of {human_bytes(d.get('total_bytes', 0))} ({d.get('device')})",
+            text(f"disk {d.get('mountpoint')}"), _pct(d, "disk", t), text(f"{free} free of {total} ({d.get('device')})")
         )
     table.add_row(*_failed_units(data.get("failed_units")))
     table.add_row(*_updates(data.get("updates") or {}))
@@ -80,7 +85,7 @@ def render_health(data: dict[str, Any], console: Console | None = None) -> None:
     detail = str(llm.get("url", ""))
     if llm.get("tokens_per_second"):
         detail += f", {llm['tokens_per_second']} tokens/s"
-    table.add_row("cortex-llm", Text(state, style=LLM_STYLE.get(state.split(" ")[0], "dim")), detail)
+    table.add_row("cortex-llm", text(state, LLM_STYLE.get(state.split(" ")[0], "dim")), text(detail))
     if "uptime" in data:
         table.add_row("uptime", human_duration(data["uptime"]), "")
     daemon = data.get("daemon") or {}
@@ -93,12 +98,12 @@ def _load(load: list[float] | None) -> str:
     return " ".join(f"{x:.2f}" for x in load) if load else "?"
 
 
-def _failed_units(failed: Any) -> tuple[str, Text, str]:
+def _failed_units(failed: Any) -> tuple[str, Text, str | Text]:
     if not isinstance(failed, dict) or failed.get("count") in (None, "unknown"):
         return "failed units", Text("unknown", style="dim"), "systemd is not running here"
     units = failed.get("units") or []
     style = "red" if units else "green"
-    return "failed units", Text(str(len(units)), style=style), ", ".join(units)
+    return "failed units", Text(str(len(units)), style=style), text(", ".join(units))
 
 
 def _updates(updates: dict[str, Any]) -> tuple[str, Text, str]:
@@ -122,15 +127,15 @@ def render_alerts(data: dict[str, Any], console: Console | None = None, now: flo
         for a in alerts:
             status = a.get("status", "?")
             marks = [m for m in ("acknowledged", "dismissed") if a.get(m)]
-            message = Text(a.get("message", ""))
-            if a.get("ai_explanation"):
-                message.append("\n" + a["ai_explanation"], style="italic cyan")
+            message = text(a.get("message", ""))
+            if a.get("ai_explanation"):  # a model's words
+                message.append("\n" + printable(a["ai_explanation"]), style="italic cyan")
             since = a.get("fired_at") or a.get("created_at") or now
             table.add_row(
                 str(a.get("id")),
-                Text(a.get("severity", "?"), style=SEVERITY_STYLE.get(a.get("severity"), "")),
-                status + "".join(f"\n{m}" for m in marks),
-                f"{a.get('rule')} {a.get('resource')}",
+                text(a.get("severity", "?"), SEVERITY_STYLE.get(a.get("severity"), "")),
+                text(status + "".join(f"\n{m}" for m in marks)),
+                text(f"{a.get('rule')} {a.get('resource')}"),
                 human_duration(now - since) + " ago",
                 message,
             )

@@ -6,12 +6,12 @@ import contextlib
 
 import click
 
-from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.cli.common import FiniteFloatRange, emit_json, fail, get_config, json_option
 
 
 @click.command()
 @click.option(
-    "--interval", default=2.0, show_default=True, type=click.FloatRange(0.2, 3600), help="Seconds between refreshes."
+    "--interval", default=2.0, show_default=True, type=FiniteFloatRange(0.2, 3600), help="Seconds between refreshes."
 )
 @json_option
 def top(interval: float, as_json: bool) -> None:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cortex.cli.common import emit_json, fail, json_option
+from cortex.terminal import printable
 
 EXIT_CODES = {"allow": 0, "confirm": 3, "block": 4}
 STYLES = {"allow": "green", "confirm": "yellow", "block": "red"}
@@ -48,5 +49,5 @@ def validate(command: tuple[str, ...], as_json: bool) -> None:
         click.style(verdict.verdict.upper(), fg=STYLES[verdict.verdict], bold=True) + f"  (risk: {verdict.risk})"
     )
     for reason in verdict.reasons:
-        click.echo(f"  - {reason}")
+        click.echo(f"  - {printable(reason)}")
     sys.exit(EXIT_CODES[verdict.verdict])

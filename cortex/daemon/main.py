@@ -19,6 +19,7 @@ from cortex import __version__
 from cortex.config import Config, ConfigError, load_config
 from cortex.daemon.asyncio_without_ssl import asyncio  # before any other import of asyncio (4.5 MB of RSS)
 from cortex.paths import get_paths
+from cortex.redact import redact
 
 log = logging.getLogger("cortexd")
 
@@ -56,10 +57,18 @@ def load(args: argparse.Namespace) -> tuple[Config, Path]:
     return config, args.socket or Path(config.socket_path)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Every log line leaves through here, tracebacks included, without the secrets the process knows
+    (a failed notification or explanation may quote an answer that echoes a key)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def setup_logging(level: str) -> None:
     """Log to stderr: the terminal, the journal under systemd, or the log file once daemonized."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -23,6 +23,8 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from cortex.redact import excerpt
+
 if TYPE_CHECKING:
     from asyncio import StreamReader as AsyncReader  # imported where it is used: 'cortex ask' never needs asyncio
 
@@ -45,12 +47,12 @@ _SUMMARY_KEYS = ("usage", "timings", "model", "tokens_predicted", "tokens_evalua
 
 
 class BadStatus(Exception):
-    """llama-server answered, but not with 200; ``detail`` is the start of its answer, on one line."""
+    """llama-server answered, but not with 200; ``detail`` is the start of its answer, on one line, redacted."""
 
     def __init__(self, status: int, text: str):
         super().__init__(f"HTTP {status}")
         self.status = status
-        self.detail = text.strip().replace("\n", " ")[:300]
+        self.detail = excerpt(text)
 
 
 def chat_body(

@@ -77,7 +77,7 @@ def build_rules(config: Config) -> list[Rule]:
         v = snap.cpu["percent"]
         sev = level(v, t["cpu_warning"], t["cpu_critical"], margin, active.get("cpu"))
         msg = (
-            f"CPU at {v:.0f}% (alerts after {human_seconds(t['cpu_duration'])} above {t['cpu_warning']}%): "
+            f"CPU at {v:.0f}% (alerts after {human_seconds(t['cpu_duration'])} above {t['cpu_warning']:g}%): "
             "find the busy processes with `top -o %CPU` or `ps aux --sort=-%cpu | head`"
         )
         return [Observation("cpu", "cpu", sev, "cpu", msg, v, _threshold(sev, t, "cpu"))]

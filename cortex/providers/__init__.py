@@ -9,6 +9,7 @@ them; ``text()`` waits for the whole answer. Which providers exist is ``cortex.c
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -17,12 +18,24 @@ from enum import Enum
 from typing import Any
 
 from cortex.config import PROVIDERS, Config, load_config
+from cortex.redact import excerpt, remember
 
 Messages = list[dict[str, str]]
 
 
 class ProviderError(RuntimeError):
     """The backend could not answer; the message names the endpoint and the fix, never a key."""
+
+
+def error_detail(body: str) -> str:
+    """What a backend's HTTP error answer says, to quote in a ProviderError: its JSON ``error.message``
+    (OpenAI's and Anthropic's shape) or its text, redacted and cut (``excerpt``): backends echo keys."""
+    try:
+        error = json.loads(body).get("error")
+        detail = error.get("message") if isinstance(error, dict) else error
+    except (ValueError, AttributeError):
+        detail = None
+    return excerpt(detail if isinstance(detail, str) and detail else body)
 
 
 class UnknownProviderError(ProviderError, ValueError):
@@ -146,6 +159,7 @@ def get_provider(
         raise UnknownProviderError(f"unknown provider {name!r}; choose one of {', '.join(PROVIDERS)}")
     settings = {arg: config[key] for arg, key in entry.settings.items()}
     settings.update((arg, value) for arg, value in (("model", model), ("api_key", api_key)) if value)
+    remember(settings.get("api_key", ""))  # a key given in code is no configured secret, but as secret
     module, _, cls_name = entry.target.partition(":")
     cls = getattr(importlib.import_module(module), cls_name)
     return cls(entry.name, **settings) if not cls.name else cls(**settings)  # a nameless class serves several

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cortex import http_client
-from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response, error_detail
 
-API_URL = "https://api.anthropic.com/v1/messages"
 API_VERSION = "2023-06-01"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 120.0
@@ -24,10 +23,10 @@ class ClaudeProvider(Provider):
     name = "claude"
     capabilities = frozenset({Capability.STREAM})
 
-    def __init__(self, api_key: str, model: str, url: str = API_URL):
+    def __init__(self, api_key: str, model: str, base_url: str):
         self._api_key = api_key
         self.model = model
-        self.url = url
+        self.url = base_url.rstrip("/") + "/v1/messages"
 
     def body(self, messages: Messages, options: Options) -> dict[str, Any]:
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
@@ -54,7 +53,7 @@ class ClaudeProvider(Provider):
                 if r.status in (401, 403):
                     raise ProviderError(f"claude at {self.url} rejected the API key; check ANTHROPIC_API_KEY")
                 if r.status != 200:
-                    detail = http_client.error_text(r)[:200]
+                    detail = error_detail(r.read(http_client.ERROR_BYTES).decode("utf-8", "replace"))
                     raise ProviderError(f"claude at {self.url} answered HTTP {r.status}: {detail}")
                 for line in http_client.lines(r):
                     if not line.startswith("data:"):

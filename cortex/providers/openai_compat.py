@@ -9,7 +9,6 @@ The transport is ``cortex.http_client`` (the standard library's ``http.client``)
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from typing import Any
 from cortex import http_client
 from cortex.config import PROVIDERS
 from cortex.llm_service.llama_api import StreamReader, chat_body
-from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response
+from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response, error_detail
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0
@@ -98,11 +97,7 @@ class OpenAICompatProvider(Provider):
                 raise self._fail(f"not reachable ({type(e).__name__})") from None
 
     def _http_error(self, status: int, raw: bytes) -> ProviderError:
-        try:
-            detail = json.loads(raw).get("error", {})
-            detail = detail.get("message", "") if isinstance(detail, dict) else str(detail)
-        except (ValueError, AttributeError):
-            detail = raw[:200].decode(errors="replace")
+        detail = error_detail(raw.decode(errors="replace"))
         if status in (401, 403):
             return ProviderError(f"{self.name} at {self.base_url} rejected the API key; {self._key_hint}")
         if status == 503:

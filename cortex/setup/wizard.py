@@ -20,6 +20,7 @@ from cortex.config import PROVIDERS, Config, load_config
 from cortex.models import catalog, store
 from cortex.models.modelfile import ModelFileError, available_memory, check_model, estimate_ram, read_header
 from cortex.setup.changes import BACKENDS, Change, Choices, apply, plan
+from cortex.terminal import printable
 
 TEST_QUESTION = "How much memory does this machine have?"
 
@@ -293,7 +294,7 @@ def ask_once(config: Config, console: Console) -> None:
         console.print("  (the first ask builds the package index; later ones are quick)")
     try:
         result = answer(TEST_QUESTION, config, max_tokens=48)
-        console.print(f"  {result.text()}", markup=False)
+        console.print(f"  {printable(result.text())}", markup=False)
     except ProviderError as e:
         raise SetupError(
             f"the test ask failed: {e}; the settings are saved, fix the backend and run setup again"
