@@ -21,8 +21,8 @@ from cortex.config import ConfigError
 from cortex.monitor.monitor import Monitor
 
 
-def new_monitor(tmp_path: Path, url: str) -> Monitor:
-    config = make_config(tmp_path, alerts={"alertmanager_url": url, "notify_timeout": 5})
+def new_monitor(tmp_path: Path, url: str, **sections: dict[str, Any]) -> Monitor:
+    config = make_config(tmp_path, alerts={"alertmanager_url": url, "notify_timeout": 5}, **sections)
     return Monitor(config, clock=time.time, sampler=object(), notifier=Recorder(), explainer=NoExplain())
 
 
@@ -67,6 +67,27 @@ def test_alerts_fire_escalate_and_resolve_in_a_real_alertmanager(tmp_path: Path,
             assert poll(lambda: len(told()) == 4, 60), Sink.received
             resolved = told()[("resolved", "critical")]
             assert resolved["labels"]["alertname"] == "CortexDisk" and seconds(resolved["endsAt"]) <= time.time()
+        finally:
+            m.close()
+
+
+def test_dismissed_and_silenced_alerts_are_resolved_in_alertmanager(tmp_path: Path, sink: str) -> None:  # noqa: F811
+    with alertmanager(tmp_path / "am", sink) as am:
+        m = new_monitor(tmp_path, am.url, thresholds={"memory_duration": 0})
+
+        def rules() -> list[str]:
+            return sorted(a["labels"]["rule"] for a in active(am.url))
+
+        try:
+            m.evaluate(snap(memory=97, disks={"/": 99}))
+            assert poll(lambda: rules() == ["disk", "memory"], 60), active(am.url)
+            [disk] = [a for a in m.alerts()["alerts"] if a["rule"] == "disk"]
+            m.dismiss(disk["id"])
+            m.evaluate(snap(memory=97, disks={"/": 99}))  # still full, but dismissed
+            assert poll(lambda: rules() == ["memory"], 60), active(am.url)
+            m.silence("memory", time.time() + 3600)
+            m.evaluate(snap(memory=97, disks={"/": 99}))
+            assert poll(lambda: rules() == [], 60), active(am.url)
         finally:
             m.close()
 
