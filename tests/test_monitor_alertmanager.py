@@ -18,6 +18,7 @@ from test_monitor_lifecycle import NoExplain, Recorder, make_config, snap
 from test_monitor_notify import Sink, sink  # noqa: F401  (the webhook Alertmanager routes to)
 
 from cortex.config import ConfigError
+from cortex.monitor import alertmanager as alertmanager_channel
 from cortex.monitor.monitor import Monitor
 
 
@@ -88,6 +89,20 @@ def test_dismissed_and_silenced_alerts_are_resolved_in_alertmanager(tmp_path: Pa
             m.silence("memory", time.time() + 3600)
             m.evaluate(snap(memory=97, disks={"/": 99}))
             assert poll(lambda: rules() == [], 60), active(am.url)
+        finally:
+            m.close()
+
+
+def test_reload_config_moves_the_alerts_to_another_alertmanager(tmp_path: Path, sink: str, monkeypatch) -> None:  # noqa: F811
+    monkeypatch.setattr(alertmanager_channel, "RESEND", 3600.0)  # so only the reload can bring the alert over
+    with alertmanager(tmp_path / "am1", sink) as first, alertmanager(tmp_path / "am2", sink) as second:
+        m = new_monitor(tmp_path, first.url)
+        try:
+            m.evaluate(snap(disks={"/": 99}))
+            assert poll(lambda: len(active(first.url)) == 1, 60), active(first.url)
+            m.apply_config(make_config(tmp_path, alerts={"alertmanager_url": second.url}))
+            m.evaluate(snap(disks={"/": 99}))  # nothing changed here, but the new Alertmanager has heard nothing
+            assert poll(lambda: len(active(second.url)) == 1, 60), active(second.url)
         finally:
             m.close()
 

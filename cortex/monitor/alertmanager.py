@@ -62,12 +62,18 @@ class Alertmanager:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.instance = socket.gethostname()
+        self.url = ""
         self.apply_config(config)
 
     def apply_config(self, config: Config) -> None:
-        self.url = config["alerts.alertmanager_url"].rstrip("/")
-        self.timeout = float(config["alerts.notify_timeout"])
-        self.ttl = 4 * max(RESEND, float(config["monitor.interval"]))
+        """Take ``reload-config``'s settings; another Alertmanager (or none) starts from nothing sent."""
+        url = config["alerts.alertmanager_url"].rstrip("/")
+        with self._cond:
+            if url != self.url:
+                self._firing, self._resolved, self._delivered = {}, {}, {}
+            self.url = url
+            self.timeout = float(config["alerts.notify_timeout"])
+            self.ttl = 4 * max(RESEND, float(config["monitor.interval"]))
 
     def sync(self, firing: list[dict[str, Any]], now: float) -> None:
         """Hand over the alerts firing now (not dismissed, not silenced); returns at once."""
