@@ -142,6 +142,7 @@ def test_a_hung_alertmanager_never_holds_up_the_monitor(tmp_path: Path) -> None:
             m.close()
 
 
-def test_alertmanager_url_must_be_http(tmp_path: Path) -> None:
+def test_alertmanager_url_must_be_http_or_empty(tmp_path: Path) -> None:
+    assert make_config(tmp_path, alerts={"alertmanager_url": ""})["alerts.alertmanager_url"] == ""  # off, as unset
     with pytest.raises(ConfigError, match="alertmanager_url = 'file:///etc/passwd' is not valid"):
         make_config(tmp_path, alerts={"alertmanager_url": "file:///etc/passwd"})
