@@ -30,4 +30,3 @@ def test_constraints_pin_every_installed_package_at_its_version() -> None:
     for name in NOT_PINNED:
         installed.pop(name, None)
     assert pinned == installed
-

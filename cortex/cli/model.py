@@ -18,6 +18,7 @@ def model() -> None:
     \b
     cortex model list                  the catalog and what is installed
     cortex model pull phi-2            download from Hugging Face (resumes; HF_ENDPOINT for a mirror)
+    cortex model pull hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M   any GGUF on the Hub
     cortex model info phi-2 --ctx 4096 architecture, parameters, quantisation, RAM for that context
     cortex model use phi-2             make it the default (llm.env); 'cortex llm load' also restarts
     """
@@ -52,23 +53,22 @@ def list_(as_json: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
 def pull(name: str, quiet: bool, as_json: bool) -> None:
-    """Download catalog model NAME into the models directory (resumes a partial download, checks the sha256)."""
-    from cortex.models.catalog import find
+    """Download model NAME into the models directory: a catalog name, hf.co/OWNER/REPO[:QUANT] (Q4_K_M when
+    no QUANT is given) or OWNER/REPO/FILE.gguf. Resumes an interrupted download, checks the sha256."""
     from cortex.models.download import DownloadError
     from cortex.models.download import pull as pull_model
+    from cortex.models.progress import bar
 
-    entry = find(name)
-    if entry is None:
-        fail(f"no catalog model named {name!r}; see 'cortex model list' for the names")
     config = get_config()
     try:
-        path = pull_model(entry, config.paths.models_dir, progress=not (quiet or as_json))
+        with bar(name, enabled=not (quiet or as_json)) as progress:
+            path = pull_model(name, config.paths.models_dir, progress)
     except DownloadError as e:
         fail(str(e))
     if as_json:
-        emit_json({"name": entry.name, "path": str(path), "size_bytes": path.stat().st_size})
+        emit_json({"name": name, "path": str(path), "size_bytes": path.stat().st_size})
     else:
-        click.echo(f"{entry.name}: {path} ({_gb(path.stat().st_size)}). Use it with 'cortex llm load {entry.name}'.")
+        click.echo(f"{name}: {path} ({_gb(path.stat().st_size)}). Use it with 'cortex llm load {path.name}'.")
 
 
 @model.command()
