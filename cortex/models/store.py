@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cortex.models.catalog import CATALOG, find
+from cortex.models.catalog import CATALOG, CatalogEntry, find
 
 
 class ModelStoreError(LookupError):
@@ -40,6 +40,15 @@ def installed_path(name: str, models_dir: Path) -> Path:
             raise ModelStoreError(f"model file not found: {path}; check the path, or see 'cortex model list'")
         raise ModelStoreError(f"{name} is not installed; download it with 'cortex model pull {entry.name}'")
     return path
+
+
+def missing_catalog_model(path: Path, models_dir: Path) -> CatalogEntry | None:
+    """The catalog model that ``cortex model pull`` would put at ``path`` when that file is missing (the bundled
+    default in a new home, or a catalog model since removed); None when it is there or is no catalog file."""
+    entry = find(path.name)
+    if entry is None or path.exists() or path.parent.absolute() != models_dir.absolute():
+        return None
+    return entry
 
 
 def local_files(models_dir: Path) -> list[Path]:
