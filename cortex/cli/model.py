@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
@@ -20,6 +22,7 @@ def model() -> None:
     cortex model pull phi-2            download from Hugging Face (resumes; HF_ENDPOINT for a mirror)
     cortex model pull hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M   any GGUF on the Hub
     cortex model info phi-2 --ctx 4096 architecture, parameters, quantisation, RAM for that context
+    cortex model quantize my-f16.gguf Q4_K_M   llama.cpp's llama-quantize, into the models directory
     cortex model use phi-2             make it the default (llm.env); 'cortex llm load' also restarts
     """
 
@@ -92,6 +95,41 @@ def info(name: str, ctx: int | None, as_json: bool) -> None:
         click.echo(f"{key + ':':<16}{doc[key]:,}" if key == "parameters" else f"{key + ':':<16}{doc[key]}")
     click.echo(f"{'size:':<16}{_gb(doc['size_bytes'])}")
     click.echo(f"{'RAM needed:':<16}about {_gb(doc['ram_bytes'])} with a {doc['ctx_size']}-token context")
+
+
+@model.command()
+@click.argument("src")
+@click.argument("qtype", metavar="TYPE")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Default: models/NAME.TYPE.gguf.")
+@click.option("--requantize", is_flag=True, help="Allow an already quantized source (quality drops; F16/F32 is best).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+def quantize(src: str, qtype: str, output: Path | None, requantize: bool, quiet: bool, as_json: bool) -> None:
+    """Quantize model SRC to TYPE (Q4_K_M, Q8_0, ...) with llama.cpp's llama-quantize; 'cortex model quantize x y'
+    with an unknown TYPE lists the types it knows."""
+    from cortex.models.progress import bar
+    from cortex.models.quantize import QuantizeError, find_binary, output_path
+    from cortex.models.quantize import quantize as run_quantize
+    from cortex.models.store import ModelStoreError, installed_path
+
+    config = get_config()
+    models_dir = config.paths.models_dir
+    try:
+        source = installed_path(src, models_dir)
+        binary = find_binary(config["service.server_bin"])
+        out = output or output_path(source, qtype.upper(), models_dir)
+        with bar(f"{source.name} to {qtype.upper()}", unit="tensors", enabled=not (quiet or as_json)) as progress:
+            run_quantize(source, qtype, out, config.llm_threads, binary, requantize, progress)
+    except (ModelStoreError, QuantizeError) as e:
+        fail(str(e))
+    size, before = out.stat().st_size, source.stat().st_size
+    if as_json:
+        emit_json({"source": str(source), "path": str(out), "type": qtype.upper(), "size_bytes": size})
+    else:
+        click.echo(
+            f"{out} ({_gb(size)}, {qtype.upper()}) from {source.name} ({_gb(before)}). "
+            f"Use it with 'cortex llm load {out.name}'."
+        )
 
 
 @model.command()
