@@ -40,6 +40,7 @@ class FakeHub:
     files: dict[str, bytes]  # "repo/path" -> content
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, Range header)
     drop_after: int = 0  # when set, the next transfer is cut after this many bytes
+    corrupt: bool = False  # when set, the bytes served differ from the listed sha256
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def hub(tmp_path: Path) -> Iterator[FakeHub]:
                     state.drop_after = 0
                     self.close_connection = True
                     return
-                self.wfile.write(body[start:])
+                self.wfile.write(body[start:] if not state.corrupt else bytes(len(body) - start))
             else:
                 self._send(404, b"")
 
@@ -218,13 +219,23 @@ def test_a_later_run_continues_the_partial_file(hub: FakeHub, entry: CatalogEntr
     assert not part.exists()
 
 
-def test_a_file_whose_checksum_differs_is_removed(hub: FakeHub, tmp_path: Path, monkeypatch) -> None:
+def test_a_file_whose_checksum_differs_is_removed(hub: FakeHub, entry: CatalogEntry, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
-    wrong = CatalogEntry("tiny-test", REPO, FILE, 0, 0, "tests", sha256="0" * 64)
-    monkeypatch.setitem(catalog.BY_NAME, wrong.name, wrong)
-    with pytest.raises(download.DownloadError, match="does not match"):
+    hub.corrupt = True  # the CDN sends other bytes than the Hub lists
+    with pytest.raises(download.DownloadError, match=r"does not match the Hub's .* run 'cortex model pull' again"):
         download.pull("tiny-test", tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_catalog_sha256_the_hub_no_longer_has_stops_before_downloading(
+    hub: FakeHub, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    pinned = CatalogEntry("tiny-test", REPO, FILE, 0, 0, "tests", sha256="0" * 64, revision=COMMIT)
+    monkeypatch.setitem(catalog.BY_NAME, pinned.name, pinned)
+    with pytest.raises(download.DownloadError, match=rf"{REPO} now holds another {FILE} .* nothing was downloaded"):
+        download.pull("tiny-test", tmp_path / "models")
+    assert [r[1] for r in hub.requests] == [f"/api/models/{REPO}/revision/{COMMIT}?blobs=true"]  # the pinned commit
 
 
 def test_pull_with_the_hub_down_is_one_clear_line(cortex_home: Path) -> None:

@@ -66,6 +66,17 @@ def test_catalog_has_the_seed_models_and_the_bundled_one() -> None:
     assert catalog.find("PHI-2") is catalog.BY_NAME["phi-2"]
     assert catalog.find("phi-2.Q4_K_M.gguf") is catalog.BY_NAME["phi-2"]
     assert catalog.find("gpt-17") is None
+    assert {
+        "qwen2.5-1.5b",
+        "qwen3-1.7b",
+        "llama-3.2-1b",
+        "llama-3.2-3b",
+        "gemma-3-1b",
+        "phi-3.5-mini",
+        "phi-4-mini",
+    } <= (names)
+    for e in catalog.CATALOG:  # a sha256 is only trusted at the commit it was read at
+        assert bool(e.sha256) <= (e.revision != "main" or e.bundled) and not (e.sha256 and e.unverified)
 
 
 def test_model_list_json_shape_and_installed_flag(cortex_home: Path, tmp_path: Path) -> None:
@@ -77,13 +88,17 @@ def test_model_list_json_shape_and_installed_flag(cortex_home: Path, tmp_path: P
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     for row in rows:
-        assert {"name", "file", "size_bytes", "ram_bytes", "installed", "best_for"} <= row.keys()
+        assert {"name", "file", "size_bytes", "ram_bytes", "installed", "best_for", "unverified"} <= row.keys()
     by_name = {r["name"]: r for r in rows}
+    assert by_name["qwen3-1.7b"]["unverified"] is True and by_name["llama-3.2-1b"]["unverified"] is False
     assert by_name["phi-2"]["installed"] is False
     assert by_name["my-own"]["installed"] is True and by_name["my-own"]["ram_bytes"] > 0
     assert by_name["notes"]["ram_bytes"] == 0  # listed so it can be removed
     human = run_cortex("model", "list")
     assert "phi-2" in human.stdout and "my-own" in human.stdout
+    lines = {line.split()[0]: line for line in human.stdout.splitlines() if line.strip()}
+    assert lines["qwen3-1.7b"].endswith("[unverified]") and "[unverified]" not in lines["llama-3.2-1b"]
+    assert "[unverified]: file name and size not checked on the Hub" in human.stdout
 
 
 # --- info ----------------------------------------------------------------------------------------------------

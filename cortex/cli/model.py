@@ -47,8 +47,11 @@ def list_(as_json: bool) -> None:
         state = "installed" if r["installed"] else ""
         warn = " (more RAM than free now)" if free and r["ram_bytes"] > free else ""
         sizes = f"{_gb(r['size_bytes']):>9}{_gb(r['ram_bytes']):>9}"
-        click.echo(f"{mark} {r['name']:<22}{sizes}  {state:<11}{r['best_for']}{warn}")
+        unverified = " [unverified]" if r.get("unverified") else ""
+        click.echo(f"{mark} {r['name']:<22}{sizes}  {state:<11}{r['best_for']}{unverified}{warn}")
     click.echo(f"\n* the configured model. Free memory now: {_gb(free)}. Download one with 'cortex model pull NAME'.")
+    if any(r.get("unverified") for r in rows):
+        click.echo("[unverified]: file name and size not checked on the Hub; a pull says what the repository holds.")
 
 
 @model.command()

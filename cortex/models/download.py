@@ -5,8 +5,10 @@ Hub models (QUANT picks the file, Q4_K_M when none is given), or ``OWNER/REPO/FI
 file list (``/api/models/REPO/revision/main?blobs=true``) gives each file's size and LFS sha256; the file is
 fetched at that commit through ``cortex.http_client`` (redirects to the Hub's CDN followed) into
 ``FILE.<sha>.part`` beside the target, which a later run continues with a Range request, so nothing already
-downloaded is fetched twice. The finished file must match the catalog's sha256, else the Hub's; it is moved
-into place only then. The endpoint is ``HF_ENDPOINT`` at call time (a mirror, or a loopback Hub in the tests).
+downloaded is fetched twice. A catalog entry is listed at the commit it was checked at, and a sha256 there
+that differs from the catalog's stops the pull before any byte is fetched. The finished file must match the
+Hub's sha256; it is moved into place only then. The endpoint is ``HF_ENDPOINT`` at call time (a mirror,
+or a loopback Hub in the tests).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Source(NamedTuple):
     file: str = ""
     quant: str = ""
     entry: CatalogEntry | None = None
+    revision: str = "main"
 
 
 def endpoint() -> str:
@@ -69,7 +72,7 @@ def parse(name: str) -> Source:
     """A catalog name, ``hf.co/OWNER/REPO[:QUANT]`` or ``OWNER/REPO/FILE.gguf``; raise DownloadError otherwise."""
     entry = find(name)
     if entry is not None:
-        return Source(entry.repo, entry.file, entry=entry)
+        return Source(entry.repo, entry.file, entry=entry, revision=entry.revision)
     ref = _HUB_PREFIX.sub("", name.strip())
     repo_part, _, quant = ref.partition(":")
     parts = [p for p in repo_part.split("/") if p]
@@ -95,16 +98,21 @@ def pull(name: str, models_dir: Path, progress: Progress | None = None) -> Path:
             return bundled.install(models_dir, progress)
         except bundled.BundledModelError as e:
             raise DownloadError(str(e)) from None
-    hub_file = choose(source, repo_files(source.repo))
+    hub_file = choose(source, repo_files(source.repo, source.revision))
+    if entry is not None and entry.sha256 and hub_file.sha256 != entry.sha256:
+        raise DownloadError(
+            f"{source.repo} now holds another {hub_file.path} (sha256 {hub_file.sha256[:12]}..., the catalog's is "
+            f"{entry.sha256[:12]}...); nothing was downloaded. Pull it as {source.repo}/{hub_file.path} to take it"
+        )
     target = models_dir / hub_file.name
     if target.is_file():
         return target
-    return fetch(hub_file, target, entry.sha256 if entry else "", progress)
+    return fetch(hub_file, target, progress)
 
 
-def repo_files(repo: str) -> list[HubFile]:
-    """The repository's files at its main branch, with sizes and LFS sha256 (one request)."""
-    url = f"{endpoint()}/api/models/{repo}/revision/main?blobs=true"
+def repo_files(repo: str, revision: str = "main") -> list[HubFile]:
+    """The repository's files at ``revision``, with sizes and LFS sha256 (one request)."""
+    url = f"{endpoint()}/api/models/{repo}/revision/{revision}?blobs=true"
     try:
         with http_client.open_url(url, connect_timeout=15, read_timeout=60) as response:
             if response.status in (401, 403, 404):  # the Hub answers 401 for a repository that does not exist
@@ -164,7 +172,7 @@ def _single(f: HubFile) -> HubFile:
     return f
 
 
-def fetch(f: HubFile, target: Path, sha256: str = "", progress: Progress | None = None) -> Path:
+def fetch(f: HubFile, target: Path, progress: Progress | None = None) -> Path:
     """Download ``f`` to ``target`` through a partial file kept between runs; verify, then move it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(f"{target.name}.{f.sha256[:12]}.part")
@@ -184,12 +192,11 @@ def fetch(f: HubFile, target: Path, sha256: str = "", progress: Progress | None 
                     f"download of {f.name} stopped at {done:,} of {f.size:,} bytes ({type(e).__name__}: {e}); "
                     "run the same 'cortex model pull' again to continue"
                 ) from None
-    expected = sha256 or f.sha256
     actual = bundled.sha256_of(part)
-    if actual != expected:
+    if actual != f.sha256:
         part.unlink()
         raise DownloadError(
-            f"{f.name}: sha256 {actual[:12]}... does not match the expected {expected[:12]}...; "
+            f"{f.name}: sha256 {actual[:12]}... does not match the Hub's {f.sha256[:12]}...; "
             "the file was removed, run 'cortex model pull' again"
         )
     part.chmod(0o644)

@@ -80,6 +80,7 @@ def list_models(models_dir: Path) -> list[dict[str, object]]:
                 "installed": True,
                 "best_for": "",
                 "repo": "",
+                "unverified": False,
             }
         )
     return rows
