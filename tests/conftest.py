@@ -43,7 +43,7 @@ def bundled_model_path() -> Path:
     if not path.is_file():
         from cortex.models.bundled import install
 
-        path = install(path.parent, quiet=True)
+        path = install(path.parent)
     return path
 
 

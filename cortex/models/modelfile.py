@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 GGUF_MAGIC = b"GGUF"
-FIX = "set CORTEX_LLM_MODEL_PATH in llm.env to a GGUF model, or run scripts/bootstrap.sh for the bundled one"
+FIX = "set CORTEX_LLM_MODEL_PATH in llm.env to a GGUF model, or 'cortex model pull smollm2-135m' for the bundled one"
 
 # GGUF metadata value types -> struct format of a scalar (8 = string, 9 = array).
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}

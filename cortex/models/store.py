@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cortex.models.catalog import CATALOG, find
+from cortex.models.catalog import CATALOG, CatalogEntry, find
 
 
 class ModelStoreError(LookupError):
@@ -42,6 +42,15 @@ def installed_path(name: str, models_dir: Path) -> Path:
     return path
 
 
+def missing_catalog_model(path: Path, models_dir: Path) -> CatalogEntry | None:
+    """The catalog model that ``cortex model pull`` would put at ``path`` when that file is missing (the bundled
+    default in a new home, or a catalog model since removed); None when it is there or is no catalog file."""
+    entry = find(path.name)
+    if entry is None or path.exists() or path.parent.absolute() != models_dir.absolute():
+        return None
+    return entry
+
+
 def local_files(models_dir: Path) -> list[Path]:
     """GGUF files in the models directory (not partial downloads)."""
     if not models_dir.is_dir():
@@ -71,6 +80,7 @@ def list_models(models_dir: Path) -> list[dict[str, object]]:
                 "installed": True,
                 "best_for": "",
                 "repo": "",
+                "unverified": False,
             }
         )
     return rows

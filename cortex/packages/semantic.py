@@ -53,9 +53,9 @@ def available(models_dir: Path) -> bool:
     return all(bundled.is_installed(Path(models_dir) / spec.name, spec) for spec in FILES)
 
 
-def install(models_dir: Path, quiet: bool = True) -> None:
+def install(models_dir: Path) -> None:
     for spec in FILES:
-        bundled.fetch(Path(models_dir), spec, quiet)
+        bundled.fetch(Path(models_dir), spec)
 
 
 def _tokenizer(models_dir: Path):

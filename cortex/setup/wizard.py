@@ -178,6 +178,7 @@ class Wizard:
 
     def _download(self, entry: catalog.CatalogEntry) -> Path:
         from cortex.models.download import DownloadError, pull
+        from cortex.models.progress import bar
 
         if self.opts.dry_run:
             self.console.print(
@@ -191,7 +192,8 @@ class Wizard:
         ):
             raise SetupError("choose an installed model, or download one with 'cortex model pull NAME'")
         try:
-            return pull(entry, self.config.paths.models_dir)
+            with bar(entry.name) as progress:
+                return pull(entry.name, self.config.paths.models_dir, progress)
         except DownloadError as e:
             raise SetupError(str(e)) from None
 
