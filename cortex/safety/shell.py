@@ -274,7 +274,6 @@ class Walker:
         return out
 
 
-_ARITH = re.compile(r"\$\(\(([\w\s+\-*/%<>=!&|^~?:,.()]*)\)\)")
 _C_FOR = re.compile(r"\bfor\s*\(\(([^`$]*?)\)\)")
 _DBL_BRACKET = re.compile(r"\[\[\s(.*?)\s\]\]")
 _TIME = re.compile(r"(^|[;&|(]\s*|\n\s*)time(\s+-p)?\s+")
@@ -288,10 +287,48 @@ def _test(m: re.Match[str]) -> str:
     return "[ " + re.sub(r"(?<![\\<>&])([<>])", r"\\\1", inner) + " ]"
 
 
+def _balanced(source: str, start: int) -> int | None:
+    """The index just past the ')' closing the '(' at ``start``, or None when it is never closed."""
+    depth = 0
+    for k in range(start, len(source)):
+        depth += {"(": 1, ")": -1}.get(source[k], 0)
+        if depth == 0:
+            return k + 1
+    return None
+
+
+def _arithmetic(source: str) -> str:
+    """``$(( expr ))`` becomes ``0`` followed by the substitutions inside it, which run and are checked:
+    ``$(( $(date +%s) - 1 ))`` -> ``0$(date +%s)``."""
+    out: list[str] = []
+    i = 0
+    while (j := source.find("$((", i)) >= 0:
+        subs: list[str] = []
+        k, depth, end = j + 3, 0, None
+        while k < len(source) and end is None:
+            if source.startswith("$(", k) and (close := _balanced(source, k + 1)) is not None:
+                subs.append(_arithmetic(source[k:close]))
+                k = close
+                continue
+            if source[k] == "`" and (close := source.find("`", k + 1)) > 0:
+                subs.append(source[k : close + 1])
+                k = close + 1
+                continue
+            if source.startswith("))", k) and depth == 0:
+                end = k + 2
+            depth += {"(": 1, ")": -1}.get(source[k], 0)
+            k += 1
+        if end is None:
+            break  # unbalanced: left for the parser to refuse
+        out += [source[i:j], "0", *subs]
+        i = end
+    return "".join(out) + source[i:]
+
+
 def _simplify(source: str) -> str:
     """Rewrite constructs bashlex cannot parse into ones it can, keeping every command and substitution:
     $((arithmetic)), for ((;;)), [[ tests ]], 'time', arrays, case and select."""
-    source = _ARITH.sub("0", source)
+    source = _arithmetic(source)
     source = _C_FOR.sub("for _ in 0", source)
     source = _DBL_BRACKET.sub(_test, source)
     source = _ARRAY.sub(r": \1", source)
