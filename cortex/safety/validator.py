@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from cortex.safety.confusables import lookalike
 from cortex.safety.rules import (  # noqa: F401  (register rules)
     READ_ONLY,
     RULES,
@@ -28,7 +29,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     packages,
     system,
 )
-from cortex.safety.shell import Command, ParseFailure, Word, parse, simple
+from cortex.safety.shell import PARAM, Command, ParseFailure, Word, parse, simple
 from cortex.safety.verdict import Finding, Verdict
 from cortex.safety.wrappers import unwrap
 
@@ -41,6 +42,8 @@ RESERVED = frozenset(
 )  # fmt: skip
 PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
+# Variables that name the user's own choice of program: '$EDITOR file' is how a person opens an editor.
+PREFERENCE_VARS = frozenset({"EDITOR", "VISUAL", "PAGER", "MANPAGER", "SHELL", "BROWSER", "SUDO_EDITOR", "TERMINAL"})
 UNSIGNED_SOURCE = re.compile(
     r"trusted=yes|allow-insecure=yes|allow-weak=yes|allow-downgrade-to-insecure=yes|AllowUnauthenticated\W*(true|1|yes)"
     r"|AllowInsecureRepositories\W*(true|1|yes)|AllowDowngradeToInsecureRepositories",
@@ -103,6 +106,29 @@ def _redirect_findings(ctx: Context) -> list[Finding]:
     return [f for f in out if not (f.level == "confirm" and f.risk == "low" and f.reason.endswith("/dev/null"))]
 
 
+def _named_by_variable(head: Word) -> bool:
+    """The program's own name (not only its directory, as in '$JAVA_HOME/bin/java') comes from a variable;
+    the user's preferences ('$EDITOR') and a caller's arguments ('exec "$@"') are not hiding anything."""
+    name = head.raw.rsplit("/", 1)[-1]
+    m = PARAM.fullmatch(name)
+    var = m.group(1) if m and head.raw == name else ""
+    declared = var in PREFERENCE_VARS or var[:1] in tuple("0123456789@*")
+    return bool(PARAM.search(name)) and not declared
+
+
+def _hidden_program(w: Word) -> list[Finding]:
+    """A program name that hides what runs: computed at run time, taken from a variable, or a look-alike."""
+    if w.substituted or w.process:
+        return [block("the command name is computed at run time, so it cannot be checked", "critical")]
+    if imitated := lookalike(w.raw):
+        return [block(f"the program name {w.raw} imitates {imitated} with non-Latin letters", "critical")]
+    if _named_by_variable(w):
+        return [block(f"runs a program named by a variable ({w.raw}), which hides what runs")]
+    if w.whole_dynamic:
+        return [confirm(f"runs the program the user chose in {w.raw}", "high")]
+    return []
+
+
 def _check_command(cmd: Command, state: State) -> list[Finding]:
     inv = unwrap(cmd.words)
     ctx = Context(cmd, inv, state)
@@ -111,9 +137,9 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     out += _redirect_findings(ctx)
     if not cmd.words:
         return out
-    first = cmd.words[0]
-    if first.substituted or first.process:
-        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
+    hidden = _hidden_program(cmd.words[0])
+    if hidden:
+        return out + hidden
     for s in inv.strings:
         out += ctx.string_code(s, f"{inv.wrappers[-1] if inv.wrappers else 'a wrapper'}")
     if inv.interactive_shell:
@@ -121,10 +147,9 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     if not inv.words:
         return out
     head = inv.words[0]
-    if head.substituted or head.process:
-        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
-    if head.whole_dynamic:
-        return [*out, confirm(f"runs a command named by a variable ({head.raw})", "high")]
+    hidden = _hidden_program(head)
+    if hidden:
+        return out + hidden
     name = canonical(inv.name)
     out += network.exfiltration(ctx) + network.shell_over_network(ctx)
     if ctx.key(head.text) in state.downloads:
