@@ -134,8 +134,82 @@ def export(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("passwd", "chpasswd", "usermod", "useradd", "adduser", "userdel", "deluser", "groupmod", "gpasswd", "chage")
+# Groups whose members are root, or read what only root should (logs, password hashes, raw disks, memory).
+PRIVILEGED_GROUPS = {
+    "sudo": "runs anything as root",
+    "wheel": "runs anything as root",
+    "admin": "runs anything as root",
+    "root": "owns root's files",
+    "0": "owns root's files",
+    "adm": "reads every system log, auth.log included",
+    "shadow": "reads the password hashes",
+    "disk": "reads and writes the raw disks",
+    "kmem": "reads the kernel's memory",
+}
+# Root in practice, and joined by the tools' own documented setup ('usermod -aG docker $USER'): confirmed.
+ROOT_EQUIVALENT_GROUPS = names("docker lxd incus libvirt")
+# program -> (short options, long options) whose value is a comma-separated list of groups joined
+GROUP_OPTIONS = {
+    "usermod": ("Gg", ("--groups", "--gid")),
+    "useradd": ("Gg", ("--groups", "--gid")),
+    "adduser": ("", ("--ingroup", "--gid")),
+}
+
+
+def _option_values(texts: list[str], letters: str, longs: tuple[str, ...]) -> list[str]:
+    """Values of an option given as '-G x', '-Gx', '-aG x' (the letter ends a cluster) or '--groups[=]x'."""
+    out: list[str] = []
+    for i, t in enumerate(texts):
+        nxt = texts[i + 1] if i + 1 < len(texts) else ""
+        if t.startswith("--"):
+            opt, eq, value = t.partition("=")
+            if opt in longs:
+                out.append(value if eq else nxt)
+        elif t.startswith("-") and letters:
+            for k, c in enumerate(t[1:], 1):
+                if c in letters:
+                    out.append(t[k + 1 :] or nxt)
+                    break
+    return out
+
+
+def joined_groups(ctx: Context) -> list[str]:
+    """The groups an account is put into: usermod/useradd -G/-g, gpasswd -a/-M, adduser/addgroup USER GROUP."""
+    name, texts = ctx.inv.name, [w.text for w in ctx.args]
+    operands = [t for t in texts if not t.startswith("-")]
+    if name in GROUP_OPTIONS:
+        values = _option_values(texts, *GROUP_OPTIONS[name])
+        if name == "adduser" and len(operands) == 2 and not values:
+            values = operands[1:]  # adduser USER GROUP
+        return [g for v in values for g in v.split(",") if g]
+    if name == "addgroup" and len(operands) == 2:
+        return operands[1:]
+    if name == "gpasswd" and (_option_values(texts, "aM", ("--add", "--members"))) and operands:
+        return operands[-1:]
+    return []
+
+
+def privilege_grant(ctx: Context) -> list[Finding]:
+    """Membership of a root group is root: granted by hand (visudo, like a sudoers line), never by a generated step."""
+    out: list[Finding] = []
+    for group in joined_groups(ctx):
+        if group in PRIVILEGED_GROUPS:
+            why = PRIVILEGED_GROUPS[group]
+            out.append(block(f"{ctx.inv.name} puts an account into the group {group}, which {why}", "critical"))
+        elif group in ROOT_EQUIVALENT_GROUPS:
+            out.append(
+                confirm(f"{ctx.inv.name} puts an account into {group}, whose members are root in practice", "high")
+            )
+    return out
+
+
+@rule("passwd", "chpasswd", "usermod", "useradd", "adduser", "addgroup", "userdel", "deluser", "groupmod", "gpasswd")
+@rule("chage")
 def accounts(ctx: Context) -> list[Finding]:
+    return privilege_grant(ctx) + _account_change(ctx)
+
+
+def _account_change(ctx: Context) -> list[Finding]:
     name, texts = ctx.inv.name, [w.text for w in ctx.args]
     if name == "passwd" and ("-d" in texts or "--delete" in texts):
         return [block("passwd -d removes a password: anyone may log in as that user")]
