@@ -77,6 +77,38 @@ SYSTEMCTL_READ = names(
 SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate suspend hibernate")
 
 
+# Units without which the machine cannot be reached, logged into, or see what happens on it: name -> what is lost.
+CRITICAL_UNITS = {
+    "ssh": "remote logins",
+    "sshd": "remote logins",
+    "networking": "the network",
+    "NetworkManager": "the network",
+    "systemd-networkd": "the network",
+    "dbus": "the system bus that logind, NetworkManager and systemctl talk over",
+    "dbus-broker": "the system bus that logind, NetworkManager and systemctl talk over",
+    "systemd-journald": "the system log",
+    "systemd-journald-dev-log": "the system log",
+    "systemd-logind": "logins and sessions",
+    "getty@": "console logins",
+    "serial-getty@": "serial console logins",
+}
+UNIT_LOSS_VERBS = {"stop": "stopping", "mask": "masking", "disable": "disabling", "kill": "killing"}
+
+
+def lost_unit(unit: str) -> str | None:
+    """What the machine loses without ``unit`` ('ssh.service', 'getty@tty1', 'ssh*'), or None."""
+    name = re.sub(r"\.(service|socket)$", "", unit)
+    name = name.split("@", 1)[0] + "@" if "@" in name else name
+    hit = next((u for u in CRITICAL_UNITS if fnmatch.fnmatchcase(u, name)), None)
+    return CRITICAL_UNITS[hit] if hit else None
+
+
+def unit_loss(verb: str, units: list[str]) -> list[Finding]:
+    """Stopping, masking or disabling a critical unit cuts the admin off, now or at the next boot."""
+    doing = UNIT_LOSS_VERBS.get(verb)
+    return [block(f"{doing} {u} takes away {lost}", "critical") for u in units if doing and (lost := lost_unit(u))]
+
+
 @rule("systemctl")
 def systemctl(ctx: Context) -> list[Finding]:
     _, operands = split_options(ctx.args, frozenset({"-t", "--type", "-p", "--property", "-n", "--lines", "-H"}))
@@ -86,9 +118,23 @@ def systemctl(ctx: Context) -> list[Finding]:
     if verb in SYSTEMCTL_POWER:
         return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
     units = [w.text for w in operands[1:]]
+    if "--user" not in {w.text for w in ctx.args} and (lost := unit_loss(verb, units)):
+        return lost
     if verb in ("stop", "mask", "disable", "kill") and any(u.startswith(("systemd-", "dbus", "init")) for u in units):
         return [confirm(f"systemctl {verb} of a core system service", "high")]
     return [confirm(f"systemctl {verb} changes services")]
+
+
+@rule("service", "invoke-rc.d", "update-rc.d", "chkconfig")
+def service(ctx: Context) -> list[Finding]:
+    """SysV spellings: 'service UNIT stop', 'update-rc.d UNIT disable', 'chkconfig UNIT off'."""
+    operands = [w.text for w in ctx.args if not w.text.startswith("-")]
+    if len(operands) < 2:
+        return [] if operands[:1] in ([], ["--status-all"]) else [confirm(f"{ctx.inv.name} changes services")]
+    verb = {"remove": "disable", "off": "disable", "force-stop": "stop"}.get(operands[1], operands[1])
+    if verb in ("status", "list"):
+        return []
+    return unit_loss(verb, operands[:1]) or [confirm(f"{ctx.inv.name} {operands[1]} changes services")]
 
 
 @rule("journalctl")
