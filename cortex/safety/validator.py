@@ -25,6 +25,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     confirm,
     disks,
     files,
+    firewall,
     network,
     packages,
     system,
@@ -61,9 +62,8 @@ def validate(command: str | list[str]) -> Verdict:
     # An argv, or text a shell reads as plain words, is one simple command: judged without bashlex.
     plain = PLAIN.fullmatch(text) and text.split()[0] not in RESERVED
     argv = list(command) if isinstance(command, list) else text.split() if plain else None
-    if argv and "\x00" not in text:
-        return Verdict.from_findings(text, _check_command(simple(argv), state))
-    return Verdict.from_findings(text, _check_text(text, state, False))
+    findings = _check_command(simple(argv), state) if argv and "\x00" not in text else _check_text(text, state, False)
+    return Verdict.from_findings(text, findings + firewall.lockout(state))
 
 
 def _check_text(text: str, state: State, lenient: bool) -> list[Finding]:

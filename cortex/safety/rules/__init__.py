@@ -27,6 +27,7 @@ class State:
     check_command: Callable[[Command, State], list[Finding]]  # validate one simple command
     depth: int = 0
     downloads: set[str] = field(default_factory=set)  # files written by curl/wget earlier in the line
+    firewall: dict[str, set[str]] = field(default_factory=dict)  # tool -> what the line does to it (rules.firewall)
 
     def nested(self, text: str, lenient: bool = False) -> list[Finding]:
         """Check a command string run by the outer command; ``lenient``: text that is not shell is ignored."""

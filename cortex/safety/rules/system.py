@@ -1,4 +1,4 @@
-"""Processes, services, accounts, firewall and the shell's own memory."""
+"""Processes, services, accounts and the shell's own memory."""
 
 from __future__ import annotations
 
@@ -283,19 +283,6 @@ def visudo(ctx: Context) -> list[Finding]:
     if ctx.cmd.piped_in:
         return [block(f"feeds text into {ctx.inv.name}, which rewrites sudo or account files")]
     return [confirm(f"{ctx.inv.name} edits account or sudo rules (with a syntax check)", "high")]
-
-
-@rule("iptables", "ip6tables", "nft", "ufw", "firewall-cmd", "iptables-restore")
-def firewall(ctx: Context) -> list[Finding]:
-    texts = [w.text for w in ctx.args]
-    if ctx.inv.name in ("iptables", "ip6tables") and set(texts) & {"-L", "-S", "--list", "--list-rules"}:
-        return []
-    if ctx.inv.name == "ufw" and texts[:1] in (["status"], ["app"]):
-        return []
-    if ctx.inv.name == "nft" and texts[:1] == ["list"]:
-        return []
-    risky = {"-F", "--flush", "-X", "disable", "flush", "reset", "-P", "--policy"}
-    return [confirm(f"{ctx.inv.name} changes the firewall", "high" if set(texts) & risky else "medium")]
 
 
 @rule("setcap")
