@@ -29,6 +29,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     network,
     packages,
     system,
+    writes,
 )
 from cortex.safety.shell import PARAM, Command, ParseFailure, Word, parse, simple
 from cortex.safety.verdict import Finding, Verdict
@@ -99,7 +100,9 @@ def _redirect_findings(ctx: Context) -> list[Finding]:
         if r.target.process:
             continue  # the substituted command is checked on its own
         if r.writes:
-            out += files.write_target(ctx, r.target, r.op in (">", ">|", "&>"), f"the redirection {r.op}")
+            mode = "append" if r.op in (">>", "&>>") else "overwrite"
+            content = writes.redirected(ctx, r.target, r.op)
+            out += writes.write_target(ctx, r.target, mode, content, f"the redirection {r.op}")
             out = out or [confirm(f"writes to {r.target.text}", "low")]
         elif r.op == "<" and any(p and p.startswith(("/dev/tcp/", "/dev/udp/")) for p in ctx.paths(r.target)):
             out.append(block("reads from a network connection through /dev/tcp: a reverse-shell pattern", "critical"))
@@ -154,6 +157,7 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     out += network.exfiltration(ctx) + network.shell_over_network(ctx)
     if ctx.key(head.text) in state.downloads:
         out.append(block(f"runs {head.text}, downloaded in the same command without review", "critical"))
+    out += code.written_script(ctx, head, head.text) if "/" in head.text else []
     fn = RULES.get(name)
     if fn is not None:
         out += fn(ctx)

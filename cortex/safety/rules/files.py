@@ -19,6 +19,7 @@ from cortex.safety.protected import (
     protected_target,
 )
 from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.rules.writes import EDIT, EMPTY, UNKNOWN, copies, source_content, stdin_content, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
 
@@ -30,59 +31,6 @@ DANGEROUS_MODE = re.compile(r"^(0?0+|0?[0-7]?0[0-7][0-7]|a?-[rwxX]*x.*|[ugoa]*-[
 def _unknown_root(w: Word) -> bool:
     """'$DIR/' and '"$DIR"/*' become '/' and '/*' when DIR is empty, as in the famous Steam bug."""
     return w.unknown and bool(re.match(r"^\*+/", w.text))
-
-
-APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/")
-
-
-def written_text(ctx: Context) -> str | None:
-    """The literal text a command writes: its own echo/printf words, or those of echo/printf piped into it."""
-    if ctx.inv.name in ("echo", "printf"):
-        sources = [ctx.cmd]
-    elif ctx.cmd.upstream and all(c.argv[:1] in (["echo"], ["printf"]) for c in ctx.cmd.upstream):
-        sources = ctx.cmd.upstream
-    else:
-        return None
-    if any(w.dynamic for c in sources for w in c.words[1:]):
-        return None
-    return "\n".join(w.text for c in sources for w in c.words[1:] if not w.text.startswith("-"))
-
-
-DISTRIBUTION_HOSTS = re.compile(r"^https?://([\w.-]+\.)?(debian\.org|ubuntu\.com)(/|$)")
-
-
-def authenticated_source(ctx: Context) -> bool:
-    """Apt sources that apt verifies: each line names its own key (signed-by=) or is the distribution's archive."""
-    text = written_text(ctx)
-    lines = [ln.strip() for ln in (text or "").replace("\\n", "\n").splitlines()]
-    lines = [ln for ln in lines if ln.startswith(("deb ", "deb-src "))]
-
-    def verified(line: str) -> bool:
-        url = next((t for t in line.split() if "://" in t), "")
-        return "signed-by=" in line or bool(DISTRIBUTION_HOSTS.match(url))
-
-    return bool(lines) and all(verified(ln) for ln in lines)
-
-
-def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Finding]:
-    """A file about to be written: devices, account and trust files, OS files, network pseudo-files."""
-    out: list[Finding] = []
-    for path in ctx.paths(w):
-        if path is None:
-            continue
-        if path.startswith(("/dev/tcp/", "/dev/udp/")):
-            out.append(block(f"{what} opens a network connection through {path}: a reverse-shell pattern", "critical"))
-        elif is_raw_device(path):
-            out.append(block(f"{what} writes raw data onto the device {path}, destroying what is on it", "critical"))
-        elif path.startswith(APT_SOURCES) and authenticated_source(ctx):
-            out.append(confirm(f"adds a package source to {path} that apt verifies (signed-by or the distribution's)"))
-        elif is_write_critical(path):
-            out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
-        elif truncate and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
-            out.append(block(f"{what} overwrites the operating-system file {path}"))
-        elif path in ("/dev/null",) and what.startswith("mv"):
-            out.append(block("moving a file onto /dev/null replaces the null device"))
-    return out
 
 
 def _every_entry(path: str) -> bool:
@@ -191,7 +139,7 @@ def mv(ctx: Context) -> list[Finding]:
     dest = dest_flag or (operands[-1] if operands else None)
     out = removal(ctx, sources, True, "mv")
     if dest is not None:
-        out += write_target(ctx, dest, False, "mv") + replaces_core(ctx, sources, dest, "mv")
+        out += copies(ctx, sources, dest, "mv") + replaces_core(ctx, sources, dest, "mv")
     return out or [confirm("moves or renames files")]
 
 
@@ -204,15 +152,19 @@ def copy(ctx: Context) -> list[Finding]:
     mode = next((ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-m", "--mode")), "")
     if ctx.inv.name == "install" and SETUID_MODE.match(mode):
         out.append(block(f"install -m {mode} creates a setuid/setgid program: a way to become root"))
-    if len(operands) >= 2 or (operands and "-t" in flags):
-        dest = operands[-1]
+    directory = next(
+        (ctx.args[i + 1] for i, w in enumerate(ctx.args[:-1]) if w.text in ("-t", "--target-directory")), None
+    )
+    if len(operands) >= 2 or (operands and directory):
+        dest = directory or operands[-1]
+        sources = operands if directory else operands[:-1]
         dest_path = normalize(dest.text, ctx.cmd.cwd) or ""
         if ctx.inv.name in ("cp", "install"):
-            out += replaces_core(ctx, operands[:-1], dest, ctx.inv.name)
-        for src in operands[:-1]:
+            out += replaces_core(ctx, sources, dest, ctx.inv.name)
+        for src in sources:
             if any(p and is_secret(p) for p in ctx.paths(src)) and not dest_path.startswith(("/etc/", "/root/")):
                 out.append(block(f"copies the secret file {src.text} to {dest.text}, where others may read it"))
-        out += write_target(ctx, dest, False, ctx.inv.name)
+        out += copies(ctx, sources, dest, ctx.inv.name, remote=ctx.inv.name == "rsync")
         if ctx.inv.name == "rsync" and flags & {"--delete", "--delete-before", "--delete-after", "--del"}:
             out += removal(ctx, [dest], True, "rsync --delete")
     return out or [confirm(f"{ctx.inv.name} writes files")]
@@ -224,7 +176,8 @@ def tee(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     downloaded = any(c.argv and c.argv[0].rsplit("/", 1)[-1] in ("curl", "wget", "fetch") for c in ctx.cmd.upstream)
     for f in files:
-        out += write_target(ctx, f, "-a" not in flags and "--append" not in flags, "tee")
+        mode = "append" if flags & {"-a", "--append"} else "overwrite"
+        out += write_target(ctx, f, mode, stdin_content(ctx, ctx.cmd), "tee")
         if downloaded:
             ctx.state.downloads.add(ctx.key(f.text))
     return out or ([confirm("writes files")] if files else [])
@@ -235,7 +188,7 @@ def truncate(ctx: Context) -> list[Finding]:
     _, files = split_options(ctx.args, frozenset({"-s", "--size", "-r", "--reference"}))
     out: list[Finding] = []
     for f in files:
-        out += write_target(ctx, f, True, "truncate")
+        out += write_target(ctx, f, "overwrite", EMPTY, "truncate")
     return out or [confirm("truncates files")]
 
 
@@ -250,16 +203,18 @@ def sed(ctx: Context) -> list[Finding]:
     files = operands if has_script else operands[1:]
     out: list[Finding] = []
     for f in files:
-        out += write_target(ctx, f, False, "sed -i")
+        out += write_target(ctx, f, "edit", EDIT, "sed -i")
     return out or [confirm("edits files in place")]
 
 
 @rule("dd")
 def dd(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
+    source = next((word(w.text[3:]) for w in ctx.args if w.text.startswith("if=") and not w.dynamic), None)
+    content = source_content(ctx, source) if source else stdin_content(ctx, ctx.cmd)
     for w in ctx.args:
         if w.text.startswith("of="):
-            out += write_target(ctx, word(w.text[3:]) if not w.unknown else w, True, "dd")
+            out += write_target(ctx, word(w.text[3:]) if not w.unknown else w, "overwrite", content, "dd")
     return out or [confirm("copies raw data")]
 
 
@@ -370,7 +325,7 @@ def find(ctx: Context) -> list[Finding]:
         out = out or [confirm("deletes the files it finds")]
     for j, w in enumerate(expr):
         if w.text in ("-fprint", "-fprintf", "-fls", "-fprint0") and j + 1 < len(expr):
-            out += write_target(ctx, expr[j + 1], True, "find " + w.text)
+            out += write_target(ctx, expr[j + 1], "overwrite", UNKNOWN, "find " + w.text)
         if w.text not in FIND_EXEC:
             continue
         end = next((k for k in range(j + 1, len(expr)) if expr[k].text in (";", "+")), len(expr))

@@ -6,8 +6,8 @@ import posixpath
 import re
 
 from cortex.safety.protected import is_secret, normalize
-from cortex.safety.rules import Context, block, confirm, rule
-from cortex.safety.rules.files import write_target
+from cortex.safety.rules import Context, block, confirm, rule, word
+from cortex.safety.rules.writes import Content, copies, write_target
 from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import SHELLS
 
@@ -40,7 +40,8 @@ def curl(ctx: Context) -> list[Finding]:
         nxt = args[i + 1] if i + 1 < len(args) else None
         if t in ("-o", "--output") and nxt is not None:
             writes = True
-            out += write_target(ctx, nxt, True, "curl -o")
+            downloaded = Content("download", " ".join(urls) or "the network")
+            out += write_target(ctx, nxt, "overwrite", downloaded, "curl -o")
             _track_download(ctx, nxt.text)
         elif t in ("-O", "--remote-name", "--remote-name-all") or re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", t):
             writes = True
@@ -76,7 +77,9 @@ def wget(ctx: Context) -> list[Finding]:
             if target == "-":
                 to_stdout = True
             elif target:
-                out += write_target(ctx, args[i + 1] if value is None else args[i], True, "wget -O")
+                downloaded = Content("download", " ".join(urls) or "the network")
+                dest = args[i + 1] if value is None else word(target)
+                out += write_target(ctx, dest, "overwrite", downloaded, "wget -O")
                 _track_download(ctx, target)
         elif t.startswith("--post-file") or t.startswith("--body-file"):
             target = value or nxt or ""
@@ -136,6 +139,10 @@ def xterm(ctx: Context) -> list[Finding]:
 @rule("scp")
 def scp(ctx: Context) -> list[Finding]:
     words = [w for w in ctx.args if not w.text.startswith("-")]
+    if len(words) >= 2 and ":" not in words[-1].text:
+        found = copies(ctx, words[:-1], words[-1], "scp", remote=True)
+        if any(f.level == "block" for f in found):
+            return found
     if len(words) >= 2 and ":" in words[-1].text:
         sources = [normalize(w.text, ctx.cmd.cwd) for w in words[:-1]]
         found = _secret_findings(ctx, [p for p in sources if p], "scp")

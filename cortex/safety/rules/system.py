@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
-from cortex.safety.protected import normalize
+from cortex.safety.protected import lost_unit
 from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.rules.writes import planted, printed
 from cortex.safety.verdict import Finding
+from cortex.safety.wrappers import unwrap
 
 INIT_NAMES = frozenset({"init", "systemd", "1"})
 
@@ -77,30 +78,7 @@ SYSTEMCTL_READ = names(
 SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate suspend hibernate")
 
 
-# Units without which the machine cannot be reached, logged into, or see what happens on it: name -> what is lost.
-CRITICAL_UNITS = {
-    "ssh": "remote logins",
-    "sshd": "remote logins",
-    "networking": "the network",
-    "NetworkManager": "the network",
-    "systemd-networkd": "the network",
-    "dbus": "the system bus that logind, NetworkManager and systemctl talk over",
-    "dbus-broker": "the system bus that logind, NetworkManager and systemctl talk over",
-    "systemd-journald": "the system log",
-    "systemd-journald-dev-log": "the system log",
-    "systemd-logind": "logins and sessions",
-    "getty@": "console logins",
-    "serial-getty@": "serial console logins",
-}
 UNIT_LOSS_VERBS = {"stop": "stopping", "mask": "masking", "disable": "disabling", "kill": "killing"}
-
-
-def lost_unit(unit: str) -> str | None:
-    """What the machine loses without ``unit`` ('ssh.service', 'getty@tty1', 'ssh*'), or None."""
-    name = re.sub(r"\.(service|socket)$", "", unit)
-    name = name.split("@", 1)[0] + "@" if "@" in name else name
-    hit = next((u for u in CRITICAL_UNITS if fnmatch.fnmatchcase(u, name)), None)
-    return CRITICAL_UNITS[hit] if hit else None
 
 
 def unit_loss(verb: str, units: list[str]) -> list[Finding]:
@@ -323,41 +301,22 @@ def docker(ctx: Context) -> list[Finding]:
     return [confirm(f"{ctx.inv.name} {verb} changes containers")]
 
 
-CRON_FILES = ("/etc/crontab", "/etc/cron.d/*", "/etc/cron.hourly/*", "/etc/cron.daily/*", "/var/spool/cron/*")
-STARTUP_FILES = ("*/.bashrc", "*/.profile", "*/.bash_profile", "*/.zshrc", "*/.bash_login", "/etc/profile")
-STARTUP_FILES += ("/etc/profile.d/*", "/etc/bash.bashrc", "/etc/rc.local", "/etc/zsh/*", "*/.config/autostart/*")
-CRON_SCHEDULE = re.compile(r"^\s*(@\w+|(\S+\s+){5})(root\s+)?")
-
-
-def _destinations(ctx: Context) -> list[str]:
-    """Where an echo/printf's text ends up: redirected files, 'tee' files downstream, or 'crontab'."""
-    dests = [p for r in ctx.cmd.redirects if r.writes and r.target for p in ctx.paths(r.target) if p]
+def _crontab_downstream(ctx: Context) -> bool:
+    """'echo "* * * * * job" | crontab -': the text becomes the user's crontab."""
     for c in ctx.cmd.downstream:
-        name = c.argv[0].rsplit("/", 1)[-1] if c.argv else ""
-        args = c.argv[2:] if name in ("sudo", "doas") else c.argv[1:]
-        name = c.argv[1].rsplit("/", 1)[-1] if name in ("sudo", "doas") and len(c.argv) > 1 else name
-        if name == "crontab":
-            dests.append("/var/spool/cron/crontab")
-        elif name == "tee":
-            dests += [p for a in args if not a.startswith("-") and (p := normalize(a, ctx.cmd.cwd))]
-    return dests
+        inv = unwrap(c.words)
+        if inv.name == "crontab" and not any(w.text in ("-l", "-r", "-e") for w in inv.args):
+            return True
+    return False
 
 
 @rule("echo", "printf")
 def echo(ctx: Context) -> list[Finding]:
-    """Text written where a shell or cron will run it later is checked as a command now."""
-    dests = _destinations(ctx)
-    cron = any(fnmatch.fnmatchcase(d, p) for d in dests for p in CRON_FILES)
-    startup = any(fnmatch.fnmatchcase(d, p) for d in dests for p in STARTUP_FILES)
-    if not (cron or startup):
+    """Text piped into crontab runs later: checked as a command now (text written to files: rules.writes)."""
+    text = printed(ctx.cmd)
+    if text is None or not _crontab_downstream(ctx):
         return []
-    out: list[Finding] = []
-    for w in ctx.args:
-        for line in w.text.replace("\\n", "\n").splitlines():
-            text = CRON_SCHEDULE.sub("", line, count=1) if cron else line
-            found = ctx.state.nested_lenient(text)
-            out += [Finding(f.level, f.risk, f"installs a command that runs later: {f.reason}") for f in found]
-    return [f for f in out if f.level == "block"] or [confirm("adds a command that runs at login or on a schedule")]
+    return planted(ctx, text, cron=True)
 
 
 @rule("set")
