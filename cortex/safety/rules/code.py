@@ -14,6 +14,7 @@ import re
 
 from cortex.safety.protected import is_raw_device, is_remove_critical, is_write_critical, normalize, protected_target
 from cortex.safety.rules import Context, block, canonical, confirm, rule, word
+from cortex.safety.rules.files import edits_in_place, mass_edit
 from cortex.safety.rules.writes import EDIT, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
@@ -211,7 +212,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
     letters, with_value = INTERPRETERS[lang]
     args = ctx.args
     out: list[Finding] = []
-    inplace = had_code = False
+    inplace, had_code = edits_in_place(ctx.inv.words), False
     i = 0
     while i < len(args):
         t = args[i].text
@@ -225,7 +226,6 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
             i += 2
             continue
         if t.startswith("-") and not t.startswith("--") and len(t) > 1:
-            inplace = inplace or (lang == "perl" and "i" in t[1:])
             pos = next((k for k, c in enumerate(t[1:], 1) if c in letters), None) if letters else None
             if lang == "python" and t[1:2] == "m":
                 return out or [
@@ -252,6 +252,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
     rest = args[i:]
     if had_code:
         if inplace:
+            out += mass_edit(ctx, "perl -i")
             for f in rest:
                 out += write_target(ctx, f, "edit", EDIT, "perl -i")
         return out

@@ -22,6 +22,7 @@ from cortex.safety.rules import Context, block, confirm, names, rule, split_opti
 from cortex.safety.rules.writes import EDIT, EMPTY, UNKNOWN, copies, source_content, stdin_content, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
+from cortex.safety.wrappers import unwrap
 
 SETUID_MODE = re.compile(r"^(0?[2-7][0-7]{3}|.*[ugoa]*[+=][rwxXt]*s.*)$")
 WORLD_WRITABLE = re.compile(r"^(0?[0-7]?[0-7][0-7][2367]|.*[oa][+=][rwxXts]*w.*|[+=][rwxXts]*w.*)$")
@@ -84,7 +85,7 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
     return out
 
 
-LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"})
+LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du", "grep", "egrep", "rg", "ag"})
 
 
 def fed_paths(ctx: Context) -> list[Word]:
@@ -94,10 +95,9 @@ def fed_paths(ctx: Context) -> list[Word]:
         if r.op == "<<<" and r.target is not None:
             out += [word(t) for t in r.target.text.split()]
     for c in ctx.cmd.upstream:
-        if not c.words:
-            continue
-        name = c.words[0].text.rsplit("/", 1)[-1]
-        args = [w for w in c.words[1:] if not w.text.startswith("-")]
+        inv = unwrap(c.words)
+        name = inv.name
+        args = [w for w in inv.args if not w.text.startswith("-")]
         if name in ("echo", "printf"):
             out += [word(t) for w in args for t in w.text.replace("\\n", " ").split()]
         elif name in LISTERS:
@@ -192,16 +192,38 @@ def truncate(ctx: Context) -> list[Finding]:
     return out or [confirm("truncates files")]
 
 
+# in-place editor -> letters of its options that take a value (an 'i' after one of them is part of the value)
+IN_PLACE_EDITORS = {"sed": "efl", "perl": "eEMImxCdDFl0"}
+
+
+def edits_in_place(words: list[Word]) -> bool:
+    """'sed -i', 'sed -Ei.bak', 'perl -pi -e': the program rewrites the files it is given."""
+    name = words[0].text.rsplit("/", 1)[-1] if words else ""
+    stops = IN_PLACE_EDITORS.get(name)
+    if stops is None:
+        return False
+    clusters = [w.text[1:] for w in words[1:] if w.text.startswith("-") and not w.text.startswith("--")]
+    return any(w.text.startswith("--in-place") for w in words) or any(
+        "i" in re.split(f"[{stops}]", c, maxsplit=1)[0] for c in clusters
+    )
+
+
+def mass_edit(ctx: Context, what: str) -> list[Finding]:
+    """Every file of a system tree fed on stdin to an in-place editor ('find / -type f | xargs sed -i')."""
+    paths = [p for w in fed_paths(ctx) for p in ctx.paths(w)] if ctx.inv.args_from_stdin else []
+    return [block(f"{what} rewrites every file under {p[:-2] or '/'} that its input lists", "critical") for p in paths
+            if p and protected_target(p)]  # fmt: skip
+
+
 @rule("sed")
 def sed(ctx: Context) -> list[Finding]:
     with_value = frozenset({"-e", "-f", "--expression", "--file", "-l", "--line-length"})
     flags, operands = split_options(ctx.args, with_value)
-    inplace = any(w.text.startswith(("-i", "--in-place")) or re.match(r"^-[a-zA-Z]*i", w.text) for w in ctx.args)
-    if not inplace:
+    if not edits_in_place(ctx.inv.words):
         return []
     has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
     files = operands if has_script else operands[1:]
-    out: list[Finding] = []
+    out = mass_edit(ctx, "sed -i")
     for f in files:
         out += write_target(ctx, f, "edit", EDIT, "sed -i")
     return out or [confirm("edits files in place")]
@@ -299,6 +321,20 @@ FIND_FILTERS = names(
 FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")
 
 
+MODE_CHANGERS = names("chmod chown chgrp chattr setfacl chcon")
+OWNER_FILTERS = names("-user -uid -group -gid -nouser -nogroup")
+
+
+def _every_file(ctx: Context, roots: list[Word], filtered: bool) -> list[str]:
+    """Roots under which 'every file find matches' takes in system files or a home directory."""
+    out: list[str] = []
+    for path in (p for r in roots for p in ctx.paths(r) if p):
+        target = path.rstrip("/") + ("/*.x" if filtered else "/*")
+        if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
+            out.append(path)
+    return out
+
+
 @rule("find")
 def find(ctx: Context) -> list[Finding]:
     args = ctx.args
@@ -315,13 +351,8 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     execs = [expr[j + 1].text.rsplit("/", 1)[-1] for j, w in enumerate(expr[:-1]) if w.text in FIND_EXEC]
     if any(w.text == "-delete" for w in expr) or set(execs) & {"rm", "unlink", "shred", "rmdir", "srm"}:
-        for r in roots:
-            for path in ctx.paths(r):
-                if path is None:
-                    continue
-                target = path.rstrip("/") + ("/*.x" if filtered else "/*")
-                if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
-                    out.append(block(f"find -delete under {path} deletes system files or a home directory", "critical"))
+        for path in _every_file(ctx, roots, filtered):
+            out.append(block(f"find -delete under {path} deletes system files or a home directory", "critical"))
         out = out or [confirm("deletes the files it finds")]
     for j, w in enumerate(expr):
         if w.text in ("-fprint", "-fprintf", "-fls", "-fprint0") and j + 1 < len(expr):
@@ -332,10 +363,16 @@ def find(ctx: Context) -> list[Finding]:
         inner = expr[j + 1 : end]
         if not inner:
             continue
+        if edits_in_place(inner):
+            for path in _every_file(ctx, roots, filtered):
+                out.append(block(f"find -exec {inner[0].text} rewrites every file under {path}", "critical"))
+        # chmod/chown of every file found is 'chmod -R' of the root, unless the files are one owner's
+        owned = any(w.text in OWNER_FILTERS for w in expr) and inner[0].text in ("chown", "chgrp")
+        recursive = inner[0].text in MODE_CHANGERS and not owned
         for r in roots:
-            rep = (r.text.rstrip("/") or "") + "/x"
+            rep = r.text.rstrip("/") or "/" if recursive else (r.text.rstrip("/") or "") + "/x"
             words = [word(x.text.replace("{}", rep)) if "{}" in x.text else x for x in inner]
-            out += ctx.state.check_words(words, ctx.cmd)
+            out += ctx.state.check_words([*words[:1], word("-R"), *words[1:]] if recursive else words, ctx.cmd)
         out = out or [confirm(f"runs {inner[0].text} on every file it finds")]
     return out
 
