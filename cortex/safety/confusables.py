@@ -45,8 +45,10 @@ LOOKALIKES = str.maketrans(
 
 
 def skeleton(text: str) -> str:
-    """What ``text`` reads as: NFKC, lower case, look-alike letters replaced by the Latin ones."""
-    return unicodedata.normalize("NFKC", text).lower().translate(LOOKALIKES)
+    """What ``text`` reads as: NFKC, lower case, invisible characters (zero-width spaces, joiners) dropped,
+    look-alike letters replaced by the Latin ones."""
+    folded = unicodedata.normalize("NFKC", text).lower().translate(LOOKALIKES)
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
 def lookalike(name: str) -> str | None:

@@ -297,14 +297,19 @@ def _balanced(source: str, start: int) -> int | None:
     return None
 
 
+ARITH_OPEN = re.compile(r"\$\(\(|\$\[")
+ARITH_CLOSE = {"$((": "))", "$[": "]"}
+
+
 def _arithmetic(source: str) -> str:
-    """``$(( expr ))`` becomes ``0`` followed by the substitutions inside it, which run and are checked:
-    ``$(( $(date +%s) - 1 ))`` -> ``0$(date +%s)``."""
+    """``$(( expr ))`` (or the old ``$[ expr ]``) becomes ``0`` followed by the substitutions inside it, which
+    run and are checked: ``$(( $(date +%s) - 1 ))`` -> ``0$(date +%s)``."""
     out: list[str] = []
     i = 0
-    while (j := source.find("$((", i)) >= 0:
+    while m := ARITH_OPEN.search(source, i):
+        j, closer = m.start(), ARITH_CLOSE[m.group()]
         subs: list[str] = []
-        k, depth, end = j + 3, 0, None
+        k, depth, end = m.end(), 0, None
         while k < len(source) and end is None:
             if source.startswith("$(", k) and (close := _balanced(source, k + 1)) is not None:
                 subs.append(_arithmetic(source[k:close]))
@@ -314,8 +319,8 @@ def _arithmetic(source: str) -> str:
                 subs.append(source[k : close + 1])
                 k = close + 1
                 continue
-            if source.startswith("))", k) and depth == 0:
-                end = k + 2
+            if source.startswith(closer, k) and depth == 0:
+                end = k + len(closer)
             depth += {"(": 1, ")": -1}.get(source[k], 0)
             k += 1
         if end is None:

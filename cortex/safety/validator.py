@@ -44,6 +44,7 @@ RESERVED = frozenset(
 )  # fmt: skip
 PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
+ONE_PARAM = re.compile(r"\$\{?(\w+|[@*#?$!-])(:?[-=?+][^}]*)?\}?")  # $X, ${X}, ${X:-default}
 # Variables that name the user's own choice of program: '$EDITOR file' is how a person opens an editor.
 PREFERENCE_VARS = frozenset({"EDITOR", "VISUAL", "PAGER", "MANPAGER", "SHELL", "BROWSER", "SUDO_EDITOR", "TERMINAL"})
 UNSIGNED_SOURCE = re.compile(
@@ -113,7 +114,7 @@ def _named_by_variable(head: Word) -> bool:
     """The program's own name (not only its directory, as in '$JAVA_HOME/bin/java') comes from a variable;
     the user's preferences ('$EDITOR') and a caller's arguments ('exec "$@"') are not hiding anything."""
     name = head.raw.rsplit("/", 1)[-1]
-    m = PARAM.fullmatch(name)
+    m = ONE_PARAM.fullmatch(name)
     var = m.group(1) if m and head.raw == name else ""
     declared = var in PREFERENCE_VARS or var[:1] in tuple("0123456789@*")
     return bool(PARAM.search(name)) and not declared
@@ -127,7 +128,7 @@ def _hidden_program(w: Word) -> list[Finding]:
         return [block(f"the program name {w.raw} imitates {imitated} with non-Latin letters", "critical")]
     if _named_by_variable(w):
         return [block(f"runs a program named by a variable ({w.raw}), which hides what runs")]
-    if w.whole_dynamic:
+    if w.whole_dynamic or PARAM.search(w.raw.rsplit("/", 1)[-1]):
         return [confirm(f"runs the program the user chose in {w.raw}", "high")]
     return []
 
