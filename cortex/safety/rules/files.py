@@ -19,7 +19,7 @@ from cortex.safety.protected import (
     protected_target,
 )
 from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
-from cortex.safety.rules.writes import EDIT, EMPTY, UNKNOWN, copies, source_content, stdin_content, write_target
+from cortex.safety.rules.writes import EMPTY, UNKNOWN, Content, copies, source_content, stdin_content, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import unwrap
@@ -187,6 +187,7 @@ def tee(ctx: Context) -> list[Finding]:
 def truncate(ctx: Context) -> list[Finding]:
     _, files = split_options(ctx.args, frozenset({"-s", "--size", "-r", "--reference"}))
     out: list[Finding] = []
+    out += mass_edit(ctx, "truncate")
     for f in files:
         out += write_target(ctx, f, "overwrite", EMPTY, "truncate")
     return out or [confirm("truncates files")]
@@ -215,6 +216,17 @@ def mass_edit(ctx: Context, what: str) -> list[Finding]:
             if p and protected_target(p)]  # fmt: skip
 
 
+SED_ADD = re.compile(r"(?:^|[;\n])\s*(?:[0-9$]+|/[^/]*/)?(?:,(?:[0-9$]+|/[^/]*/))?\s*[aic]\\?\s*(.+)")
+SED_REPLACE = re.compile(r"(?:^|[;\n\s])s(\W)(?:\\.|(?!\1).)*\1((?:\\.|(?!\1).)*)\1")
+
+
+def sed_text(script: str) -> str:
+    """The lines a sed script adds: 'a', 'i' and 'c' text and the replacements of 's' commands."""
+    return "\n".join(
+        [m.group(1) for m in SED_ADD.finditer(script)] + [m.group(2) for m in SED_REPLACE.finditer(script)]
+    )
+
+
 @rule("sed")
 def sed(ctx: Context) -> list[Finding]:
     with_value = frozenset({"-e", "-f", "--expression", "--file", "-l", "--line-length"})
@@ -223,9 +235,11 @@ def sed(ctx: Context) -> list[Finding]:
         return []
     has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
     files = operands if has_script else operands[1:]
+    scripts = [w for i, w in enumerate(ctx.args) if i and ctx.args[i - 1].text in ("-e", "--expression")]
+    added = "\n".join(sed_text(w.text) for w in (scripts if has_script else operands[:1]))
     out = mass_edit(ctx, "sed -i")
     for f in files:
-        out += write_target(ctx, f, "edit", EDIT, "sed -i")
+        out += write_target(ctx, f, "edit", Content("edit", added), "sed -i")
     return out or [confirm("edits files in place")]
 
 
@@ -293,7 +307,9 @@ def chmod(ctx: Context) -> list[Finding]:
     else:
         mode, targets = (rest[0].text, rest[1:]) if rest else ("", [])
     recursive = any(w.text == "--recursive" or re.fullmatch(r"-[vcf]*R[Rvcf]*", w.text) for w in options)
-    out = _mode_findings(ctx, mode, targets, recursive, "chmod")
+    out = _mode_findings(ctx, mode, targets, recursive, "chmod") + _mode_findings(
+        ctx, mode, fed_roots(ctx), True, "chmod"
+    )
     return out or [confirm(f"changes file modes ({mode})")]
 
 
@@ -307,6 +323,7 @@ def chown(ctx: Context) -> list[Finding]:
     if name == "chattr":
         targets = [w for w in operands if not re.fullmatch(r"[-+=][aAcCdDeiIjPsStTux]+", w.text)]
     out = _mode_findings(ctx, "", targets, recursive, name) if recursive or not owner.startswith("root") else []
+    out += _mode_findings(ctx, "", fed_roots(ctx), True, name)
     for w in targets:
         for path in ctx.paths(w):
             if path and is_system_file(path) and name in ("chown", "chgrp") and not owner.startswith("root"):
@@ -333,6 +350,22 @@ def _every_file(ctx: Context, roots: list[Word], filtered: bool) -> list[str]:
         if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
             out.append(path)
     return out
+
+
+def _rewrites_found(inner: list[Word]) -> bool:
+    """The command find runs rewrites the file found ({}): an in-place editor, truncate, tee, or a copy onto it."""
+    name = inner[0].text.rsplit("/", 1)[-1]
+    if edits_in_place(inner) or name in ("truncate", "tee"):
+        return any("{}" in w.text for w in inner[1:])
+    if name in ("cp", "mv", "ln", "install", "rsync", "dd"):
+        return "{}" in inner[-1].text or any(w.text.startswith("of=") and "{}" in w.text for w in inner)
+    return False
+
+
+def fed_roots(ctx: Context) -> list[Word]:
+    """The trees whose every file reaches a command through xargs ('find /etc | xargs chmod 644' -> /etc)."""
+    fed = fed_paths(ctx) if ctx.inv.args_from_stdin else []
+    return [word(w.text[:-2] or "/") for w in fed if w.text.endswith("/*")]
 
 
 @rule("find")
@@ -363,7 +396,7 @@ def find(ctx: Context) -> list[Finding]:
         inner = expr[j + 1 : end]
         if not inner:
             continue
-        if edits_in_place(inner):
+        if _rewrites_found(inner):
             for path in _every_file(ctx, roots, filtered):
                 out.append(block(f"find -exec {inner[0].text} rewrites every file under {path}", "critical"))
         # chmod/chown of every file found is 'chmod -R' of the root, unless the files are one owner's

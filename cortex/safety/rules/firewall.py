@@ -15,6 +15,7 @@ from cortex.safety.rules import Context, State, block, confirm, rule
 from cortex.safety.verdict import Finding
 
 LOCKED_CHAINS = ("INPUT", "OUTPUT")
+MATCH_OPTIONS = frozenset({"-p", "-s", "-d", "-i", "-o", "-m", "--protocol", "--source", "--destination"})
 SSH_PORT = re.compile(r"^(22|ssh|OpenSSH)(/tcp)?$|(^|[,:])22([,:]|$)", re.I)
 NFT_SSH = re.compile(r"dport\s+(\{[^}]*\b(22|ssh)\b[^}]*\}|22\b|ssh\b)[^;]*accept|ct state [^;]*established[^;]*accept")
 
@@ -30,7 +31,11 @@ def _iptables(texts: list[str]) -> set[str]:
             events.add("flush")
         if t in ("-P", "--policy") and nxt in LOCKED_CHAINS and texts[i + 2 : i + 3] in (["DROP"], ["REJECT"]):
             events.add("drop")
-    accepts = any(t in ("-j", "--jump") and nxt == "ACCEPT" for t, nxt in itertools.pairwise(texts))
+    jump = next((nxt for t, nxt in itertools.pairwise(texts) if t in ("-j", "--jump")), "")
+    matches = [t for t in texts if t in MATCH_OPTIONS or t.startswith("--")]
+    if jump in ("DROP", "REJECT") and any(c in texts for c in LOCKED_CHAINS) and not matches:
+        events.add("drop")  # '-A INPUT -j DROP': a catch-all rule drops like a policy
+    accepts = jump == "ACCEPT"
     ports = [n for t, n in itertools.pairwise(texts) if t in ("--dport", "--dports", "--destination-port")]
     if accepts and (any(SSH_PORT.search(p) for p in ports) or any("ESTABLISHED" in t for t in texts)):
         events.add("ssh")

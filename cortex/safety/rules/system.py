@@ -11,6 +11,13 @@ from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import unwrap
 
 INIT_NAMES = frozenset({"init", "systemd", "1"})
+LOOKUP = re.compile(r"\b(?:pidof|pgrep)\s+(?:-\S+\s+)*([\w.@-]+)")  # the process a $(pidof NAME) names
+
+
+# process name (as pkill sees it, 15 characters at most) -> its unit, when the two differ
+CRITICAL_PROCESSES = {"systemd-journal": "systemd-journald", "systemd-network": "systemd-networkd"}
+CRITICAL_PROCESSES |= {"dbus-daemon": "dbus", "agetty": "getty@tty1", "systemd-logind": "systemd-logind"}
+HARMLESS_SIGNALS = names("HUP USR1 USR2 0 CONT WINCH 1 10 12")
 
 
 @rule("kill")
@@ -34,6 +41,11 @@ def kill(ctx: Context) -> list[Finding]:
         i += 1
     if signal in ("0",):
         return []
+    looked_up = [m.group(1) for w in ctx.args for m in LOOKUP.finditer(w.raw)]
+    if signal.upper().removeprefix("SIG") not in HARMLESS_SIGNALS:
+        lost = [(n, what) for n in looked_up if (what := lost_unit(CRITICAL_PROCESSES.get(n, n)))]
+        if lost:
+            return [block(f"kill stops {n}, which takes away {what}", "critical") for n, what in lost]
     if any(re.search(r"\b(pidof|pgrep)\b.*\b(systemd|init)\b", p) for p in (w.raw for w in ctx.args)):
         return [block("kill signals init/systemd (PID 1): the whole system goes down", "critical")]
     if "1" in pids:
@@ -50,12 +62,22 @@ def killall5(ctx: Context) -> list[Finding]:
     return [block("killall5 kills every process on the machine", "critical")]
 
 
+def _option_value(ctx: Context, options: tuple[str, ...]) -> str | None:
+    return next((ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in options), None)
+
+
 @rule("pkill", "killall", "skill", "slay")
 def pkill(ctx: Context) -> list[Finding]:
     _, operands = split_options(ctx.args, frozenset({"-u", "-U", "-g", "-G", "-P", "-s", "-t", "--signal", "-n"}))
     names = {w.text for w in operands}
     if names & INIT_NAMES or (ctx.inv.name == "pkill" and any(w.text in ("-1",) for w in ctx.args[1:2])):
         return [block("kills init/systemd: the whole system goes down", "critical")]
+    given = (w.text[1:].removeprefix("SIG") for w in ctx.args if re.fullmatch(r"-([A-Z][A-Z0-9+]*|\d+)", w.text))
+    signal = next(given, "TERM")
+    signal = _option_value(ctx, ("-s", "--signal")) or signal
+    lost = [(n, what) for n in sorted(names) if (what := lost_unit(CRITICAL_PROCESSES.get(n, n)))]
+    if lost and signal.upper().removeprefix("SIG") not in HARMLESS_SIGNALS:
+        return [block(f"{ctx.inv.name} kills {n}, which takes away {what}", "critical") for n, what in lost]
     users = [ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-u", "-U")]
     if not operands and users:
         if "root" in users or "0" in users:
@@ -129,6 +151,13 @@ def crontab(ctx: Context) -> list[Finding]:
         return [block("crontab -r deletes every scheduled job without asking")]
     if "-l" in flags:
         return []
+    files = [w for w in ctx.args if not w.text.startswith("-")]
+    key = ctx.key(files[0].text) if files and ctx.args[-1].text != "-u" else None
+    if key in ctx.state.written:  # 'echo JOB > f; crontab f'
+        text = ctx.state.written[key]
+        if text is None:
+            return [block(f"crontab installs {files[0].text}, written earlier in this command from unseen output")]
+        return planted(ctx, text, cron=True)
     return [confirm("replaces the scheduled jobs")]
 
 

@@ -149,7 +149,7 @@ def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Fin
         return [block(f"{what} puts code downloaded from {content.text} into {path}, which runs it later", "critical")]
     if content.kind == "unknown":
         return [block(f"{what} puts output that cannot be checked into {path}, which runs it later")]
-    if content.kind == "text":
+    if content.kind == "text" or (content.kind == "edit" and content.text):
         return planted(ctx, content.text, cron)
     if content.kind == "junk":
         return [block(f"{what} fills {path}, which runs later, with junk from {content.text}")]
