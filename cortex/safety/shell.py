@@ -274,6 +274,7 @@ class Walker:
         return out
 
 
+_QUOTED_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)\\?(\w+)\2")  # <<'EOF', <<"EOF", <<\EOF: the body is not expanded
 _C_FOR = re.compile(r"\bfor\s*\(\(([^`$]*?)\)\)")
 _DBL_BRACKET = re.compile(r"\[\[\s(.*?)\s\]\]")
 _TIME = re.compile(r"(^|[;&|(]\s*|\n\s*)time(\s+-p)?\s+")
@@ -332,8 +333,9 @@ def _arithmetic(source: str) -> str:
 
 def _simplify(source: str) -> str:
     """Rewrite constructs bashlex cannot parse into ones it can, keeping every command and substitution:
-    $((arithmetic)), for ((;;)), [[ tests ]], 'time', arrays, case and select."""
+    $((arithmetic)), quoted here-document words, for ((;;)), [[ tests ]], 'time', arrays, case and select."""
     source = _arithmetic(source)
+    source = _QUOTED_HEREDOC.sub(r"<<\1\3", source)
     source = _C_FOR.sub("for _ in 0", source)
     source = _DBL_BRACKET.sub(_test, source)
     source = _ARRAY.sub(r": \1", source)

@@ -60,12 +60,18 @@ def validate(command: str | list[str]) -> Verdict:
     text = command if isinstance(command, str) else shlex.join(command)
     if len(text) > MAX_LENGTH:
         return Verdict(text, "block", "high", [f"the command is longer than {MAX_LENGTH} characters"])
-    state = State(check_text=_check_text, check_command=_check_command)
     # An argv, or text a shell reads as plain words, is one simple command: judged without bashlex.
     plain = PLAIN.fullmatch(text) and text.split()[0] not in RESERVED
     argv = list(command) if isinstance(command, list) else text.split() if plain else None
-    findings = _check_command(simple(argv), state) if argv and "\x00" not in text else _check_text(text, state, False)
-    return Verdict.from_findings(text, findings + firewall.lockout(state))
+    return Verdict.from_findings(text, judge(text, argv if argv and "\x00" not in text else None))
+
+
+def judge(text: str, argv: list[str] | None = None) -> list[Finding]:
+    """Every command of the line (``argv``: one simple command, without a parse), then the line as a whole:
+    a firewall flushed under a DROP default, a critical unit stopped and not started again."""
+    state = State(check_text=_check_text, check_command=_check_command)
+    findings = _check_command(simple(argv), state) if argv else _check_text(text, state, False)
+    return findings + firewall.lockout(state) + system.lost_units(state)
 
 
 def _check_text(text: str, state: State, lenient: bool) -> list[Finding]:

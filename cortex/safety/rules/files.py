@@ -85,7 +85,8 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
     return out
 
 
-LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du", "grep", "egrep", "rg", "ag"})
+SEARCHERS = frozenset({"grep", "egrep", "rg", "ag"})
+LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"}) | SEARCHERS
 
 
 def fed_paths(ctx: Context) -> list[Word]:
@@ -100,8 +101,11 @@ def fed_paths(ctx: Context) -> list[Word]:
         args = [w for w in inv.args if not w.text.startswith("-")]
         if name in ("echo", "printf"):
             out += [word(t) for w in args for t in w.text.replace("\\n", " ").split()]
-        elif name in LISTERS:
-            out += [word(w.text.rstrip("/") + "/*") for w in args if w.text.startswith(("/", "~"))]
+        elif name in LISTERS:  # what grep or a filtered find lists is some files of the tree, as in find -delete
+            some = name in SEARCHERS or any(w.text in FIND_FILTERS for w in inv.args)
+            out += [
+                word(w.text.rstrip("/") + ("/*.x" if some else "/*")) for w in args if w.text.startswith(("/", "~"))
+            ]
     return out
 
 
@@ -365,7 +369,7 @@ def _rewrites_found(inner: list[Word]) -> bool:
 def fed_roots(ctx: Context) -> list[Word]:
     """The trees whose every file reaches a command through xargs ('find /etc | xargs chmod 644' -> /etc)."""
     fed = fed_paths(ctx) if ctx.inv.args_from_stdin else []
-    return [word(w.text[:-2] or "/") for w in fed if w.text.endswith("/*")]
+    return [word(w.text.rsplit("/", 1)[0] or "/") for w in fed if w.text.endswith(("/*", "/*.x"))]
 
 
 @rule("find")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cortex.safety.protected import lost_unit
-from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.rules import Context, State, block, confirm, names, rule, split_options, word
 from cortex.safety.rules.writes import planted, printed
 from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import unwrap
@@ -101,12 +101,25 @@ SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate sus
 
 
 UNIT_LOSS_VERBS = {"stop": "stopping", "mask": "masking", "disable": "disabling", "kill": "killing"}
+UNIT_RESTORE_VERBS = names("start restart reload-or-restart enable unmask")
 
 
-def unit_loss(verb: str, units: list[str]) -> list[Finding]:
-    """Stopping, masking or disabling a critical unit cuts the admin off, now or at the next boot."""
+def unit_loss(ctx: Context, verb: str, units: list[str]) -> list[Finding]:
+    """Stopping, masking or disabling a critical unit cuts the admin off, now or at the next boot, unless the
+    same line starts it again ('systemctl stop ssh.socket && systemctl start ssh.service'): the line's state
+    keeps what is lost, and :func:`lost_units` judges it once the whole line is read."""
     doing = UNIT_LOSS_VERBS.get(verb)
-    return [block(f"{doing} {u} takes away {lost}", "critical") for u in units if doing and (lost := lost_unit(u))]
+    touched = [(u, lost) for u in units if (lost := lost_unit(u))]
+    for u, lost in touched:
+        if doing:
+            ctx.state.units[lost] = f"{doing} {u} takes away {lost}"
+        elif verb in UNIT_RESTORE_VERBS:
+            ctx.state.units[lost] = None
+    return [confirm(f"{doing or verb} {u} affects {lost}", "high") for u, lost in touched]
+
+
+def lost_units(state: State) -> list[Finding]:
+    return [block(reason, "critical") for reason in state.units.values() if reason]
 
 
 @rule("systemctl")
@@ -118,7 +131,7 @@ def systemctl(ctx: Context) -> list[Finding]:
     if verb in SYSTEMCTL_POWER:
         return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
     units = [w.text for w in operands[1:]]
-    if "--user" not in {w.text for w in ctx.args} and (lost := unit_loss(verb, units)):
+    if "--user" not in {w.text for w in ctx.args} and (lost := unit_loss(ctx, verb, units)):
         return lost
     if verb in ("stop", "mask", "disable", "kill") and any(u.startswith(("systemd-", "dbus", "init")) for u in units):
         return [confirm(f"systemctl {verb} of a core system service", "high")]
@@ -134,7 +147,7 @@ def service(ctx: Context) -> list[Finding]:
     verb = {"remove": "disable", "off": "disable", "force-stop": "stop"}.get(operands[1], operands[1])
     if verb in ("status", "list"):
         return []
-    return unit_loss(verb, operands[:1]) or [confirm(f"{ctx.inv.name} {operands[1]} changes services")]
+    return unit_loss(ctx, verb, operands[:1]) or [confirm(f"{ctx.inv.name} {operands[1]} changes services")]
 
 
 @rule("journalctl")

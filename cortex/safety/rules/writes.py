@@ -234,7 +234,8 @@ def copies(ctx: Context, sources: list[Word], dest: Word, what: str, remote: boo
     for src in sources:
         content = source_content(ctx, src, remote)
         name = src.text.rstrip("/").rsplit("/", 1)[-1]
-        inside = [word(dest.text.rstrip("/") + "/" + name)] if name and not dest.dynamic else []
+        same = name == dest.text.rstrip("/").rsplit("/", 1)[-1]  # 'cp a/.bashrc ~/.bashrc' names the file
+        inside = [word(dest.text.rstrip("/") + "/" + name)] if name and not (dest.dynamic or same) else []
         for target in [dest, *inside]:
             out += write_target(ctx, target, "replace", content, what)
     return out
