@@ -51,6 +51,12 @@ def skeleton(text: str) -> str:
     return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
+def foreign_script(name: str) -> str | None:
+    """The other script of a name that mixes Latin letters with letters of another ('ꮪudo': CHEROKEE), or None."""
+    scripts = {unicodedata.name(c, "?").split()[0] for c in name if c.isalpha()}
+    return next(iter(sorted(scripts - {"LATIN"})), None) if "LATIN" in scripts and len(scripts) > 1 else None
+
+
 def lookalike(name: str) -> str | None:
     """The ASCII name that a non-ASCII ``name`` imitates, or None: a name whose every foreign letter is drawn
     like a Latin one exists only to be mistaken for another (``café`` keeps its é and imitates nothing)."""

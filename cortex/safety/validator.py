@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from cortex.safety.confusables import lookalike
+from cortex.safety.confusables import foreign_script, lookalike
 from cortex.safety.rules import (  # noqa: F401  (register rules)
     READ_ONLY,
     RULES,
@@ -45,8 +45,10 @@ RESERVED = frozenset(
 PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
 ONE_PARAM = re.compile(r"\$\{?(\w+|[@*#?$!-])(:?[-=?+][^}]*)?\}?")  # $X, ${X}, ${X:-default}
-# Variables that name the user's own choice of program: '$EDITOR file' is how a person opens an editor.
-PREFERENCE_VARS = frozenset({"EDITOR", "VISUAL", "PAGER", "MANPAGER", "SHELL", "BROWSER", "SUDO_EDITOR", "TERMINAL"})
+# Variables that name the user's own choice of program ('$EDITOR file' is how a person opens an editor), and the
+# program judged in its place: '$SHELL -c CMD' is checked as 'sh -c CMD'.
+PREFERENCE_VARS = {"EDITOR": "vi", "VISUAL": "vi", "SUDO_EDITOR": "vi", "PAGER": "less", "MANPAGER": "less"}
+PREFERENCE_VARS |= {"SHELL": "sh", "BROWSER": "xdg-open", "TERMINAL": "x-terminal-emulator"}
 UNSIGNED_SOURCE = re.compile(
     r"trusted=yes|allow-insecure=yes|allow-weak=yes|allow-downgrade-to-insecure=yes|AllowUnauthenticated\W*(true|1|yes)"
     r"|AllowInsecureRepositories\W*(true|1|yes)|AllowDowngradeToInsecureRepositories",
@@ -116,14 +118,18 @@ def _redirect_findings(ctx: Context) -> list[Finding]:
     return [f for f in out if not (f.level == "confirm" and f.risk == "low" and f.reason.endswith("/dev/null"))]
 
 
+def _variable(head: Word) -> str:
+    """The variable a program name is wholly made of ('$EDITOR', '${PAGER:-less}', '"$@"'), or ''."""
+    m = ONE_PARAM.fullmatch(head.raw)
+    return m.group(1) if m else ""
+
+
 def _named_by_variable(head: Word) -> bool:
     """The program's own name (not only its directory, as in '$JAVA_HOME/bin/java') comes from a variable;
     the user's preferences ('$EDITOR') and a caller's arguments ('exec "$@"') are not hiding anything."""
-    name = head.raw.rsplit("/", 1)[-1]
-    m = ONE_PARAM.fullmatch(name)
-    var = m.group(1) if m and head.raw == name else ""
+    var = _variable(head)
     declared = var in PREFERENCE_VARS or var[:1] in tuple("0123456789@*")
-    return bool(PARAM.search(name)) and not declared
+    return bool(PARAM.search(head.raw.rsplit("/", 1)[-1])) and not declared
 
 
 def _hidden_program(w: Word) -> list[Finding]:
@@ -132,8 +138,12 @@ def _hidden_program(w: Word) -> list[Finding]:
         return [block("the command name is computed at run time, so it cannot be checked", "critical")]
     if imitated := lookalike(w.raw):
         return [block(f"the program name {w.raw} imitates {imitated} with non-Latin letters", "critical")]
+    if script := foreign_script(w.raw):
+        return [block(f"the program name {w.raw} mixes Latin and {script} letters: a look-alike", "critical")]
     if _named_by_variable(w):
         return [block(f"runs a program named by a variable ({w.raw}), which hides what runs")]
+    if _variable(w) in PREFERENCE_VARS:
+        return []
     if w.whole_dynamic or PARAM.search(w.raw.rsplit("/", 1)[-1]):
         return [confirm(f"runs the program the user chose in {w.raw}", "high")]
     return []
@@ -160,6 +170,8 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     hidden = _hidden_program(head)
     if hidden:
         return out + hidden
+    if stand_in := PREFERENCE_VARS.get(_variable(head)):
+        inv.words[0] = Word(stand_in, [stand_in], head.raw)
     name = canonical(inv.name)
     out += network.exfiltration(ctx) + network.shell_over_network(ctx)
     if ctx.key(head.text) in state.downloads:

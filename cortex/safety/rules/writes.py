@@ -24,6 +24,7 @@ from cortex.safety.protected import (
     is_raw_device,
     is_remove_critical,
     is_system_file,
+    is_system_tree,
     is_write_critical,
     masked_unit,
     needed_format,
@@ -236,6 +237,9 @@ def copies(ctx: Context, sources: list[Word], dest: Word, what: str, remote: boo
         name = src.text.rstrip("/").rsplit("/", 1)[-1]
         same = name == dest.text.rstrip("/").rsplit("/", 1)[-1]  # 'cp a/.bashrc ~/.bashrc' names the file
         inside = [word(dest.text.rstrip("/") + "/" + name)] if name and not (dest.dynamic or same) else []
+        landing = dest if src.text.endswith("/") or not inside else inside[0]  # 'rsync -a host:/etc/ /etc/'
+        if content.kind == "download" and any(p and is_system_tree(p) for p in ctx.paths(landing)):
+            out.append(block(f"{what} lays files from {content.text} over {landing.text}, a whole system tree"))
         for target in [dest, *inside]:
             out += write_target(ctx, target, "replace", content, what)
     return out
