@@ -85,8 +85,8 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
     return out
 
 
-SEARCHERS = frozenset({"grep", "egrep", "rg", "ag"})
-LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"}) | SEARCHERS
+GREPS = frozenset({"grep", "egrep", "rg", "ag"})
+LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"}) | GREPS
 
 
 def fed_paths(ctx: Context) -> list[Word]:
@@ -102,7 +102,7 @@ def fed_paths(ctx: Context) -> list[Word]:
         if name in ("echo", "printf"):
             out += [word(t) for w in args for t in w.text.replace("\\n", " ").split()]
         elif name in LISTERS:  # what grep or a filtered find lists is some files of the tree, as in find -delete
-            some = name in SEARCHERS or any(w.text in FIND_FILTERS for w in inv.args)
+            some = name in GREPS or any(w.text in FIND_FILTERS for w in inv.args)
             out += [
                 word(w.text.rstrip("/") + ("/*.x" if some else "/*")) for w in args if w.text.startswith(("/", "~"))
             ]
@@ -216,8 +216,8 @@ def edits_in_place(words: list[Word]) -> bool:
 def mass_edit(ctx: Context, what: str) -> list[Finding]:
     """Every file of a system tree fed on stdin to an in-place editor ('find / -type f | xargs sed -i')."""
     paths = [p for w in fed_paths(ctx) for p in ctx.paths(w)] if ctx.inv.args_from_stdin else []
-    return [block(f"{what} rewrites every file under {p[:-2] or '/'} that its input lists", "critical") for p in paths
-            if p and protected_target(p)]  # fmt: skip
+    under = [p.rsplit("/", 1)[0] or "/" for p in paths if p and protected_target(p)]
+    return [block(f"{what} rewrites the files under {root} that its input lists", "critical") for root in under]
 
 
 SED_ADD = re.compile(r"(?:^|[;\n])\s*(?:[0-9$]+|/[^/]*/)?(?:,(?:[0-9$]+|/[^/]*/))?\s*[aic]\\?\s*(.+)")

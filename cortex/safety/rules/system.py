@@ -16,7 +16,7 @@ LOOKUP = re.compile(r"\b(?:pidof|pgrep)\s+(?:-\S+\s+)*([\w.@-]+)")  # the proces
 
 # process name (as pkill sees it, 15 characters at most) -> its unit, when the two differ
 CRITICAL_PROCESSES = {"systemd-journal": "systemd-journald", "systemd-network": "systemd-networkd"}
-CRITICAL_PROCESSES |= {"dbus-daemon": "dbus", "agetty": "getty@tty1", "systemd-logind": "systemd-logind"}
+CRITICAL_PROCESSES |= {"dbus-daemon": "dbus", "agetty": "getty@tty1"}
 HARMLESS_SIGNALS = names("HUP USR1 USR2 0 CONT WINCH 1 10 12")
 
 
@@ -159,13 +159,12 @@ def journalctl(ctx: Context) -> list[Finding]:
 
 @rule("crontab")
 def crontab(ctx: Context) -> list[Finding]:
-    flags, _ = split_options(ctx.args, frozenset({"-u"}))
+    flags, files = split_options(ctx.args, frozenset({"-u"}))
     if "-r" in flags:
         return [block("crontab -r deletes every scheduled job without asking")]
     if "-l" in flags:
         return []
-    files = [w for w in ctx.args if not w.text.startswith("-")]
-    key = ctx.key(files[0].text) if files and ctx.args[-1].text != "-u" else None
+    key = ctx.key(files[0].text) if files else None
     if key in ctx.state.written:  # 'echo JOB > f; crontab f'
         text = ctx.state.written[key]
         if text is None:
@@ -250,7 +249,7 @@ def joined_groups(ctx: Context) -> list[str]:
         return [g for v in values for g in v.split(",") if g]
     if name == "addgroup" and len(operands) == 2:
         return operands[1:]
-    if name == "gpasswd" and (_option_values(texts, "aM", ("--add", "--members"))) and operands:
+    if name == "gpasswd" and _option_values(texts, "aM", ("--add", "--members")) and operands:
         return operands[-1:]
     return []
 

@@ -145,6 +145,8 @@ def planted(ctx: Context, text: str, cron: bool) -> list[Finding]:
 
 
 def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Finding]:
+    """A file that cron or a shell runs later: what is put there must be seen to be judged, so unseen or
+    downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is."""
     cron = "cron" in path
     if content.kind == "download":
         return [block(f"{what} puts code downloaded from {content.text} into {path}, which runs it later", "critical")]
@@ -158,6 +160,8 @@ def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Fin
 
 
 def _needed(path: str, mode: str, content: Content, what: str) -> list[Finding]:
+    """A file the machine needs: leaving it empty, junk or not in its own format breaks the next boot, mount,
+    name lookup or login as surely as deleting it; edits, appends and copies of real files stay confirmed."""
     fmt = needed_format(path)
     if content.kind == "empty" and mode != "append":
         return [block(f"{what} empties {path}, which the machine needs to boot, mount, resolve or log in")]
