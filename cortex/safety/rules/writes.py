@@ -119,8 +119,9 @@ def output_of(ctx: Context, cmd: Command) -> Content:
         files = [w for w in inv.args if not w.text.startswith("-") or w.text == "-"]
         if not files or [w.text for w in files] == ["-"]:
             return stdin_content(ctx, cmd)
-        kinds = [source_content(ctx, w) for w in files]
-        return next((c for c in kinds if c.kind != "empty"), EMPTY)
+        kinds = [c for c in (source_content(ctx, w) for w in files) if c.kind != "empty"]
+        worst = next((c for c in kinds if c.kind in ("junk", "download")), None)
+        return worst or (kinds[0] if len(kinds) == 1 else UNKNOWN if kinds else EMPTY)  # parts joined: unseen
     return UNKNOWN
 
 
@@ -207,14 +208,19 @@ def write_target(ctx: Context, w: Word, mode: str, content: Content, what: str) 
 
 def _remember(ctx: Context, w: Word, mode: str, content: Content) -> None:
     """Keep what the file holds now, for a script run later in the same line."""
-    key = ctx.key(w.text)
-    before = ctx.state.written.get(key, "") if mode == "append" else ""
-    if content.kind == "edit" and key in ctx.state.written:
-        ctx.state.written[key] = None
+    key, written = ctx.key(w.text), ctx.state.written
+    before = written.get(key, "") if mode == "append" else ""
+    source = ctx.key(content.text) if content.kind == "file" else ""
+    if source in written:  # a copy holds what its source holds: known when the line wrote it
+        written[key] = written[source]
+    elif content.kind == "file":  # else it is the user's own file, as before the line
+        written.pop(key, None)
+    elif content.kind == "edit" and key in written:
+        written[key] = None
     elif content.kind in ("text", "empty"):
-        ctx.state.written[key] = None if before is None else before + content.text
+        written[key] = None if before is None else before + content.text
     elif content.kind != "edit":
-        ctx.state.written[key] = None
+        written[key] = None
 
 
 APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/")
