@@ -1,4 +1,4 @@
-"""Which paths and devices a command must not destroy, rewrite or hand away.
+"""Which paths, devices and units a command must not destroy, rewrite or hand away.
 
 Paths are judged lexically (no filesystem access), so the verdict for a command
 is the same on every machine. ``~`` and ``$HOME`` stand for ``/home/~``: a home
@@ -52,6 +52,8 @@ WRITE_CRITICAL = (
     "/etc/shadow-",
     "/etc/sudoers",
     "/etc/sudoers.d/*",
+    "/etc/sudo.conf",
+    "/etc/doas.conf",
     "/etc/apt/sources.list",
     "/etc/apt/sources.list.d/*",
     "/etc/apt/trusted.gpg",
@@ -99,6 +101,47 @@ REMOVE_CRITICAL = (
     "/var/log/auth.log",
     "/var/log/secure",
 )
+# A user's files that a login or interactive shell, or the desktop session, runs as commands.
+STARTUP_NAMES = (".bashrc", ".profile", ".bash_profile", ".bash_login", ".bash_logout", ".zshrc", ".zprofile")
+STARTUP_NAMES += (".zshenv", ".zlogin", ".xprofile", ".xsession", ".xinitrc", ".ssh/rc", ".config/autostart/*")
+# Files run later as commands: by cron, by a login or interactive shell, at login or boot.
+RUN_LATER = (
+    "/etc/crontab",
+    "/etc/cron.d/*",
+    "/etc/cron.hourly/*",
+    "/etc/cron.daily/*",
+    "/etc/cron.weekly/*",
+    "/etc/cron.monthly/*",
+    "/var/spool/cron/*",
+    "/var/spool/cron/crontabs/*",
+    "/etc/profile",
+    "/etc/profile.d/*",
+    "/etc/bash.bashrc",
+    "/etc/zsh/*",
+    "/etc/rc.local",
+    "/etc/update-motd.d/*",
+    "/etc/xdg/autostart/*",
+    "/etc/network/if-up.d/*",
+    "/etc/NetworkManager/dispatcher.d/*",
+    *(f"{home}/{name}" for home in ("/home/*", "/root") for name in STARTUP_NAMES),
+)
+# Files the machine needs to boot, mount, resolve names or log in, with the shape of one of their lines:
+# emptying one, or filling it with text of another shape, is as bad as deleting it.
+NEEDED_FORMATS = {
+    "/etc/fstab": re.compile(r"\S+\s+\S+\s+\S+.*"),
+    "/etc/crypttab": re.compile(r"\S+\s+\S+.*"),
+    "/etc/hosts": re.compile(r"\S+\s+\S+.*"),
+    "/etc/resolv.conf": re.compile(r"(nameserver|search|domain|options|sortlist)\s+\S.*"),
+    "/etc/hostname": re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*"),
+    "/etc/machine-id": re.compile(r"[0-9a-f]{32}"),
+    "/etc/ssh/sshd_config": re.compile(r"\S+\s+\S.*"),
+    "/etc/ssh/sshd_config.d/*": re.compile(r"\S+\s+\S.*"),
+    "/etc/default/grub": re.compile(r"[A-Z_]+=.*"),
+    "/etc/network/interfaces": re.compile(r"\S.*"),
+    "/etc/netplan/*": re.compile(r"\S.*"),
+    "/etc/ld.so.conf": re.compile(r"\S.*"),
+    "/etc/inittab": re.compile(r"\S.*"),
+}
 # Files that reveal secrets when read or sent away.
 SECRET_FILES = (
     "/etc/shadow",
@@ -121,6 +164,31 @@ SECRET_FILES = (
 # Devices that are harmless to write to.
 SAFE_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty*", "/dev/fd/*")
 SAFE_DEVICES += ("/dev/pts/*", "/dev/random", "/dev/urandom", "/dev/shm/*", "/dev/console", "/dev/full")
+
+
+# Units without which the machine cannot be reached, logged into, or see what happens on it: name -> what is lost.
+CRITICAL_UNITS = {
+    "ssh": "remote logins",
+    "sshd": "remote logins",
+    "networking": "the network",
+    "NetworkManager": "the network",
+    "systemd-networkd": "the network",
+    "dbus": "the system bus that logind, NetworkManager and systemctl talk over",
+    "dbus-broker": "the system bus that logind, NetworkManager and systemctl talk over",
+    "systemd-journald": "the system log",
+    "systemd-journald-dev-log": "the system log",
+    "systemd-logind": "logins and sessions",
+    "getty@": "console logins",
+    "serial-getty@": "serial console logins",
+}
+
+
+def lost_unit(unit: str) -> str | None:
+    """What the machine loses without ``unit`` ('ssh.service', 'getty@tty1', 'ssh*'), or None."""
+    name = re.sub(r"\.(service|socket)$", "", unit)
+    name = name.split("@", 1)[0] + "@" if "@" in name else name
+    hit = next((u for u in CRITICAL_UNITS if fnmatch.fnmatchcase(u, name)), None)
+    return CRITICAL_UNITS[hit] if hit else None
 
 
 def normalize(text: str, cwd: str | None = None) -> str | None:
@@ -230,6 +298,22 @@ def protected_target(path: str) -> bool:
 
 def is_write_critical(path: str) -> bool:
     return _matches(path, WRITE_CRITICAL)
+
+
+def masked_unit(path: str) -> str | None:
+    """What is lost when the unit file at ``path`` becomes /dev/null (a mask by hand), or None."""
+    if not path.startswith(("/etc/systemd/system/", "/lib/systemd/system/", "/usr/lib/systemd/system/")):
+        return None
+    return lost_unit(path.rsplit("/", 1)[-1])
+
+
+def runs_later(path: str) -> bool:
+    return _matches(path, RUN_LATER)
+
+
+def needed_format(path: str) -> re.Pattern[str] | None:
+    """The shape of a line of a file the machine needs, or None when ``path`` is not one of them."""
+    return next((fmt for pattern, fmt in NEEDED_FORMATS.items() if fnmatch.fnmatchcase(path, pattern)), None)
 
 
 def is_remove_critical(path: str) -> bool:

@@ -274,7 +274,7 @@ class Walker:
         return out
 
 
-_ARITH = re.compile(r"\$\(\(([\w\s+\-*/%<>=!&|^~?:,.()]*)\)\)")
+_QUOTED_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)\\?(\w+)\2")  # <<'EOF', <<"EOF", <<\EOF: the body is not expanded
 _C_FOR = re.compile(r"\bfor\s*\(\(([^`$]*?)\)\)")
 _DBL_BRACKET = re.compile(r"\[\[\s(.*?)\s\]\]")
 _TIME = re.compile(r"(^|[;&|(]\s*|\n\s*)time(\s+-p)?\s+")
@@ -288,10 +288,54 @@ def _test(m: re.Match[str]) -> str:
     return "[ " + re.sub(r"(?<![\\<>&])([<>])", r"\\\1", inner) + " ]"
 
 
+def _balanced(source: str, start: int) -> int | None:
+    """The index just past the ')' closing the '(' at ``start``, or None when it is never closed."""
+    depth = 0
+    for k in range(start, len(source)):
+        depth += {"(": 1, ")": -1}.get(source[k], 0)
+        if depth == 0:
+            return k + 1
+    return None
+
+
+ARITH_OPEN = re.compile(r"\$\(\(|\$\[")
+ARITH_CLOSE = {"$((": "))", "$[": "]"}
+
+
+def _arithmetic(source: str) -> str:
+    """``$(( expr ))`` (or the old ``$[ expr ]``) becomes ``0`` followed by the substitutions inside it, which
+    run and are checked: ``$(( $(date +%s) - 1 ))`` -> ``0$(date +%s)``."""
+    out: list[str] = []
+    i = 0
+    while m := ARITH_OPEN.search(source, i):
+        j, closer = m.start(), ARITH_CLOSE[m.group()]
+        subs: list[str] = []
+        k, depth, end = m.end(), 0, None
+        while k < len(source) and end is None:
+            if source.startswith("$(", k) and (close := _balanced(source, k + 1)) is not None:
+                subs.append(_arithmetic(source[k:close]))
+                k = close
+                continue
+            if source[k] == "`" and (close := source.find("`", k + 1)) > 0:
+                subs.append(source[k : close + 1])
+                k = close + 1
+                continue
+            if source.startswith(closer, k) and depth == 0:
+                end = k + len(closer)
+            depth += {"(": 1, ")": -1}.get(source[k], 0)
+            k += 1
+        if end is None:
+            break  # unbalanced: left for the parser to refuse
+        out += [source[i:j], "0", *subs]
+        i = end
+    return "".join(out) + source[i:]
+
+
 def _simplify(source: str) -> str:
     """Rewrite constructs bashlex cannot parse into ones it can, keeping every command and substitution:
-    $((arithmetic)), for ((;;)), [[ tests ]], 'time', arrays, case and select."""
-    source = _ARITH.sub("0", source)
+    $((arithmetic)), quoted here-document words, for ((;;)), [[ tests ]], 'time', arrays, case and select."""
+    source = _arithmetic(source)
+    source = _QUOTED_HEREDOC.sub(r"<<\1\3", source)
     source = _C_FOR.sub("for _ in 0", source)
     source = _DBL_BRACKET.sub(_test, source)
     source = _ARRAY.sub(r": \1", source)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
+from cortex.safety.confusables import foreign_script, lookalike
 from cortex.safety.rules import (  # noqa: F401  (register rules)
     READ_ONLY,
     RULES,
@@ -24,11 +25,13 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     confirm,
     disks,
     files,
+    firewall,
     network,
     packages,
     system,
+    writes,
 )
-from cortex.safety.shell import Command, ParseFailure, Word, parse, simple
+from cortex.safety.shell import PARAM, Command, ParseFailure, Word, parse, simple
 from cortex.safety.verdict import Finding, Verdict
 from cortex.safety.wrappers import unwrap
 
@@ -41,6 +44,11 @@ RESERVED = frozenset(
 )  # fmt: skip
 PLAIN = re.compile(r" *[A-Za-z0-9._/:,+@-]+( +[A-Za-z0-9._/:,+@-]+)* *")  # no quotes, operators, $, globs, ~, =
 MAX_LENGTH = 100_000
+ONE_PARAM = re.compile(r"\$\{?(\w+|[@*#?$!-])(:?[-=?+][^}]*)?\}?")  # $X, ${X}, ${X:-default}
+# Variables that name the user's own choice of program ('$EDITOR file' is how a person opens an editor), and the
+# program judged in its place: '$SHELL -c CMD' is checked as 'sh -c CMD'.
+PREFERENCE_VARS = {"EDITOR": "vi", "VISUAL": "vi", "SUDO_EDITOR": "vi", "PAGER": "less", "MANPAGER": "less"}
+PREFERENCE_VARS |= {"SHELL": "sh", "BROWSER": "xdg-open", "TERMINAL": "x-terminal-emulator"}
 UNSIGNED_SOURCE = re.compile(
     r"trusted=yes|allow-insecure=yes|allow-weak=yes|allow-downgrade-to-insecure=yes|AllowUnauthenticated\W*(true|1|yes)"
     r"|AllowInsecureRepositories\W*(true|1|yes)|AllowDowngradeToInsecureRepositories",
@@ -54,13 +62,18 @@ def validate(command: str | list[str]) -> Verdict:
     text = command if isinstance(command, str) else shlex.join(command)
     if len(text) > MAX_LENGTH:
         return Verdict(text, "block", "high", [f"the command is longer than {MAX_LENGTH} characters"])
-    state = State(check_text=_check_text, check_command=_check_command)
     # An argv, or text a shell reads as plain words, is one simple command: judged without bashlex.
     plain = PLAIN.fullmatch(text) and text.split()[0] not in RESERVED
     argv = list(command) if isinstance(command, list) else text.split() if plain else None
-    if argv and "\x00" not in text:
-        return Verdict.from_findings(text, _check_command(simple(argv), state))
-    return Verdict.from_findings(text, _check_text(text, state, False))
+    return Verdict.from_findings(text, judge(text, argv if argv and "\x00" not in text else None))
+
+
+def judge(text: str, argv: list[str] | None = None) -> list[Finding]:
+    """Every command of the line (``argv``: one simple command, without a parse), then the line as a whole:
+    a firewall flushed under a DROP default, a critical unit stopped and not started again."""
+    state = State(check_text=_check_text, check_command=_check_command)
+    findings = _check_command(simple(argv), state) if argv else _check_text(text, state, False)
+    return findings + firewall.lockout(state) + system.lost_units(state)
 
 
 def _check_text(text: str, state: State, lenient: bool) -> list[Finding]:
@@ -96,11 +109,44 @@ def _redirect_findings(ctx: Context) -> list[Finding]:
         if r.target.process:
             continue  # the substituted command is checked on its own
         if r.writes:
-            out += files.write_target(ctx, r.target, r.op in (">", ">|", "&>"), f"the redirection {r.op}")
+            mode = "append" if r.op in (">>", "&>>") else "overwrite"
+            content = writes.redirected(ctx, r.target, r.op)
+            out += writes.write_target(ctx, r.target, mode, content, f"the redirection {r.op}")
             out = out or [confirm(f"writes to {r.target.text}", "low")]
         elif r.op == "<" and any(p and p.startswith(("/dev/tcp/", "/dev/udp/")) for p in ctx.paths(r.target)):
             out.append(block("reads from a network connection through /dev/tcp: a reverse-shell pattern", "critical"))
     return [f for f in out if not (f.level == "confirm" and f.risk == "low" and f.reason.endswith("/dev/null"))]
+
+
+def _variable(head: Word) -> str:
+    """The variable a program name is wholly made of ('$EDITOR', '${PAGER:-less}', '"$@"'), or ''."""
+    m = ONE_PARAM.fullmatch(head.raw)
+    return m.group(1) if m else ""
+
+
+def _named_by_variable(head: Word) -> bool:
+    """The program's own name (not only its directory, as in '$JAVA_HOME/bin/java') comes from a variable;
+    the user's preferences ('$EDITOR') and a caller's arguments ('exec "$@"') are not hiding anything."""
+    var = _variable(head)
+    declared = var in PREFERENCE_VARS or var[:1] in tuple("0123456789@*")
+    return bool(PARAM.search(head.raw.rsplit("/", 1)[-1])) and not declared
+
+
+def _hidden_program(w: Word) -> list[Finding]:
+    """A program name that hides what runs: computed at run time, taken from a variable, or a look-alike."""
+    if w.substituted or w.process:
+        return [block("the command name is computed at run time, so it cannot be checked", "critical")]
+    if imitated := lookalike(w.raw):
+        return [block(f"the program name {w.raw} imitates {imitated} with non-Latin letters", "critical")]
+    if script := foreign_script(w.raw):
+        return [block(f"the program name {w.raw} mixes Latin and {script} letters: a look-alike", "critical")]
+    if _named_by_variable(w):
+        return [block(f"runs a program named by a variable ({w.raw}), which hides what runs")]
+    if _variable(w) in PREFERENCE_VARS:
+        return []
+    if w.whole_dynamic or PARAM.search(w.raw.rsplit("/", 1)[-1]):
+        return [confirm(f"runs the program the user chose in {w.raw}", "high")]
+    return []
 
 
 def _check_command(cmd: Command, state: State) -> list[Finding]:
@@ -111,9 +157,9 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     out += _redirect_findings(ctx)
     if not cmd.words:
         return out
-    first = cmd.words[0]
-    if first.substituted or first.process:
-        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
+    hidden = _hidden_program(cmd.words[0])
+    if hidden:
+        return out + hidden
     for s in inv.strings:
         out += ctx.string_code(s, f"{inv.wrappers[-1] if inv.wrappers else 'a wrapper'}")
     if inv.interactive_shell:
@@ -121,14 +167,16 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     if not inv.words:
         return out
     head = inv.words[0]
-    if head.substituted or head.process:
-        return [*out, block("the command name is computed at run time, so it cannot be checked", "critical")]
-    if head.whole_dynamic:
-        return [*out, confirm(f"runs a command named by a variable ({head.raw})", "high")]
+    hidden = _hidden_program(head)
+    if hidden:
+        return out + hidden
+    if stand_in := PREFERENCE_VARS.get(_variable(head)):
+        inv.words[0] = Word(stand_in, [stand_in], head.raw)
     name = canonical(inv.name)
     out += network.exfiltration(ctx) + network.shell_over_network(ctx)
     if ctx.key(head.text) in state.downloads:
         out.append(block(f"runs {head.text}, downloaded in the same command without review", "critical"))
+    out += code.written_script(ctx, head, head.text) if "/" in head.text else []
     fn = RULES.get(name)
     if fn is not None:
         out += fn(ctx)

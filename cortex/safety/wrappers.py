@@ -66,6 +66,7 @@ STRING_OPTIONS = {
     "sg": ("-c",),
     "env": ("-S", "--split-string"),
 }
+INIT_SCRIPTS = "/etc/init.d/"
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "rbash", "yash", "pdksh"})
 
 
@@ -160,6 +161,11 @@ def unwrap(words: list[Word], depth: int = 0) -> Invocation:
     """Peel wrappers off ``words`` until the real command is first."""
     inv = Invocation(list(words))
     while inv.words and depth < 16:
+        script = inv.words[0].text
+        if script.startswith(INIT_SCRIPTS):  # '/etc/init.d/ssh stop' is 'service ssh stop'
+            unit = script[len(INIT_SCRIPTS) :]
+            inv.words = [Word("service", ["service"], "service"), Word(unit, [unit], unit), *inv.words[1:]]
+            break
         depth += 1
         name = base(inv.words[0].text)
         rest = inv.words[1:]

@@ -27,6 +27,9 @@ class State:
     check_command: Callable[[Command, State], list[Finding]]  # validate one simple command
     depth: int = 0
     downloads: set[str] = field(default_factory=set)  # files written by curl/wget earlier in the line
+    written: dict[str, str | None] = field(default_factory=dict)  # file -> the text the line left in it, if known
+    units: dict[str, str | None] = field(default_factory=dict)  # what a stopped unit takes away -> why (rules.system)
+    firewall: dict[str, set[str]] = field(default_factory=dict)  # tool -> what the line does to it (rules.firewall)
 
     def nested(self, text: str, lenient: bool = False) -> list[Finding]:
         """Check a command string run by the outer command; ``lenient``: text that is not shell is ignored."""

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 
 from cortex.safety.protected import is_raw_device, is_remove_critical, is_write_critical, normalize, protected_target
-from cortex.safety.rules import Context, block, confirm, rule, word
-from cortex.safety.rules.files import write_target
+from cortex.safety.rules import Context, block, canonical, confirm, rule, word
+from cortex.safety.rules.files import edits_in_place, mass_edit
+from cortex.safety.rules.writes import EDIT, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import SHELLS
@@ -151,7 +152,29 @@ def _script(ctx: Context, w: Word, what: str) -> list[Finding]:
             return [block(f"{what} runs code read from the network", "critical")]
     if ctx.key(w.text) in ctx.state.downloads:
         return [block(f"{what} runs {w.text}, downloaded in the same command without review", "critical")]
-    return [confirm(f"{what} runs the script {w.text}")]
+    return [*written_script(ctx, w, what), confirm(f"{what} runs the script {w.text}")]
+
+
+def written_script(ctx: Context, w: Word, what: str) -> list[Finding]:
+    """A script written earlier in the same line runs now: its text is checked, or, when only known at run time
+    ('cat a b > x.sh; sh x.sh'), it is blocked like a download."""
+    key = ctx.key(w.text)
+    if key not in ctx.state.written:
+        return []
+    text = ctx.state.written[key]
+    if text is None:
+        return [block(f"{what} runs {w.text}, written earlier in this command from output that cannot be checked")]
+    first = text.split("\n", 1)[0]
+    interpreter = first[2:].split() if first.startswith("#!") else []
+    if interpreter[:1] and interpreter[0].endswith("/env"):
+        interpreter = interpreter[1:]
+    lang = canonical(interpreter[0].rsplit("/", 1)[-1] if interpreter else what)
+    found = code_findings(ctx, lang, word(text)) if lang in INTERPRETERS else ctx.state.nested(text)
+    return [
+        block(f"runs {w.text}, written earlier in this command: {f.reason}", f.risk)
+        for f in found
+        if f.level == "block"
+    ]
 
 
 @rule(*SHELLS)
@@ -189,7 +212,7 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
     letters, with_value = INTERPRETERS[lang]
     args = ctx.args
     out: list[Finding] = []
-    inplace = had_code = False
+    inplace, had_code = edits_in_place(ctx.inv.words), False
     i = 0
     while i < len(args):
         t = args[i].text
@@ -203,7 +226,6 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
             i += 2
             continue
         if t.startswith("-") and not t.startswith("--") and len(t) > 1:
-            inplace = inplace or (lang == "perl" and "i" in t[1:])
             pos = next((k for k, c in enumerate(t[1:], 1) if c in letters), None) if letters else None
             if lang == "python" and t[1:2] == "m":
                 return out or [
@@ -230,8 +252,9 @@ def _interpreter(ctx: Context, lang: str) -> list[Finding]:
     rest = args[i:]
     if had_code:
         if inplace:
+            out += mass_edit(ctx, "perl -i")
             for f in rest:
-                out += write_target(ctx, f, False, "perl -i")
+                out += write_target(ctx, f, "edit", EDIT, "perl -i")
         return out
     if rest and rest[0].text != "-":
         return out + _script(ctx, rest[0], lang)

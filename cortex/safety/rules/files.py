@@ -19,8 +19,10 @@ from cortex.safety.protected import (
     protected_target,
 )
 from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.rules.writes import EMPTY, UNKNOWN, Content, copies, source_content, stdin_content, write_target
 from cortex.safety.shell import Word
 from cortex.safety.verdict import Finding
+from cortex.safety.wrappers import unwrap
 
 SETUID_MODE = re.compile(r"^(0?[2-7][0-7]{3}|.*[ugoa]*[+=][rwxXt]*s.*)$")
 WORLD_WRITABLE = re.compile(r"^(0?[0-7]?[0-7][0-7][2367]|.*[oa][+=][rwxXts]*w.*|[+=][rwxXts]*w.*)$")
@@ -30,59 +32,6 @@ DANGEROUS_MODE = re.compile(r"^(0?0+|0?[0-7]?0[0-7][0-7]|a?-[rwxX]*x.*|[ugoa]*-[
 def _unknown_root(w: Word) -> bool:
     """'$DIR/' and '"$DIR"/*' become '/' and '/*' when DIR is empty, as in the famous Steam bug."""
     return w.unknown and bool(re.match(r"^\*+/", w.text))
-
-
-APT_SOURCES = ("/etc/apt/sources.list", "/etc/apt/sources.list.d/")
-
-
-def written_text(ctx: Context) -> str | None:
-    """The literal text a command writes: its own echo/printf words, or those of echo/printf piped into it."""
-    if ctx.inv.name in ("echo", "printf"):
-        sources = [ctx.cmd]
-    elif ctx.cmd.upstream and all(c.argv[:1] in (["echo"], ["printf"]) for c in ctx.cmd.upstream):
-        sources = ctx.cmd.upstream
-    else:
-        return None
-    if any(w.dynamic for c in sources for w in c.words[1:]):
-        return None
-    return "\n".join(w.text for c in sources for w in c.words[1:] if not w.text.startswith("-"))
-
-
-DISTRIBUTION_HOSTS = re.compile(r"^https?://([\w.-]+\.)?(debian\.org|ubuntu\.com)(/|$)")
-
-
-def authenticated_source(ctx: Context) -> bool:
-    """Apt sources that apt verifies: each line names its own key (signed-by=) or is the distribution's archive."""
-    text = written_text(ctx)
-    lines = [ln.strip() for ln in (text or "").replace("\\n", "\n").splitlines()]
-    lines = [ln for ln in lines if ln.startswith(("deb ", "deb-src "))]
-
-    def verified(line: str) -> bool:
-        url = next((t for t in line.split() if "://" in t), "")
-        return "signed-by=" in line or bool(DISTRIBUTION_HOSTS.match(url))
-
-    return bool(lines) and all(verified(ln) for ln in lines)
-
-
-def write_target(ctx: Context, w: Word, truncate: bool, what: str) -> list[Finding]:
-    """A file about to be written: devices, account and trust files, OS files, network pseudo-files."""
-    out: list[Finding] = []
-    for path in ctx.paths(w):
-        if path is None:
-            continue
-        if path.startswith(("/dev/tcp/", "/dev/udp/")):
-            out.append(block(f"{what} opens a network connection through {path}: a reverse-shell pattern", "critical"))
-        elif is_raw_device(path):
-            out.append(block(f"{what} writes raw data onto the device {path}, destroying what is on it", "critical"))
-        elif path.startswith(APT_SOURCES) and authenticated_source(ctx):
-            out.append(confirm(f"adds a package source to {path} that apt verifies (signed-by or the distribution's)"))
-        elif is_write_critical(path):
-            out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
-        elif truncate and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
-            out.append(block(f"{what} overwrites the operating-system file {path}"))
-        elif path in ("/dev/null",) and what.startswith("mv"):
-            out.append(block("moving a file onto /dev/null replaces the null device"))
-    return out
 
 
 def _every_entry(path: str) -> bool:
@@ -136,7 +85,8 @@ def removal(ctx: Context, targets: list[Word], recursive: bool, what: str) -> li
     return out
 
 
-LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"})
+GREPS = frozenset({"grep", "egrep", "rg", "ag"})
+LISTERS = frozenset({"ls", "find", "locate", "fd", "fdfind", "tree", "du"}) | GREPS
 
 
 def fed_paths(ctx: Context) -> list[Word]:
@@ -146,14 +96,16 @@ def fed_paths(ctx: Context) -> list[Word]:
         if r.op == "<<<" and r.target is not None:
             out += [word(t) for t in r.target.text.split()]
     for c in ctx.cmd.upstream:
-        if not c.words:
-            continue
-        name = c.words[0].text.rsplit("/", 1)[-1]
-        args = [w for w in c.words[1:] if not w.text.startswith("-")]
+        inv = unwrap(c.words)
+        name = inv.name
+        args = [w for w in inv.args if not w.text.startswith("-")]
         if name in ("echo", "printf"):
             out += [word(t) for w in args for t in w.text.replace("\\n", " ").split()]
-        elif name in LISTERS:
-            out += [word(w.text.rstrip("/") + "/*") for w in args if w.text.startswith(("/", "~"))]
+        elif name in LISTERS:  # what grep or a filtered find lists is some files of the tree, as in find -delete
+            some = name in GREPS or any(w.text in FIND_FILTERS for w in inv.args)
+            out += [
+                word(w.text.rstrip("/") + ("/*.x" if some else "/*")) for w in args if w.text.startswith(("/", "~"))
+            ]
     return out
 
 
@@ -191,7 +143,7 @@ def mv(ctx: Context) -> list[Finding]:
     dest = dest_flag or (operands[-1] if operands else None)
     out = removal(ctx, sources, True, "mv")
     if dest is not None:
-        out += write_target(ctx, dest, False, "mv") + replaces_core(ctx, sources, dest, "mv")
+        out += copies(ctx, sources, dest, "mv") + replaces_core(ctx, sources, dest, "mv")
     return out or [confirm("moves or renames files")]
 
 
@@ -204,15 +156,19 @@ def copy(ctx: Context) -> list[Finding]:
     mode = next((ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-m", "--mode")), "")
     if ctx.inv.name == "install" and SETUID_MODE.match(mode):
         out.append(block(f"install -m {mode} creates a setuid/setgid program: a way to become root"))
-    if len(operands) >= 2 or (operands and "-t" in flags):
-        dest = operands[-1]
+    directory = next(
+        (ctx.args[i + 1] for i, w in enumerate(ctx.args[:-1]) if w.text in ("-t", "--target-directory")), None
+    )
+    if len(operands) >= 2 or (operands and directory):
+        dest = directory or operands[-1]
+        sources = operands if directory else operands[:-1]
         dest_path = normalize(dest.text, ctx.cmd.cwd) or ""
         if ctx.inv.name in ("cp", "install"):
-            out += replaces_core(ctx, operands[:-1], dest, ctx.inv.name)
-        for src in operands[:-1]:
+            out += replaces_core(ctx, sources, dest, ctx.inv.name)
+        for src in sources:
             if any(p and is_secret(p) for p in ctx.paths(src)) and not dest_path.startswith(("/etc/", "/root/")):
                 out.append(block(f"copies the secret file {src.text} to {dest.text}, where others may read it"))
-        out += write_target(ctx, dest, False, ctx.inv.name)
+        out += copies(ctx, sources, dest, ctx.inv.name, remote=ctx.inv.name == "rsync")
         if ctx.inv.name == "rsync" and flags & {"--delete", "--delete-before", "--delete-after", "--del"}:
             out += removal(ctx, [dest], True, "rsync --delete")
     return out or [confirm(f"{ctx.inv.name} writes files")]
@@ -224,7 +180,8 @@ def tee(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     downloaded = any(c.argv and c.argv[0].rsplit("/", 1)[-1] in ("curl", "wget", "fetch") for c in ctx.cmd.upstream)
     for f in files:
-        out += write_target(ctx, f, "-a" not in flags and "--append" not in flags, "tee")
+        mode = "append" if flags & {"-a", "--append"} else "overwrite"
+        out += write_target(ctx, f, mode, stdin_content(ctx, ctx.cmd), "tee")
         if downloaded:
             ctx.state.downloads.add(ctx.key(f.text))
     return out or ([confirm("writes files")] if files else [])
@@ -234,32 +191,70 @@ def tee(ctx: Context) -> list[Finding]:
 def truncate(ctx: Context) -> list[Finding]:
     _, files = split_options(ctx.args, frozenset({"-s", "--size", "-r", "--reference"}))
     out: list[Finding] = []
+    out += mass_edit(ctx, "truncate")
     for f in files:
-        out += write_target(ctx, f, True, "truncate")
+        out += write_target(ctx, f, "overwrite", EMPTY, "truncate")
     return out or [confirm("truncates files")]
+
+
+# in-place editor -> letters of its options that take a value (an 'i' after one of them is part of the value)
+IN_PLACE_EDITORS = {"sed": "efl", "perl": "eEMImxCdDFl0"}
+
+
+def edits_in_place(words: list[Word]) -> bool:
+    """'sed -i', 'sed -Ei.bak', 'perl -pi -e': the program rewrites the files it is given."""
+    name = words[0].text.rsplit("/", 1)[-1] if words else ""
+    stops = IN_PLACE_EDITORS.get(name)
+    if stops is None:
+        return False
+    clusters = [w.text[1:] for w in words[1:] if w.text.startswith("-") and not w.text.startswith("--")]
+    return any(w.text.startswith("--in-place") for w in words) or any(
+        "i" in re.split(f"[{stops}]", c, maxsplit=1)[0] for c in clusters
+    )
+
+
+def mass_edit(ctx: Context, what: str) -> list[Finding]:
+    """Every file of a system tree fed on stdin to an in-place editor ('find / -type f | xargs sed -i')."""
+    paths = [p for w in fed_paths(ctx) for p in ctx.paths(w)] if ctx.inv.args_from_stdin else []
+    under = [p.rsplit("/", 1)[0] or "/" for p in paths if p and protected_target(p)]
+    return [block(f"{what} rewrites the files under {root} that its input lists", "critical") for root in under]
+
+
+SED_ADD = re.compile(r"(?:^|[;\n])\s*(?:[0-9$]+|/[^/]*/)?(?:,(?:[0-9$]+|/[^/]*/))?\s*[aic]\\?\s*(.+)")
+SED_REPLACE = re.compile(r"(?:^|[;\n\s])s(\W)(?:\\.|(?!\1).)*\1((?:\\.|(?!\1).)*)\1")
+
+
+def sed_text(script: str) -> str:
+    """The lines a sed script adds: 'a', 'i' and 'c' text and the replacements of 's' commands."""
+    return "\n".join(
+        [m.group(1) for m in SED_ADD.finditer(script)] + [m.group(2) for m in SED_REPLACE.finditer(script)]
+    )
 
 
 @rule("sed")
 def sed(ctx: Context) -> list[Finding]:
     with_value = frozenset({"-e", "-f", "--expression", "--file", "-l", "--line-length"})
     flags, operands = split_options(ctx.args, with_value)
-    inplace = any(w.text.startswith(("-i", "--in-place")) or re.match(r"^-[a-zA-Z]*i", w.text) for w in ctx.args)
-    if not inplace:
+    if not edits_in_place(ctx.inv.words):
         return []
     has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
     files = operands if has_script else operands[1:]
-    out: list[Finding] = []
+    scripts = [w for i, w in enumerate(ctx.args) if i and ctx.args[i - 1].text in ("-e", "--expression")]
+    added = "\n".join(sed_text(w.text) for w in (scripts if has_script else operands[:1]))
+    out = mass_edit(ctx, "sed -i")
     for f in files:
-        out += write_target(ctx, f, False, "sed -i")
+        out += write_target(ctx, f, "edit", Content("edit", added), "sed -i")
     return out or [confirm("edits files in place")]
 
 
 @rule("dd")
 def dd(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
+    source = next((word(w.text[3:]) for w in ctx.args if w.text.startswith("if=") and not w.dynamic), None)
+    content = source_content(ctx, source) if source else stdin_content(ctx, ctx.cmd)
     for w in ctx.args:
         if w.text.startswith("of="):
-            out += write_target(ctx, word(w.text[3:]) if not w.unknown else w, True, "dd")
+            out += write_target(ctx, word(w.text[3:]) if not w.unknown else w, "overwrite", content, "dd")
     return out or [confirm("copies raw data")]
 
 
@@ -316,7 +311,9 @@ def chmod(ctx: Context) -> list[Finding]:
     else:
         mode, targets = (rest[0].text, rest[1:]) if rest else ("", [])
     recursive = any(w.text == "--recursive" or re.fullmatch(r"-[vcf]*R[Rvcf]*", w.text) for w in options)
-    out = _mode_findings(ctx, mode, targets, recursive, "chmod")
+    out = _mode_findings(ctx, mode, targets, recursive, "chmod") + _mode_findings(
+        ctx, mode, fed_roots(ctx), True, "chmod"
+    )
     return out or [confirm(f"changes file modes ({mode})")]
 
 
@@ -330,6 +327,7 @@ def chown(ctx: Context) -> list[Finding]:
     if name == "chattr":
         targets = [w for w in operands if not re.fullmatch(r"[-+=][aAcCdDeiIjPsStTux]+", w.text)]
     out = _mode_findings(ctx, "", targets, recursive, name) if recursive or not owner.startswith("root") else []
+    out += _mode_findings(ctx, "", fed_roots(ctx), True, name)
     for w in targets:
         for path in ctx.paths(w):
             if path and is_system_file(path) and name in ("chown", "chgrp") and not owner.startswith("root"):
@@ -342,6 +340,36 @@ FIND_FILTERS = names(
     "-newer -empty -perm -links -inum -wholename -iwholename -lname -uid -gid -nouser -nogroup"
 )
 FIND_EXEC = ("-exec", "-execdir", "-ok", "-okdir")
+
+
+MODE_CHANGERS = names("chmod chown chgrp chattr setfacl chcon")
+OWNER_FILTERS = names("-user -uid -group -gid -nouser -nogroup")
+
+
+def _every_file(ctx: Context, roots: list[Word], filtered: bool) -> list[str]:
+    """Roots under which 'every file find matches' takes in system files or a home directory."""
+    out: list[str] = []
+    for path in (p for r in roots for p in ctx.paths(r) if p):
+        target = path.rstrip("/") + ("/*.x" if filtered else "/*")
+        if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
+            out.append(path)
+    return out
+
+
+def _rewrites_found(inner: list[Word]) -> bool:
+    """The command find runs rewrites the file found ({}): an in-place editor, truncate, tee, or a copy onto it."""
+    name = inner[0].text.rsplit("/", 1)[-1]
+    if edits_in_place(inner) or name in ("truncate", "tee"):
+        return any("{}" in w.text for w in inner[1:])
+    if name in ("cp", "mv", "ln", "install", "rsync", "dd"):
+        return "{}" in inner[-1].text or any(w.text.startswith("of=") and "{}" in w.text for w in inner)
+    return False
+
+
+def fed_roots(ctx: Context) -> list[Word]:
+    """The trees whose every file reaches a command through xargs ('find /etc | xargs chmod 644' -> /etc)."""
+    fed = fed_paths(ctx) if ctx.inv.args_from_stdin else []
+    return [word(w.text.rsplit("/", 1)[0] or "/") for w in fed if w.text.endswith(("/*", "/*.x"))]
 
 
 @rule("find")
@@ -360,27 +388,28 @@ def find(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     execs = [expr[j + 1].text.rsplit("/", 1)[-1] for j, w in enumerate(expr[:-1]) if w.text in FIND_EXEC]
     if any(w.text == "-delete" for w in expr) or set(execs) & {"rm", "unlink", "shred", "rmdir", "srm"}:
-        for r in roots:
-            for path in ctx.paths(r):
-                if path is None:
-                    continue
-                target = path.rstrip("/") + ("/*.x" if filtered else "/*")
-                if protected_target(target) or (not filtered and protected_target(path) and path != "/tmp"):
-                    out.append(block(f"find -delete under {path} deletes system files or a home directory", "critical"))
+        for path in _every_file(ctx, roots, filtered):
+            out.append(block(f"find -delete under {path} deletes system files or a home directory", "critical"))
         out = out or [confirm("deletes the files it finds")]
     for j, w in enumerate(expr):
         if w.text in ("-fprint", "-fprintf", "-fls", "-fprint0") and j + 1 < len(expr):
-            out += write_target(ctx, expr[j + 1], True, "find " + w.text)
+            out += write_target(ctx, expr[j + 1], "overwrite", UNKNOWN, "find " + w.text)
         if w.text not in FIND_EXEC:
             continue
         end = next((k for k in range(j + 1, len(expr)) if expr[k].text in (";", "+")), len(expr))
         inner = expr[j + 1 : end]
         if not inner:
             continue
+        if _rewrites_found(inner):
+            for path in _every_file(ctx, roots, filtered):
+                out.append(block(f"find -exec {inner[0].text} rewrites every file under {path}", "critical"))
+        # chmod/chown of every file found is 'chmod -R' of the root, unless the files are one owner's
+        owned = any(w.text in OWNER_FILTERS for w in expr) and inner[0].text in ("chown", "chgrp")
+        recursive = inner[0].text in MODE_CHANGERS and not owned
         for r in roots:
-            rep = (r.text.rstrip("/") or "") + "/x"
+            rep = r.text.rstrip("/") or "/" if recursive else (r.text.rstrip("/") or "") + "/x"
             words = [word(x.text.replace("{}", rep)) if "{}" in x.text else x for x in inner]
-            out += ctx.state.check_words(words, ctx.cmd)
+            out += ctx.state.check_words([*words[:1], word("-R"), *words[1:]] if recursive else words, ctx.cmd)
         out = out or [confirm(f"runs {inner[0].text} on every file it finds")]
     return out
 

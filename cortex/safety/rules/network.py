@@ -6,8 +6,8 @@ import posixpath
 import re
 
 from cortex.safety.protected import is_secret, normalize
-from cortex.safety.rules import Context, block, confirm, rule
-from cortex.safety.rules.files import write_target
+from cortex.safety.rules import Context, block, confirm, rule, word
+from cortex.safety.rules.writes import Content, copies, write_target
 from cortex.safety.verdict import Finding
 from cortex.safety.wrappers import SHELLS
 
@@ -28,6 +28,25 @@ def _url_name(url: str) -> str:
     return posixpath.basename(re.sub(r"[?#].*$", "", url)) or "index.html"
 
 
+def _option(ctx: Context, *names: str) -> str | None:
+    """The value of '--opt VALUE', '--opt=VALUE' or '-P VALUE', or None."""
+    for i, w in enumerate(ctx.args):
+        opt, eq, value = w.text.partition("=")
+        if opt in names and (eq or i + 1 < len(ctx.args)):
+            return value if eq else ctx.args[i + 1].text
+    return None
+
+
+def _saved(ctx: Context, urls: list[str], directory: str | None, what: str) -> list[Finding]:
+    """Files a download saves under their URL's name (curl -O, wget), in ``directory`` when one is given."""
+    out: list[Finding] = []
+    for url in urls:
+        name = posixpath.join(directory, _url_name(url)) if directory else _url_name(url)
+        out += write_target(ctx, word(name), "overwrite", Content("download", url), what)
+        _track_download(ctx, name)
+    return out
+
+
 @rule("curl")
 def curl(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
@@ -35,17 +54,19 @@ def curl(ctx: Context) -> list[Finding]:
     uploads: list[str] = []
     writes = False
     urls = [w.text for w in args if re.match(r"^[a-z]+://", w.text)]
+    directory = _option(ctx, "--output-dir")
     for i, w in enumerate(args):
         t = w.text
         nxt = args[i + 1] if i + 1 < len(args) else None
         if t in ("-o", "--output") and nxt is not None:
             writes = True
-            out += write_target(ctx, nxt, True, "curl -o")
-            _track_download(ctx, nxt.text)
+            downloaded = Content("download", " ".join(urls) or "the network")
+            dest = word(posixpath.join(directory, nxt.text)) if directory else nxt
+            out += write_target(ctx, dest, "overwrite", downloaded, "curl -o")
+            _track_download(ctx, dest.text)
         elif t in ("-O", "--remote-name", "--remote-name-all") or re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", t):
             writes = True
-            for url in urls:
-                _track_download(ctx, _url_name(url))
+            out += _saved(ctx, urls, directory, "curl -O")
         elif t in ("-T", "--upload-file") and nxt is not None:
             uploads.append(nxt.text)
         elif t in ("-d", "--data", "--data-binary", "--data-urlencode", "-F", "--form", "--json") and nxt is not None:
@@ -61,7 +82,10 @@ def curl(ctx: Context) -> list[Finding]:
     return [confirm("downloads a file")] if writes else []
 
 
-@rule("wget", "aria2c", "axel")
+DIRECTORY_OPTIONS = {"wget": ("-P", "--directory-prefix"), "aria2c": ("-d", "--dir"), "axel": ()}
+
+
+@rule(*DIRECTORY_OPTIONS)
 def wget(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     args = ctx.args
@@ -76,14 +100,15 @@ def wget(ctx: Context) -> list[Finding]:
             if target == "-":
                 to_stdout = True
             elif target:
-                out += write_target(ctx, args[i + 1] if value is None else args[i], True, "wget -O")
+                downloaded = Content("download", " ".join(urls) or "the network")
+                dest = args[i + 1] if value is None else word(target)
+                out += write_target(ctx, dest, "overwrite", downloaded, "wget -O")
                 _track_download(ctx, target)
         elif t.startswith("--post-file") or t.startswith("--body-file"):
             target = value or nxt or ""
             out += _secret_findings(ctx, [p for p in [normalize(target, ctx.cmd.cwd)] if p], "wget")
     if not to_stdout and not any(w.text.startswith(("-O", "--output-document")) for w in args):
-        for url in urls:
-            _track_download(ctx, _url_name(url))
+        out += _saved(ctx, urls, _option(ctx, *DIRECTORY_OPTIONS[ctx.inv.name]), ctx.inv.name)
     return out or ([] if to_stdout else [confirm("downloads a file")])
 
 
@@ -136,6 +161,10 @@ def xterm(ctx: Context) -> list[Finding]:
 @rule("scp")
 def scp(ctx: Context) -> list[Finding]:
     words = [w for w in ctx.args if not w.text.startswith("-")]
+    if len(words) >= 2 and ":" not in words[-1].text:
+        found = copies(ctx, words[:-1], words[-1], "scp", remote=True)
+        if any(f.level == "block" for f in found):
+            return found
     if len(words) >= 2 and ":" in words[-1].text:
         sources = [normalize(w.text, ctx.cmd.cwd) for w in words[:-1]]
         found = _secret_findings(ctx, [p for p in sources if p], "scp")

@@ -139,10 +139,10 @@ def language_packages(ctx: Context) -> list[Finding]:
 @rule("gpg", "gpg2")
 def gpg(ctx: Context) -> list[Finding]:
     """Keys written into apt's global keyrings are trusted for every repository."""
-    from cortex.safety.rules.files import write_target
+    from cortex.safety.rules.writes import UNKNOWN, write_target
 
     args = ctx.args
     targets = [args[i + 1] for i, w in enumerate(args[:-1]) if w.text in ("-o", "--output", "--keyring")]
     targets += [word(w.text.split("=", 1)[1]) for w in args if w.text.startswith(("--output=", "--keyring="))]
-    out = [f for t in targets for f in write_target(ctx, t, False, "gpg")]
+    out = [f for t in targets for f in write_target(ctx, t, "replace", UNKNOWN, "gpg")]
     return out or ([confirm("gpg writes a key file")] if targets else [])

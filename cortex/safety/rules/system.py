@@ -1,15 +1,23 @@
-"""Processes, services, accounts, firewall and the shell's own memory."""
+"""Processes, services, accounts and the shell's own memory."""
 
 from __future__ import annotations
 
-import fnmatch
 import re
 
-from cortex.safety.protected import normalize
-from cortex.safety.rules import Context, block, confirm, names, rule, split_options, word
+from cortex.safety.protected import lost_unit
+from cortex.safety.rules import Context, State, block, confirm, names, rule, split_options, word
+from cortex.safety.rules.writes import planted, printed
 from cortex.safety.verdict import Finding
+from cortex.safety.wrappers import unwrap
 
 INIT_NAMES = frozenset({"init", "systemd", "1"})
+LOOKUP = re.compile(r"\b(?:pidof|pgrep)\s+(?:-\S+\s+)*([\w.@-]+)")  # the process a $(pidof NAME) names
+
+
+# process name (as pkill sees it, 15 characters at most) -> its unit, when the two differ
+CRITICAL_PROCESSES = {"systemd-journal": "systemd-journald", "systemd-network": "systemd-networkd"}
+CRITICAL_PROCESSES |= {"dbus-daemon": "dbus", "agetty": "getty@tty1"}
+HARMLESS_SIGNALS = names("HUP USR1 USR2 0 CONT WINCH 1 10 12")
 
 
 @rule("kill")
@@ -33,6 +41,11 @@ def kill(ctx: Context) -> list[Finding]:
         i += 1
     if signal in ("0",):
         return []
+    looked_up = [m.group(1) for w in ctx.args for m in LOOKUP.finditer(w.raw)]
+    if signal.upper().removeprefix("SIG") not in HARMLESS_SIGNALS:
+        lost = [(n, what) for n in looked_up if (what := lost_unit(CRITICAL_PROCESSES.get(n, n)))]
+        if lost:
+            return [block(f"kill stops {n}, which takes away {what}", "critical") for n, what in lost]
     if any(re.search(r"\b(pidof|pgrep)\b.*\b(systemd|init)\b", p) for p in (w.raw for w in ctx.args)):
         return [block("kill signals init/systemd (PID 1): the whole system goes down", "critical")]
     if "1" in pids:
@@ -49,12 +62,22 @@ def killall5(ctx: Context) -> list[Finding]:
     return [block("killall5 kills every process on the machine", "critical")]
 
 
+def _option_value(ctx: Context, options: tuple[str, ...]) -> str | None:
+    return next((ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in options), None)
+
+
 @rule("pkill", "killall", "skill", "slay")
 def pkill(ctx: Context) -> list[Finding]:
     _, operands = split_options(ctx.args, frozenset({"-u", "-U", "-g", "-G", "-P", "-s", "-t", "--signal", "-n"}))
     names = {w.text for w in operands}
     if names & INIT_NAMES or (ctx.inv.name == "pkill" and any(w.text in ("-1",) for w in ctx.args[1:2])):
         return [block("kills init/systemd: the whole system goes down", "critical")]
+    given = (w.text[1:].removeprefix("SIG") for w in ctx.args if re.fullmatch(r"-([A-Z][A-Z0-9+]*|\d+)", w.text))
+    signal = next(given, "TERM")
+    signal = _option_value(ctx, ("-s", "--signal")) or signal
+    lost = [(n, what) for n in sorted(names) if (what := lost_unit(CRITICAL_PROCESSES.get(n, n)))]
+    if lost and signal.upper().removeprefix("SIG") not in HARMLESS_SIGNALS:
+        return [block(f"{ctx.inv.name} kills {n}, which takes away {what}", "critical") for n, what in lost]
     users = [ctx.args[i + 1].text for i, w in enumerate(ctx.args[:-1]) if w.text in ("-u", "-U")]
     if not operands and users:
         if "root" in users or "0" in users:
@@ -77,6 +100,28 @@ SYSTEMCTL_READ = names(
 SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate suspend hibernate")
 
 
+UNIT_LOSS_VERBS = {"stop": "stopping", "mask": "masking", "disable": "disabling", "kill": "killing"}
+UNIT_RESTORE_VERBS = names("start restart reload-or-restart enable unmask")
+
+
+def unit_loss(ctx: Context, verb: str, units: list[str]) -> list[Finding]:
+    """Stopping, masking or disabling a critical unit cuts the admin off, now or at the next boot, unless the
+    same line starts it again ('systemctl stop ssh.socket && systemctl start ssh.service'): the line's state
+    keeps what is lost, and :func:`lost_units` judges it once the whole line is read."""
+    doing = UNIT_LOSS_VERBS.get(verb)
+    touched = [(u, lost) for u in units if (lost := lost_unit(u))]
+    for u, lost in touched:
+        if doing:
+            ctx.state.units[lost] = f"{doing} {u} takes away {lost}"
+        elif verb in UNIT_RESTORE_VERBS:
+            ctx.state.units[lost] = None
+    return [confirm(f"{doing or verb} {u} affects {lost}", "high") for u, lost in touched]
+
+
+def lost_units(state: State) -> list[Finding]:
+    return [block(reason, "critical") for reason in state.units.values() if reason]
+
+
 @rule("systemctl")
 def systemctl(ctx: Context) -> list[Finding]:
     _, operands = split_options(ctx.args, frozenset({"-t", "--type", "-p", "--property", "-n", "--lines", "-H"}))
@@ -86,9 +131,23 @@ def systemctl(ctx: Context) -> list[Finding]:
     if verb in SYSTEMCTL_POWER:
         return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
     units = [w.text for w in operands[1:]]
+    if "--user" not in {w.text for w in ctx.args} and (lost := unit_loss(ctx, verb, units)):
+        return lost
     if verb in ("stop", "mask", "disable", "kill") and any(u.startswith(("systemd-", "dbus", "init")) for u in units):
         return [confirm(f"systemctl {verb} of a core system service", "high")]
     return [confirm(f"systemctl {verb} changes services")]
+
+
+@rule("service", "invoke-rc.d", "update-rc.d", "chkconfig")
+def service(ctx: Context) -> list[Finding]:
+    """SysV spellings: 'service UNIT stop', 'update-rc.d UNIT disable', 'chkconfig UNIT off'."""
+    operands = [w.text for w in ctx.args if not w.text.startswith("-")]
+    if len(operands) < 2:
+        return [] if operands[:1] in ([], ["--status-all"]) else [confirm(f"{ctx.inv.name} changes services")]
+    verb = {"remove": "disable", "off": "disable", "force-stop": "stop"}.get(operands[1], operands[1])
+    if verb in ("status", "list"):
+        return []
+    return unit_loss(ctx, verb, operands[:1]) or [confirm(f"{ctx.inv.name} {operands[1]} changes services")]
 
 
 @rule("journalctl")
@@ -100,11 +159,17 @@ def journalctl(ctx: Context) -> list[Finding]:
 
 @rule("crontab")
 def crontab(ctx: Context) -> list[Finding]:
-    flags, _ = split_options(ctx.args, frozenset({"-u"}))
+    flags, files = split_options(ctx.args, frozenset({"-u"}))
     if "-r" in flags:
         return [block("crontab -r deletes every scheduled job without asking")]
     if "-l" in flags:
         return []
+    key = ctx.key(files[0].text) if files else None
+    if key in ctx.state.written:  # 'echo JOB > f; crontab f'
+        text = ctx.state.written[key]
+        if text is None:
+            return [block(f"crontab installs {files[0].text}, written earlier in this command from unseen output")]
+        return planted(ctx, text, cron=True)
     return [confirm("replaces the scheduled jobs")]
 
 
@@ -134,8 +199,82 @@ def export(ctx: Context) -> list[Finding]:
     return []
 
 
-@rule("passwd", "chpasswd", "usermod", "useradd", "adduser", "userdel", "deluser", "groupmod", "gpasswd", "chage")
+# Groups whose members are root, or read what only root should (logs, password hashes, raw disks, memory).
+PRIVILEGED_GROUPS = {
+    "sudo": "runs anything as root",
+    "wheel": "runs anything as root",
+    "admin": "runs anything as root",
+    "root": "owns root's files",
+    "0": "owns root's files",
+    "adm": "reads every system log, auth.log included",
+    "shadow": "reads the password hashes",
+    "disk": "reads and writes the raw disks",
+    "kmem": "reads the kernel's memory",
+}
+# Root in practice, and joined by the tools' own documented setup ('usermod -aG docker $USER'): confirmed.
+ROOT_EQUIVALENT_GROUPS = names("docker lxd incus libvirt")
+# program -> (short options, long options) whose value is a comma-separated list of groups joined
+GROUP_OPTIONS = {
+    "usermod": ("Gg", ("--groups", "--gid")),
+    "useradd": ("Gg", ("--groups", "--gid")),
+    "adduser": ("", ("--ingroup", "--gid")),
+}
+
+
+def _option_values(texts: list[str], letters: str, longs: tuple[str, ...]) -> list[str]:
+    """Values of an option given as '-G x', '-Gx', '-aG x' (the letter ends a cluster) or '--groups[=]x'."""
+    out: list[str] = []
+    for i, t in enumerate(texts):
+        nxt = texts[i + 1] if i + 1 < len(texts) else ""
+        if t.startswith("--"):
+            opt, eq, value = t.partition("=")
+            if opt in longs:
+                out.append(value if eq else nxt)
+        elif t.startswith("-") and letters:
+            for k, c in enumerate(t[1:], 1):
+                if c in letters:
+                    out.append(t[k + 1 :] or nxt)
+                    break
+    return out
+
+
+def joined_groups(ctx: Context) -> list[str]:
+    """The groups an account is put into: usermod/useradd -G/-g, gpasswd -a/-M, adduser/addgroup USER GROUP."""
+    name, texts = ctx.inv.name, [w.text for w in ctx.args]
+    operands = [t for t in texts if not t.startswith("-")]
+    if name in GROUP_OPTIONS:
+        values = _option_values(texts, *GROUP_OPTIONS[name])
+        if name == "adduser" and len(operands) == 2 and not values:
+            values = operands[1:]  # adduser USER GROUP
+        return [g for v in values for g in v.split(",") if g]
+    if name == "addgroup" and len(operands) == 2:
+        return operands[1:]
+    if name == "gpasswd" and _option_values(texts, "aM", ("--add", "--members")) and operands:
+        return operands[-1:]
+    return []
+
+
+def privilege_grant(ctx: Context) -> list[Finding]:
+    """Membership of a root group is root: granted by hand (visudo, like a sudoers line), never by a generated step."""
+    out: list[Finding] = []
+    for group in joined_groups(ctx):
+        if group in PRIVILEGED_GROUPS:
+            why = PRIVILEGED_GROUPS[group]
+            out.append(block(f"{ctx.inv.name} puts an account into the group {group}, which {why}", "critical"))
+        elif group in ROOT_EQUIVALENT_GROUPS:
+            out.append(
+                confirm(f"{ctx.inv.name} puts an account into {group}, whose members are root in practice", "high")
+            )
+    return out
+
+
+@rule("passwd", "chpasswd", "usermod", "useradd", "adduser", "addgroup", "userdel", "deluser", "groupmod", "gpasswd")
+@rule("chage")
 def accounts(ctx: Context) -> list[Finding]:
+    return privilege_grant(ctx) + _account_change(ctx)
+
+
+def _account_change(ctx: Context) -> list[Finding]:
     name, texts = ctx.inv.name, [w.text for w in ctx.args]
     if name == "passwd" and ("-d" in texts or "--delete" in texts):
         return [block("passwd -d removes a password: anyone may log in as that user")]
@@ -163,19 +302,6 @@ def visudo(ctx: Context) -> list[Finding]:
     if ctx.cmd.piped_in:
         return [block(f"feeds text into {ctx.inv.name}, which rewrites sudo or account files")]
     return [confirm(f"{ctx.inv.name} edits account or sudo rules (with a syntax check)", "high")]
-
-
-@rule("iptables", "ip6tables", "nft", "ufw", "firewall-cmd", "iptables-restore")
-def firewall(ctx: Context) -> list[Finding]:
-    texts = [w.text for w in ctx.args]
-    if ctx.inv.name in ("iptables", "ip6tables") and set(texts) & {"-L", "-S", "--list", "--list-rules"}:
-        return []
-    if ctx.inv.name == "ufw" and texts[:1] in (["status"], ["app"]):
-        return []
-    if ctx.inv.name == "nft" and texts[:1] == ["list"]:
-        return []
-    risky = {"-F", "--flush", "-X", "disable", "flush", "reset", "-P", "--policy"}
-    return [confirm(f"{ctx.inv.name} changes the firewall", "high" if set(texts) & risky else "medium")]
 
 
 @rule("setcap")
@@ -216,41 +342,22 @@ def docker(ctx: Context) -> list[Finding]:
     return [confirm(f"{ctx.inv.name} {verb} changes containers")]
 
 
-CRON_FILES = ("/etc/crontab", "/etc/cron.d/*", "/etc/cron.hourly/*", "/etc/cron.daily/*", "/var/spool/cron/*")
-STARTUP_FILES = ("*/.bashrc", "*/.profile", "*/.bash_profile", "*/.zshrc", "*/.bash_login", "/etc/profile")
-STARTUP_FILES += ("/etc/profile.d/*", "/etc/bash.bashrc", "/etc/rc.local", "/etc/zsh/*", "*/.config/autostart/*")
-CRON_SCHEDULE = re.compile(r"^\s*(@\w+|(\S+\s+){5})(root\s+)?")
-
-
-def _destinations(ctx: Context) -> list[str]:
-    """Where an echo/printf's text ends up: redirected files, 'tee' files downstream, or 'crontab'."""
-    dests = [p for r in ctx.cmd.redirects if r.writes and r.target for p in ctx.paths(r.target) if p]
+def _crontab_downstream(ctx: Context) -> bool:
+    """'echo "* * * * * job" | crontab -': the text becomes the user's crontab."""
     for c in ctx.cmd.downstream:
-        name = c.argv[0].rsplit("/", 1)[-1] if c.argv else ""
-        args = c.argv[2:] if name in ("sudo", "doas") else c.argv[1:]
-        name = c.argv[1].rsplit("/", 1)[-1] if name in ("sudo", "doas") and len(c.argv) > 1 else name
-        if name == "crontab":
-            dests.append("/var/spool/cron/crontab")
-        elif name == "tee":
-            dests += [p for a in args if not a.startswith("-") and (p := normalize(a, ctx.cmd.cwd))]
-    return dests
+        inv = unwrap(c.words)
+        if inv.name == "crontab" and not any(w.text in ("-l", "-r", "-e") for w in inv.args):
+            return True
+    return False
 
 
 @rule("echo", "printf")
 def echo(ctx: Context) -> list[Finding]:
-    """Text written where a shell or cron will run it later is checked as a command now."""
-    dests = _destinations(ctx)
-    cron = any(fnmatch.fnmatchcase(d, p) for d in dests for p in CRON_FILES)
-    startup = any(fnmatch.fnmatchcase(d, p) for d in dests for p in STARTUP_FILES)
-    if not (cron or startup):
+    """Text piped into crontab runs later: checked as a command now (text written to files: rules.writes)."""
+    text = printed(ctx.cmd)
+    if text is None or not _crontab_downstream(ctx):
         return []
-    out: list[Finding] = []
-    for w in ctx.args:
-        for line in w.text.replace("\\n", "\n").splitlines():
-            text = CRON_SCHEDULE.sub("", line, count=1) if cron else line
-            found = ctx.state.nested_lenient(text)
-            out += [Finding(f.level, f.risk, f"installs a command that runs later: {f.reason}") for f in found]
-    return [f for f in out if f.level == "block"] or [confirm("adds a command that runs at login or on a schedule")]
+    return planted(ctx, text, cron=True)
 
 
 @rule("set")
