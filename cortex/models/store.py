@@ -23,7 +23,7 @@ def resolve(name: str, models_dir: Path) -> Path:
     if entry is not None:
         return models_dir / entry.file
     path = Path(name).expanduser()
-    if path.is_file() or "/" in name:
+    if "/" in name or _lexists(path):
         return path.absolute()
     for candidate in (models_dir / name, models_dir / f"{name}.gguf"):
         if candidate.is_file():
@@ -31,10 +31,15 @@ def resolve(name: str, models_dir: Path) -> Path:
     raise ModelStoreError(f"no model named {name!r}; see 'cortex model list' for names, or give a path to a GGUF file")
 
 
+def _lexists(path: Path) -> bool:
+    """Something is at ``path``, a broken symlink included: what it is, the GGUF reader says."""
+    return path.exists() or path.is_symlink()
+
+
 def installed_path(name: str, models_dir: Path) -> Path:
-    """Like ``resolve`` but the file must exist."""
+    """Like ``resolve`` but something must be at the path (whether it is a model, ``modelfile`` checks)."""
     path = resolve(name, models_dir)
-    if not path.is_file():
+    if not _lexists(path):
         entry = find(name)
         if entry is None:
             raise ModelStoreError(f"model file not found: {path}; check the path, or see 'cortex model list'")
