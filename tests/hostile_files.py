@@ -127,10 +127,32 @@ def many_strings(path: Path, count: int = 1 << 23) -> Path:
     return big_array(path, count, STRING, size=64 + 8 * count)
 
 
+def _kv(key: str, kind: int, payload: bytes) -> bytes:
+    return _string(key) + struct.pack("<I", kind) + payload
+
+
+def wrong_types(path: Path) -> Path:
+    """Counts where text or an array belongs: a string block count and file type, an array context length."""
+    kvs = (
+        _kv("general.architecture", STRING, _string("llama"))
+        + _kv("llama.block_count", STRING, _string("many"))
+        + _kv("llama.context_length", ARRAY, struct.pack("<IQII", U32, 2, 1, 2))
+        + _kv("general.file_type", STRING, _string("q8"))
+    )
+    path.write_bytes(gguf_bytes(kvs, n_kv=4) + b"\0" * 4096)
+    return path
+
+
+def zero_alignment(path: Path) -> Path:
+    path.write_bytes(gguf_bytes(_kv("general.alignment", U32, struct.pack("<I", 0))) + b"\0" * 4096)
+    return path
+
+
 CRAFTED: dict[str, Callable[[Path], Path]] = {
     "nested": nested_arrays,
     "big-array": big_array,
     "huge-string": huge_string,
     "many-dims": many_dims,
     "many-strings": many_strings,
+    "zero-alignment": zero_alignment,
 }

@@ -55,6 +55,14 @@ def test_the_limits_name_what_was_too_big(tmp_path: Path) -> None:
         read_header(CRAFTED["huge-string"](tmp_path / "s.gguf"))
 
 
+def test_metadata_of_the_wrong_type_reads_as_absent(tmp_path: Path) -> None:
+    from hostile_files import wrong_types
+
+    info = model_info(wrong_types(tmp_path / "w.gguf"))
+    assert info["architecture"] == "llama" and info["context_length"] is None
+    assert info["quantization"] == "unknown" and info["ram_bytes"] > 0
+
+
 def test_a_shallow_nesting_and_a_long_scalar_array_still_read(tmp_path: Path) -> None:
     """The limits leave room for real files: arrays of arrays, and vocabularies of a million entries."""
     from hostile_files import big_array, nested_arrays
