@@ -7,6 +7,7 @@ GGUF with arrays nested 5,000 deep was a RecursionError traceback, one with an a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from test_models_store import write_gguf
 from cortex.config import load_config
 from cortex.llm_service.supervisor import LlamaServer, ServiceError
 from cortex.models.modelfile import ModelFileError, check_model, model_info, read_header
-from cortex.models.store import ModelStoreError, installed_path
+from cortex.models.store import ModelStoreError, installed_path, remove
 
 
 @pytest.mark.parametrize("kind", NOT_REGULAR)
@@ -94,3 +95,15 @@ def test_llm_start_on_such_a_model_fails_at_once(cortex_home: Path, tmp_path: Pa
 def test_a_good_gguf_still_reads(tmp_path: Path) -> None:
     info = model_info(write_gguf(tmp_path / "t.gguf"))
     assert info["architecture"] == "llama" and info["parameters"] == 32 * 64 + 64
+
+
+@pytest.mark.parametrize("kind", ("directory", "fifo", "dangling"))
+def test_rm_of_such_an_entry_in_the_models_dir_is_one_error_or_done(tmp_path: Path, kind: str) -> None:
+    """What the store now hands on must not end in a traceback where it is deleted."""
+    models = tmp_path / "models"
+    path = make(kind, models / "odd.gguf")
+    try:
+        assert remove("odd", models) == path
+    except ModelStoreError as e:
+        assert str(path) in str(e) and kind == "directory"
+    assert kind == "directory" or not os.path.lexists(path)

@@ -112,5 +112,8 @@ def remove(name: str, models_dir: Path, in_use: Path | None = None) -> Path:
         raise ModelStoreError(
             f"{path.name} is the configured model; choose another first ('cortex model use NAME'), then remove it"
         )
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as e:  # a directory named like a model, say
+        raise ModelStoreError(f"cannot remove {path}: {e.strerror}; Cortex removes only model files") from None
     return path
