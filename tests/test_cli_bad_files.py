@@ -21,7 +21,8 @@ from test_daemon_support import DaemonProcess, write_conf
 from cortex.daemon_client import CortexDaemonClient
 
 CONFIG_KINDS = ("fifo", "directory", "device", "latin1", "huge")
-# Commands that read every configuration file first.
+# Every command that reads the configuration files first (the click ones through one loader, daemon status
+# through its own fast path).
 READ_CONFIG = (
     ("config", "show"),
     ("config", "get", "llm.n_ctx"),
@@ -30,7 +31,11 @@ READ_CONFIG = (
     ("model", "list"),
     ("llm", "status"),
     ("llm", "start"),
+    ("llm", "ps"),
     ("ask", "hello"),
+    ("install", "nginx", "--dry-run"),
+    ("history",),
+    ("prompts", "list"),
 )
 
 
@@ -59,15 +64,23 @@ def one_clear_line(result: subprocess.CompletedProcess[str], *needles: str) -> N
 
 @pytest.mark.parametrize("kind", CONFIG_KINDS)
 @pytest.mark.parametrize("name", ("daemon.conf", "llm.env", ".env"))
-def test_every_command_over_a_bad_config_file(tmp_path: Path, name: str, kind: str) -> None:
+def test_each_bad_config_file(tmp_path: Path, name: str, kind: str) -> None:
     home = tmp_path / "home"
     path = make(kind, home / name)
-    for args in READ_CONFIG:
+    for args in (("config", "show"), ("daemon", "status")):
         one_clear_line(cortex(home, *args), str(path), KIND_WORDS[kind])
     result = cortex(home, "config", "set", "service.threads" if name == "llm.env" else "llm.n_ctx", "2")
     assert "Traceback" not in result.stderr
     if name != ".env":  # set writes the file it reads first; refusing leaves the file as it was
         one_clear_line(result, str(path))
+
+
+@pytest.mark.parametrize(("name", "kind"), [("daemon.conf", "directory"), ("llm.env", "latin1"), (".env", "fifo")])
+def test_every_command_over_a_bad_config_file(tmp_path: Path, name: str, kind: str) -> None:
+    home = tmp_path / "home"
+    path = make(kind, home / name)
+    for args in READ_CONFIG:
+        one_clear_line(cortex(home, *args), str(path), KIND_WORDS[kind])
 
 
 BAD_MODELS = (*NOT_REGULAR, "latin1", "huge", *sorted(CRAFTED))
