@@ -22,6 +22,7 @@ import os
 import re
 from collections import namedtuple
 
+from cortex.files import MissingFile, UnreadableFile, read_text
 from cortex.paths import DAEMON_CONF, DOTENV, LLM_ENV, SOCKET_FILE, SYSTEM_CONFIG_DIR, Paths, get_paths, locate
 from cortex.redact import remember
 
@@ -400,15 +401,32 @@ class Config:
         return f"http://{self['service.host']}:{self['service.port']}"
 
 
-def _read_text(path: str | Path) -> str:
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+MAX_CONFIG_BYTES = 1 << 20  # of one configuration or env file: a few KB in practice
+
+
+def _read_text(path: str | Path, missing_ok: bool = False) -> str | None:
+    """The text of configuration file ``path`` (None if absent and ``missing_ok``), read the one safe way
+    (``cortex.files``): anything there that is not a small regular UTF-8 file is a ConfigError naming it,
+    never skipped, which would put every key of the file back to its default."""
+    try:
+        return read_text(path, MAX_CONFIG_BYTES)
+    except MissingFile:
+        if missing_ok:
+            return None
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except UnreadableFile as e:
+        raise ConfigError(f"{e}; make it a regular UTF-8 text file, or remove it") from None
 
 
 def read_env_file(path: str | Path) -> dict[str, tuple[str, int]]:
+    """The variables of env file ``path`` (see ``parse_env``); ConfigError if it is absent or unreadable."""
+    return parse_env(_read_text(path) or "", path)
+
+
+def parse_env(text: str, path: str | Path) -> dict[str, tuple[str, int]]:
     """``KEY=value`` lines (``export`` and quotes allowed) -> {KEY: (value, line)}."""
     out: dict[str, tuple[str, int]] = {}
-    for n, line in enumerate(_read_text(path).splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -423,13 +441,13 @@ def read_env_file(path: str | Path) -> dict[str, tuple[str, int]]:
     return out
 
 
-def _read_ini(path: str) -> configparser.ConfigParser:
+def _read_ini(path: str, text: str) -> configparser.ConfigParser:
     import configparser  # only when a daemon.conf exists: most user-mode runs have none
 
     parser = configparser.ConfigParser(interpolation=None, delimiters=(":", "="))
     try:
-        parser.read_string(_read_text(path), source=path)
-    except (configparser.Error, UnicodeDecodeError) as e:
+        parser.read_string(text, source=path)
+    except configparser.Error as e:
         raise ConfigError(f"{path}: cannot parse: {e}".replace("\n", " ")) from None
     return parser
 
@@ -447,16 +465,15 @@ def load_config(
     where = {k: str(v) for k, v in paths._asdict().items()} if paths else locate(env=dict(env))
     settings = {k.name: Setting(k.default, "default") for k in KEYS}
     read: list[str] = []
-    if config_file and not os.path.isfile(config_file):
-        raise ConfigError(f"{config_file}: no such configuration file")
     user_conf = os.path.join(where["config_dir"], DAEMON_CONF)
     system_conf = os.path.join(SYSTEM_CONFIG_DIR, DAEMON_CONF)
     conf_files = [str(config_file)] if config_file else list(dict.fromkeys([system_conf, user_conf]))
 
     for path in conf_files:
-        if not os.path.isfile(path):
+        text = _read_text(path, missing_ok=not config_file)
+        if text is None:
             continue
-        parser = _read_ini(path)
+        parser = _read_ini(path, text)
         read.append(path)
         for section in parser.sections():
             if section not in DAEMON_SECTIONS:
@@ -470,11 +487,12 @@ def load_config(
 
     for fname in (LLM_ENV, DOTENV):
         path = os.path.join(where["config_dir"], fname)
-        if not os.path.isfile(path):
+        text = _read_text(path, missing_ok=True)
+        if text is None:
             continue
         read.append(path)
         by_var = {k.env: k for k in KEYS if k.file == fname}
-        for var, (raw, line) in read_env_file(path).items():
+        for var, (raw, line) in parse_env(text, path).items():
             key = by_var.get(var)
             if key is None:
                 continue  # env files may carry variables for other programs
@@ -537,7 +555,7 @@ def set_value(name: str, raw: str, paths: Paths | None = None, path: Path | None
     if found := _SET_CONTROL.search(raw):
         raise _control_error(where, key.file_key, found.group())
     convert(key, raw, where)
-    old = target.read_text(encoding="utf-8") if target.exists() else ""
+    old = _read_text(target, missing_ok=True) or ""
     if key.file == DAEMON_CONF:
         new = _set_ini_line(old, key.section, key.option, raw)
     else:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import socket
 import stat
 import tempfile
 from pathlib import Path
 
 import pytest
-from test_daemon_support import Conn, ThreadedDaemon, exchange, make_config, write_conf
+from test_daemon_support import Conn, ThreadedDaemon, as_other_user, exchange, make_config, write_conf
 
 from cortex.daemon.server import TokenBucket
 from cortex.daemon_client import CortexDaemonClient, DaemonError, DaemonNotRunning
@@ -224,26 +222,7 @@ def test_admin_commands_refuse_other_users(home: Path) -> None:
             {"command": "alerts.dismiss", "params": {"all": True}},
             {"command": "alerts.acknowledge", "params": {"all": True}},
         ]
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: become nobody, then connect
-            try:
-                os.setgid(65534)
-                os.setuid(65534)
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(str(d.socket_path))
-                f = s.makefile("rb")
-                out = []
-                for r in requests:
-                    s.sendall(json.dumps(r).encode() + b"\n")
-                    out.append(json.loads(f.readline()))
-                os.write(write_end, json.dumps(out).encode())
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        with os.fdopen(read_end) as pipe:
-            answers = json.loads(pipe.read())
-        os.waitpid(pid, 0)
+        answers = as_other_user(d.socket_path, requests)
         assert answers[0]["success"] is True
         assert [a["error"]["code"] for a in answers[1:4]] == ["unauthorized"] * 3
         assert answers[4]["success"] is True

@@ -134,6 +134,30 @@ def exchange(path: Path, data: bytes, timeout: float = 10.0) -> list[dict[str, A
         conn.close()
 
 
+NOBODY = 65534
+
+
+def as_other_user(socket_path: Path, requests: list[dict[str, Any]], uid: int = NOBODY) -> list[dict[str, Any]]:
+    """The daemon's answers to ``requests`` sent by a forked child running as ``uid`` (needs root; the socket
+    and its directory must let that user in): the peer SO_PEERCRED reports is then not an admin."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: become the other user, then connect
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            conn = Conn(socket_path, timeout=60)
+            os.write(write_end, json.dumps([conn.request(r) for r in requests]).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        answers = json.loads(pipe.read() or "null")
+    os.waitpid(pid, 0)
+    assert answers is not None, "the child running as the other user failed"
+    return answers
+
+
 class DaemonProcess:
     """``cortexd --foreground --user`` as a subprocess with its own CORTEX_HOME."""
 

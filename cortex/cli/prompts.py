@@ -65,11 +65,13 @@ def list_(as_json: bool) -> None:
 @json_option
 def show(name: str, as_json: bool) -> None:
     """The source of template NAME."""
+    from cortex.llm.prompts import PromptError
+
     template = _find(name)
     try:
-        source = template.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"cannot read {template.path}: {e}")
+        source = template.source()
+    except PromptError as e:
+        fail(e.message)
     if as_json:
         emit_json({**template.as_dict(), "source": source})
         return

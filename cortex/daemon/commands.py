@@ -169,11 +169,11 @@ async def inference(d: Daemon, r: Request, c: Connection) -> Any:
         except PromptError as e:
             raise ProtocolError(ErrorCode(e.code), e.message) from None
     base_url = None
-    if "model" in params:  # a model of the model cache; started (and others evicted) in a worker thread
+    if "model" in params:  # a model of the model cache, named by path only by admins; started in a worker thread
         from cortex.llm_service.cache import CacheError
 
         try:
-            base_url = await asyncio.to_thread(d.model_cache().ensure, params["model"])
+            base_url = await asyncio.to_thread(d.model_cache().ensure, params["model"], c.is_admin)
         except CacheError as e:
             raise ProtocolError(ErrorCode(e.code), e.message) from None
         params = {k: v for k, v in params.items() if k != "model"}

@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cortex.files import MissingFile, UnreadableFile, read_text
+
 SYSTEM_PROMPTS_DIR = Path("/etc/cortex/prompts")
 SUFFIX = ".j2"
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+MAX_SOURCE = 1 << 20  # bytes of a template file
 MAX_OUTPUT = 64 * 1024  # characters a rendered prompt may have; far beyond any model context here
 BUILTIN = ("chat", "raw")  # inference's own template values, never looked up as files
 
@@ -49,6 +52,16 @@ class PromptTemplate:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": str(self.path), "scope": self.scope}
+
+    def source(self) -> str:
+        """The template's text, read the one safe way (``cortex.files``: a FIFO, a huge or a non-UTF-8 file
+        is a clear error, never a blocked worker)."""
+        try:
+            return read_text(self.path, MAX_SOURCE)
+        except MissingFile as e:
+            raise PromptError("not_found", f"prompt template {self.name!r} is gone: {e}") from None
+        except UnreadableFile as e:
+            raise PromptError("config_error", f"cannot use prompt template {self.name!r}: {e}") from None
 
 
 def prompt_dirs(config: Any) -> list[tuple[str, Path]]:
@@ -122,10 +135,7 @@ def render(template: PromptTemplate, variables: Any, facts: dict[str, Any] | Non
         raise PromptError("invalid_params", "'variables' must be an object whose keys are plain names")
     if "system" in variables or "request" in variables:
         raise PromptError("invalid_params", "'system' and 'request' are set by cortex; use other variable names")
-    try:
-        source = template.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise PromptError("not_found", f"cannot read prompt template {template.path}: {e}") from None
+    source = template.source()
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     context = {**variables, "request": dict(variables), "system": facts if facts is not None else system_facts()}
     try:

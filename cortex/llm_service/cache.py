@@ -66,22 +66,26 @@ class ModelCache:
         self._sweeper: threading.Thread | None = None
         self._failed: dict[Path, tuple[float, float]] = {}  # {model: (next try at, wait after the next failure)}
 
-    def resolve(self, name: Any) -> Path:
-        from cortex.models.store import ModelStoreError, installed_path
+    def resolve(self, name: Any, any_path: bool = True) -> Path:
+        """The model file ``name`` names; without ``any_path`` (a peer that is not an admin) only catalog
+        models and files in the models directory."""
+        from cortex.models.store import ModelStoreError, PathNotAllowed, installed_path
 
         if not isinstance(name, str) or not name.strip():
             raise CacheError("invalid_params", "'model' must be a model name (cortex model list) or a GGUF path")
         try:
-            return installed_path(name, self.config.paths.models_dir).resolve()
+            return installed_path(name, self.config.paths.models_dir, any_path).resolve()
+        except PathNotAllowed as e:
+            raise CacheError("unauthorized", str(e)) from None
         except ModelStoreError as e:
             raise CacheError("not_found", str(e)) from None
 
     def is_default(self, path: Path) -> bool:
         return path == self.config.model_path.resolve()
 
-    def ensure(self, name: str) -> str | None:
+    def ensure(self, name: str, any_path: bool = True) -> str | None:
         """The URL serving model ``name`` (started if needed), or None for the default model (cortex-llm)."""
-        path = self.resolve(name)
+        path = self.resolve(name, any_path)
         if self.is_default(path):
             return None
         entry = self.loaded.get(path)

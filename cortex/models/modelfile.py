@@ -15,8 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cortex.files import MissingFile, UnreadableFile, open_regular
+
 GGUF_MAGIC = b"GGUF"
 FIX = "set CORTEX_LLM_MODEL_PATH in llm.env to a GGUF model, or 'cortex model pull smollm2-135m' for the bundled one"
+
+# Limits of the header walk. Real models stay far below them (Gemma 3's 262,144-token vocabulary is 0.8 M
+# array items in all, a whole tokenizer.json embedded as one string is under 16 MiB); a file past any is not a
+# model, and the walk stops before it costs seconds or memory.
+MAX_HEADER = 64 << 20  # bytes of metadata and tensor table
+MAX_ITEMS = 1 << 21  # array items in the whole header, nested arrays' included (each string walked: ~1 µs)
+MAX_STRING = 1 << 24  # bytes of one string
+MAX_DEPTH = 8  # arrays of arrays of ...
+MAX_DIMS = 8  # of a tensor (ggml has 4)
 
 # GGUF metadata value types -> struct format of a scalar (8 = string, 9 = array).
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
@@ -53,62 +64,128 @@ class ModelInfo:
         return str(self.metadata.get("general.name") or self.path.stem)
 
 
-class _Reader:
-    """Little-endian reads that turn a short read into a truncation error."""
+class _Array:
+    """An array being walked: its item type, its count, the items still to read, and the items kept (or None)."""
 
-    def __init__(self, f: BinaryIO, path: Path):
-        self.f, self.path = f, path
+    __slots__ = ("count", "items", "kind", "left")
+
+    def __init__(self, kind: int, count: int, items: list[object] | None):
+        self.kind, self.count, self.left, self.items = kind, count, count, items
+
+
+class _Reader:
+    """Little-endian reads within the header's limits: a short read is a truncated file, a read past
+    ``MAX_HEADER`` or a limit broken is not a valid GGUF."""
+
+    def __init__(self, f: BinaryIO, path: Path, size: int):
+        self.f, self.path, self.size = f, path, size
+        self.pos = 0  # bytes of the file consumed so far
+        self.items = 0  # array items announced so far, nested ones included
+
+    def invalid(self, why: str) -> ModelFileError:
+        return ModelFileError(f"{self.path} is not a valid GGUF model ({why}); {FIX}")
+
+    def _need(self, n: int) -> None:
+        if self.pos + n > self.size:
+            raise ModelFileError(f"{self.path}: the file is truncated (GGUF header cut short); re-download it or {FIX}")
+        if self.pos + n > MAX_HEADER:
+            raise self.invalid(f"a header larger than {MAX_HEADER >> 20} MiB")
+        self.pos += n
 
     def take(self, fmt: str) -> tuple:
         size = struct.calcsize("<" + fmt)
-        data = self.f.read(size)
-        if len(data) != size:
-            raise ModelFileError(f"{self.path}: the file is truncated (GGUF header cut short); re-download it or {FIX}")
-        return struct.unpack("<" + fmt, data)
+        self._need(size)
+        return struct.unpack("<" + fmt, self.f.read(size))
+
+    def skip(self, n: int) -> None:
+        self._need(n)
+        self.f.seek(n, os.SEEK_CUR)
+
+    def _length(self) -> int:
+        (n,) = self.take("Q")
+        if n > MAX_STRING:
+            raise self.invalid(f"a string of {n} bytes")
+        return n
 
     def string(self) -> str:
-        (n,) = self.take("Q")
-        if n > 1 << 24:
-            raise ModelFileError(f"{self.path}: corrupt GGUF header (string of {n} bytes); {FIX}")
-        raw = self.f.read(n)
-        if len(raw) != n:
-            raise ModelFileError(f"{self.path}: the file is truncated (GGUF header cut short); re-download it or {FIX}")
-        return raw.decode("utf-8", "replace")
+        n = self._length()
+        self._need(n)
+        return self.f.read(n).decode("utf-8", "replace")
 
-    def value(self, kind: int) -> object:
+    def scalar(self, kind: int) -> object:
+        """A value that is not an array: a number, a bool or a string."""
         if kind in _SCALARS:
             return self.take(_SCALARS[kind])[0]
         if kind == _STRING:
             return self.string()
-        if kind == _ARRAY:
-            item_kind, count = self.take("IQ")
-            if count > 1 << 26:
-                raise ModelFileError(f"{self.path}: corrupt GGUF header (array of {count} items); {FIX}")
-            items = [self.value(item_kind) for _ in range(count)]
-            return items if count <= 16 else f"<{count} items>"
-        raise ModelFileError(f"{self.path}: corrupt GGUF header (unknown value type {kind}); {FIX}")
+        raise self.invalid(f"unknown value type {kind}")
+
+    def value(self, kind: int) -> object:
+        """One metadata value. Arrays are walked with a stack, never by recursion: the file decides how deep
+        they nest. Arrays of more than 16 items are summarised as "<N items>" and their scalars skipped unread."""
+        if kind != _ARRAY:
+            return self.scalar(kind)
+        stack: list[_Array] = []
+        self._open(stack, keep=True)
+        done: object = None
+        while stack:
+            top = stack[-1]
+            if not top.left:
+                stack.pop()
+                done = top.items if top.items is not None else f"<{top.count} items>"
+                if stack and stack[-1].items is not None:
+                    stack[-1].items.append(done)
+            elif top.kind == _ARRAY:
+                top.left -= 1
+                self._open(stack, keep=top.items is not None)
+            elif top.items is not None:
+                top.left -= 1
+                top.items.append(self.scalar(top.kind))
+            else:
+                self._skip_items(top.kind, top.left)
+                top.left = 0
+        return done
+
+    def _open(self, stack: list[_Array], keep: bool) -> None:
+        if len(stack) >= MAX_DEPTH:
+            raise self.invalid(f"arrays nested deeper than {MAX_DEPTH}")
+        kind, count = self.take("IQ")
+        if kind not in _SCALARS and kind not in (_STRING, _ARRAY):
+            raise self.invalid(f"unknown value type {kind}")
+        self.items += count
+        if self.items > MAX_ITEMS:
+            raise self.invalid(f"an array of {count} items; a header holds at most {MAX_ITEMS} in all")
+        stack.append(_Array(kind, count, [] if keep and count <= 16 else None))
+
+    def _skip_items(self, kind: int, count: int) -> None:
+        if kind in _SCALARS:
+            self.skip(count * struct.calcsize("<" + _SCALARS[kind]))
+            return
+        for _ in range(count):  # strings: each length must be read to find the next
+            self.skip(self._length())
 
 
 def read_header(path: Path) -> ModelInfo:
     """Open ``path`` and walk its GGUF header; raise ModelFileError with a fix for anything wrong."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"model file not found: {path}; {FIX}")
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a directory, not a model file; {FIX}")
-    if not os.access(path, os.R_OK):
-        raise ModelFileError(f"{path} is not readable by this user; fix its permissions (chmod a+r) or {FIX}")
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if f.read(4) != GGUF_MAGIC:
+    try:
+        f = open_regular(path)
+    except MissingFile:
+        raise ModelFileError(f"model file not found: {path}; {FIX}") from None
+    except UnreadableFile as e:
+        raise ModelFileError(f"{e}; {FIX}") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        r = _Reader(f, path, size)
+        if size < 4 or f.read(4) != GGUF_MAGIC:
             raise ModelFileError(f"{path} is not a GGUF model (wrong magic bytes); {FIX}")
-        r = _Reader(f, path)
+        r.pos = 4
         (version,) = r.take("I")
         if version not in (2, 3):
             raise ModelFileError(f"{path}: unsupported GGUF version {version}; use a GGUF v2 or v3 model")
         n_tensors, n_kv = r.take("QQ")
         if n_tensors > 1 << 20 or n_kv > 1 << 20:
-            raise ModelFileError(f"{path}: corrupt GGUF header ({n_tensors} tensors, {n_kv} keys); {FIX}")
+            raise r.invalid(f"{n_tensors} tensors, {n_kv} keys")
         metadata: dict[str, object] = {}
         for _ in range(n_kv):
             key = r.string()
@@ -118,6 +195,8 @@ def read_header(path: Path) -> ModelInfo:
         for _ in range(n_tensors):
             r.string()
             (n_dims,) = r.take("I")
+            if n_dims > MAX_DIMS:
+                raise r.invalid(f"a tensor of {n_dims} dimensions")
             dims = r.take("Q" * n_dims) if n_dims else ()
             ggml_type, offset = r.take("IQ")
             elements = 1
@@ -126,8 +205,11 @@ def read_header(path: Path) -> ModelInfo:
             parameters += elements
             block, nbytes = _GGML_BLOCKS.get(ggml_type, (1, 0))
             data_end = max(data_end, offset + elements // block * nbytes)
-        alignment = int(metadata.get("general.alignment", 32))  # type: ignore[call-overload]
-        data_start = -(-f.tell() // alignment) * alignment
+        alignment = _int(metadata, "general.alignment")
+        alignment = 32 if alignment is None else alignment
+        if not 1 <= alignment <= 1 << 20:
+            raise r.invalid(f"general.alignment {alignment}")
+        data_start = -(-r.pos // alignment) * alignment
     if data_start + data_end > size:
         raise ModelFileError(
             f"{path} is truncated: {size} bytes on disk, its header needs {data_start + data_end}; "
@@ -160,22 +242,29 @@ def check_model(path: Path, ctx_size: int = 512, available: int | None = None) -
 
 def estimate_ram(info: ModelInfo, ctx_size: int) -> int:
     """Weights plus the KV cache for ``ctx_size`` tokens plus a working margin, in bytes."""
-    arch = info.architecture
-    layers = int(info.metadata.get(f"{arch}.block_count", 32))  # type: ignore[call-overload]
-    width = int(info.metadata.get(f"{arch}.embedding_length", 4096))  # type: ignore[call-overload]
-    heads = int(info.metadata.get(f"{arch}.attention.head_count", 1) or 1)  # type: ignore[call-overload]
-    kv_heads = int(info.metadata.get(f"{arch}.attention.head_count_kv", heads) or heads)  # type: ignore[call-overload]
+    arch, meta = info.architecture, info.metadata
+    layers = _int(meta, f"{arch}.block_count") or 32
+    width = _int(meta, f"{arch}.embedding_length") or 4096
+    heads = _int(meta, f"{arch}.attention.head_count") or 1
+    kv_heads = _int(meta, f"{arch}.attention.head_count_kv") or heads
     kv_bytes = 2 * layers * ctx_size * width * kv_heads // heads * 2  # K and V, f16
     return info.size_bytes + kv_bytes + 64 * 2**20
 
 
-def _quantization(file_type: object) -> str:
+def _int(meta: dict[str, object], key: str) -> int | None:
+    """Metadata ``key`` when the file holds a whole number there, else None: a string or an array where a
+    count belongs is the file's mistake, to be read as absent rather than end in a traceback."""
+    value = meta.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _quantization(file_type: int | None) -> str:
     import gguf  # only for the names of llama.cpp's file types
 
     if file_type is None:
         return "unknown"
     try:
-        return gguf.LlamaFileType(int(file_type)).name.removeprefix("MOSTLY_")  # type: ignore[call-overload]
+        return gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_")
     except ValueError:
         return f"file type {file_type}"
 
@@ -184,14 +273,13 @@ def model_info(path: Path, ctx_size: int = 2048) -> dict[str, Any]:
     """The DESIGN section 3 ``model info`` document, plus size and a RAM estimate for ``ctx_size`` tokens."""
     header = read_header(path)  # raises ModelFileError with the fix
     arch, meta = header.architecture, header.metadata
-    context = meta.get(f"{arch}.context_length")
     return {
         "path": str(Path(path).absolute()),
         "name": header.name,
         "architecture": arch,
         "parameters": header.parameters,
-        "quantization": _quantization(meta.get("general.file_type")),
-        "context_length": int(context) if context is not None else None,  # type: ignore[call-overload]
+        "quantization": _quantization(_int(meta, "general.file_type")),
+        "context_length": _int(meta, f"{arch}.context_length"),
         "chat_template": bool(meta.get("tokenizer.chat_template")),
         "size_bytes": header.size_bytes,
         "ctx_size": ctx_size,

@@ -2,11 +2,14 @@
 
 A model is named by its catalog name (``phi-2``), its file name in the models
 directory, or a path to any GGUF file. Files in the directory that are not in
-the catalog are listed too, under their file stem.
+the catalog are listed too, under their file stem. Whoever may not name files
+(a cortexd peer that is not an admin) names only the first two, or a path
+straight into the models directory.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cortex.models.catalog import CATALOG, CatalogEntry, find
@@ -16,25 +19,49 @@ class ModelStoreError(LookupError):
     """No such model, or it may not be removed; the message says what to do."""
 
 
-def resolve(name: str, models_dir: Path) -> Path:
+class PathNotAllowed(ModelStoreError):
+    """A path outside the models directory, named by someone who may not name files. One message for every
+    such path: whether it exists is not the asker's business."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "naming a model file by path needs root or the daemon's own user; "
+            "name a model from 'cortex model list' (the catalog or the models directory)"
+        )
+
+
+def resolve(name: str, models_dir: Path, any_path: bool = True) -> Path:
     """The file ``name`` refers to: a path, a catalog name, a file or stem in ``models_dir``. It may not exist yet
-    only for catalog names (so ``pull`` knows where it goes)."""
+    only for catalog names (so ``pull`` knows where it goes). Without ``any_path`` a path must lie directly in
+    ``models_dir``, judged from its text alone (PathNotAllowed otherwise): nothing elsewhere is looked at."""
     entry = find(name)
     if entry is not None:
         return models_dir / entry.file
-    path = Path(name).expanduser()
-    if path.is_file() or "/" in name:
-        return path.absolute()
+    if not any_path:
+        if "/" in name or name.startswith("~"):
+            path = Path(os.path.normpath(name))
+            if not (path.is_absolute() and path.parent == models_dir.absolute()):
+                raise PathNotAllowed()
+            return path
+    else:
+        path = Path(name).expanduser()
+        if "/" in name or _lexists(path):
+            return path.absolute()
     for candidate in (models_dir / name, models_dir / f"{name}.gguf"):
-        if candidate.is_file():
+        if _lexists(candidate):
             return candidate
     raise ModelStoreError(f"no model named {name!r}; see 'cortex model list' for names, or give a path to a GGUF file")
 
 
-def installed_path(name: str, models_dir: Path) -> Path:
-    """Like ``resolve`` but the file must exist."""
-    path = resolve(name, models_dir)
-    if not path.is_file():
+def _lexists(path: Path) -> bool:
+    """Something is at ``path``, a broken symlink included: what it is, the GGUF reader says."""
+    return path.exists() or path.is_symlink()
+
+
+def installed_path(name: str, models_dir: Path, any_path: bool = True) -> Path:
+    """Like ``resolve`` but something must be at the path (whether it is a model, ``modelfile`` checks)."""
+    path = resolve(name, models_dir, any_path)
+    if not _lexists(path):
         entry = find(name)
         if entry is None:
             raise ModelStoreError(f"model file not found: {path}; check the path, or see 'cortex model list'")
@@ -95,5 +122,8 @@ def remove(name: str, models_dir: Path, in_use: Path | None = None) -> Path:
         raise ModelStoreError(
             f"{path.name} is the configured model; choose another first ('cortex model use NAME'), then remove it"
         )
-    path.unlink()
+    try:
+        path.unlink()
+    except OSError as e:  # a directory named like a model, say
+        raise ModelStoreError(f"cannot remove {path}: {e.strerror}; Cortex removes only model files") from None
     return path
