@@ -8,6 +8,7 @@ GGUF with arrays nested 5,000 deep was a RecursionError traceback, one with an a
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,23 @@ def test_rm_of_such_an_entry_in_the_models_dir_is_one_error_or_done(tmp_path: Pa
     except ModelStoreError as e:
         assert str(path) in str(e) and kind == "directory"
     assert kind == "directory" or not os.path.lexists(path)
+
+
+def test_strings_skipped_in_chunks_leave_the_reader_on_the_next_key(tmp_path: Path) -> None:
+    """A long string array is skipped from chunks (strings across chunk ends, one longer than a chunk); the key
+    after it must still read right, and a file that ends inside the array is truncated, not garbage."""
+    from hostile_files import ARRAY, STRING, U32, _kv, _string, gguf_bytes
+
+    strings = [f"token{i}" * (i % 7) for i in range(20_000)] + ["x" * 200_000] + ["tail"] * 17
+    array = struct.pack("<IQ", STRING, len(strings)) + b"".join(_string(s) for s in strings)
+    body = _kv("tokenizer.ggml.tokens", ARRAY, array) + _kv("llama.block_count", U32, struct.pack("<I", 30))
+    whole = tmp_path / "whole.gguf"
+    data = gguf_bytes(body, n_kv=2)
+    whole.write_bytes(data + b"\0" * (-len(data) % 32))  # no tensors: the data section starts aligned
+    info = read_header(whole)
+    assert info.metadata["tokenizer.ggml.tokens"] == f"<{len(strings)} items>"
+    assert info.metadata["llama.block_count"] == 30
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[: len(array) // 2])
+    with pytest.raises(ModelFileError, match="truncated"):
+        read_header(cut)
