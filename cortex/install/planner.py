@@ -1,6 +1,8 @@
 """From a request to a checked plan, grounded in apt's own index.
 
-0. Words the index has never heard of are read as the closest words it knows
+0. Unicode is folded (NFKC) and a word imitating a package name with look-alike
+   letters of other scripts is refused (``cortex.packages.lookalikes``). Words
+   the index has never heard of are read as the closest words it knows
    ("instal wireshrk" -> "install wireshark", ``cortex.packages.spelling``).
 1. A request that names packages exactly ("install tree and htop") is planned
    from the index alone, no model involved.
@@ -35,6 +37,7 @@ from cortex.install.intent import IntentError, Part, read_request
 from cortex.install.plan import Plan, Step
 from cortex.install.removal import installed
 from cortex.packages.index import PackageIndex, open_index
+from cortex.packages.lookalikes import LookalikeError, check
 from cortex.packages.search import Candidate, rank
 from cortex.packages.spelling import correct
 from cortex.providers import Capability, Options, Provider, ProviderError
@@ -187,11 +190,14 @@ def make_plan(
     index = index or open_index(config)
     plan = Plan(request=request)
     try:
-        request, fixes = correct(request, index)
+        folded = check(request, index)
+        if folded != request:
+            plan.notes.append(f"read {request!r} as {folded!r} (Unicode compatibility forms folded)")
+        request, fixes = correct(folded, index)
         if fixes:
             plan.notes.append("read " + ", ".join(f"{typed!r} as {meant!r}" for typed, meant in sorted(fixes.items())))
         parts = read_request(request, index) or [Part("install", request)]
-    except IntentError as e:
+    except (LookalikeError, IntentError) as e:
         raise PlanError(str(e)) from e
     for part in parts:
         if part.action != "install":
