@@ -95,16 +95,16 @@ def assess(
     facts = installed(gone, run)
     needed = owners(running_needs(env), run)
     blocks, warnings = [], []
-    if not sim.ok:
-        blocks.append(f"apt refuses this removal: {sim.error}")
     essential = [n for n in gone if n in facts and facts[n].essential]
     required = [n for n in gone if n in facts and facts[n].priority == "required" and n not in essential]
     important = [n for n in gone if n in facts and facts[n].priority == "important"]
     if essential:
-        blocks.append(f"removes {_listed(essential)}, marked Essential: yes: dpkg and the shell depend on it")
+        blocks.append(f"removes {_listed(essential)}, marked Essential: yes: Debian does not work without it")
     if required:
         blocks.append(f"removes {_listed(required)}, of Priority: required: the system may not work without it")
     blocks += [f"{n} {needed[n]}: removing it can lock you out or stop the system" for n in gone if n in needed]
+    if not sim.ok:
+        blocks.append(f"apt refuses this removal: {sim.error}")
     if important:
         warnings.append(f"removes {_listed(important)}, of Priority: important: expected on every Debian system")
     if extra:
