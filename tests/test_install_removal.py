@@ -43,6 +43,8 @@ def removal_steps(plan) -> list:
         ("completely remove nginx", "purge", ["nginx"]),
         ("uninstall nginx fully", "purge", ["nginx"]),
         ("remove docker", "remove", ["docker.io"]),  # the names people use, as for installs
+        ("uninstal nginx", "remove", ["nginx"]),  # one edit from uninstall (not so "remote": one from remove)
+        ("unistall tree", "remove", ["tree"]),
     ],
 )
 def test_a_removal_verb_governing_package_names_is_a_removal(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from cortex.install.exact import exact_packages, request_words
 from cortex.packages.index import PackageIndex
+from cortex.packages.spelling import edit_distance
 
 REMOVE_VERBS = {"remove": "remove", "uninstall": "remove", "deinstall": "remove", "delete": "remove"}
 REMOVE_VERBS |= {"erase": "remove", "get rid of": "remove", "purge": "purge"}
@@ -62,6 +63,8 @@ def _verb(clause: str) -> tuple[str | None, str]:
     while i < len(tokens) and tokens[i] in PREAMBLE:
         i += 1
     rest = tokens[i:]
+    if rest and rest[0] != "uninstall" and edit_distance(rest[0], "uninstall", 1) <= 1:
+        rest[0] = "uninstall"  # "uninstal", "unistall": nothing else is one edit from it ("remove" is from "remote")
     for verb in (*REMOVE_VERBS, *INSTALL_VERBS):
         size = len(verb.split())
         if rest[:size] == verb.split():
