@@ -68,8 +68,7 @@ def running_needs(env: Mapping[str, str] = os.environ) -> dict[str, str]:
 def owners(paths: Mapping[str, str], run: Runner = subprocess.run) -> dict[str, str]:
     """Package -> why, for the packages dpkg says own ``paths`` (also as /usr-less paths: dpkg may list
     /lib/systemd/systemd where usr-merge made it /usr/lib/systemd/systemd)."""
-    queries = {p: why for p, why in paths.items()}
-    queries |= {p[4:]: why for p, why in paths.items() if p.startswith("/usr/")}
+    queries = {**paths, **{p[4:]: why for p, why in paths.items() if p.startswith("/usr/")}}
     result = run_apt(["dpkg-query", "-S", "--", *queries], run)
     found: dict[str, str] = {}
     for line in result.stdout.splitlines():

@@ -77,7 +77,7 @@ def download_size(packages: list[dict[str, str]], run: Runner = subprocess.run) 
 
 def simulate_plan(plan: Plan, run: Runner = subprocess.run) -> Simulation:
     """What apt says the plan's install, remove and purge steps would do together."""
-    from cortex.install.checks import removes, step_packages
+    from cortex.install.checks import removes, step_packages  # checks needs this module (through removal)
 
     install: list[str] = []
     remove: list[str] = []
