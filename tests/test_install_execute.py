@@ -446,3 +446,15 @@ def test_removing_what_this_session_stands_on_is_blocked(
     monkeypatch.setenv(variable, "10.0.0.2 50000 10.0.0.1 22" if variable == "SSH_CONNECTION" else "alice")
     (step,) = make_plan(f"remove {package}", index=index).steps
     assert step.verdict == "block" and any(f"{package} {reason}" in r for r in step.reasons), step.reasons
+
+
+def test_the_executor_weighs_a_removal_again_before_running_it(fake_apt, tmp_path):
+    """A plan edited after its checks (a required package's removal marked confirm) still does not run."""
+    repo = {**REPO, "liblocale-gettext-perl": {"versions": ["1.07-5"], "priority": "required"}}
+    (fake_apt.root / "repo.json").write_text(json.dumps(repo))
+    (fake_apt.root / "state.json").write_text(json.dumps({**START, "liblocale-gettext-perl": "1.07-5"}))
+    plan = Plan(request="remove liblocale-gettext-perl", remove=["liblocale-gettext-perl"])
+    plan.steps = [Step(["apt-get", "remove", "-y", "liblocale-gettext-perl"], verdict="confirm", needs_root=True)]
+    with pytest.raises(ExecutionError, match=r"step 1 .* is blocked: .*Priority: required"):
+        Executor(History(tmp_path / "h.db"), root=True).execute(plan)
+    assert fake_apt.runs("apt-get") == []

@@ -48,17 +48,23 @@ def validate_step(step: Step) -> Step:
     return step
 
 
+def check_step(step: Step, run: apt.Runner = subprocess.run) -> Step:
+    """The validator's verdict, and for a removal what dpkg's and apt's data add to it (``removal.assess``)."""
+    validate_step(step)
+    if removes(step):
+        blocks, warnings = removal.assess(step_packages(step), "purge" in step.argv, run)
+        if blocks:
+            step.verdict = "block"
+        step.reasons = [*blocks, *step.reasons, *warnings]
+    return step
+
+
 def check_plan(plan: Plan, run: apt.Runner = subprocess.run, index: PackageIndex | None = None) -> Plan:
     """Validate every step (once: the planners leave it to this) and, for steps that install packages, that
     apt's index has them: by the package index when given (built from apt's lists and kept current, so no
     apt process: 0.5 s less per plan), else by asking apt."""
     for step in plan.steps:
-        validate_step(step)
-        if removes(step):
-            blocks, warnings = removal.assess(step_packages(step), "purge" in step.argv, run)
-            if blocks:
-                step.verdict = "block"
-            step.reasons = [*blocks, *step.reasons, *warnings]
+        check_step(step, run)
     installing = [s for s in plan.steps if step_packages(s) and not removes(s)]
     names = list(dict.fromkeys(p for s in installing for p in step_packages(s)))
     if not names:
