@@ -35,8 +35,12 @@ REPO = {
     "nginx-common": {"versions": ["1.22.1-9"]},
     "libfoo": {"versions": ["2.0", "1.0"]},
     "libgone": {"versions": ["3.0"]},
+    "htop": {"versions": ["3.2.2-2"]},
+    "groff-base": {"versions": ["1.22.4-10"], "priority": "important"},
+    "man-db": {"versions": ["2.11.2-2"], "depends": ["groff-base"], "priority": "important"},
+    "coreutils": {"versions": ["9.1-1"], "essential": True, "priority": "required"},
 }
-START = {"coreutils": "9.1-1", "libfoo": "1.0", "libgone": "0.9"}
+START = {"coreutils": "9.1-1", "libfoo": "1.0", "libgone": "0.9", "htop": "3.2.2-2"}
 
 
 class FakeApt:
@@ -53,8 +57,9 @@ class FakeApt:
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
     def runs(self, program: str) -> list[list[str]]:
-        """Calls that change packages (queries left out)."""
-        return [c for c in self.calls if c[0] == program and ("install" in c or "remove" in c)]
+        """Calls that change packages (queries and simulations left out)."""
+        verbs = {"install", "remove", "purge"}
+        return [c for c in self.calls if c[0] == program and verbs & set(c) and "-s" not in c]
 
 
 @pytest.fixture
@@ -341,3 +346,115 @@ def test_terminal_prompt_enter_means_no(fake_apt, planner_index, answer, code):
     assert child.exitstatus == code, child.before
     ran = fake_apt.runs("apt-get")
     assert ran == ([["apt-get", "install", "-y", "tree"]] if answer == "y" else [])
+
+
+# Removal plans through the stand-in ----------------------------------------------------------------------------
+
+
+def test_cli_removal_dry_run_execute_history_and_rollback(fake_apt, planner_index):
+    """'purge htop': apt's simulation says what goes, the run is recorded, and rollback knows it was a purge."""
+    runner = CliRunner()
+    dry = runner.invoke(cli, ["install", "purge htop", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    doc = json.loads(dry.output)
+    assert [s["argv"] for s in doc["steps"]] == [["apt-get", "purge", "-y", "htop"]]
+    assert doc["steps"][0]["verdict"] == "confirm" and doc["remove"] == ["htop"]
+    assert doc["simulation"]["remove"] == [{"name": "htop", "version": "3.2.2-2"}] and not doc["simulation"]["install"]
+    shown = runner.invoke(cli, ["install", "purge htop", "--dry-run"])
+    assert "would REMOVE: htop 3.2.2-2" in shown.output and "apt-get purge -y htop" in shown.output
+    assert fake_apt.runs("apt-get") == [] and fake_apt.state == START
+
+    assert runner.invoke(cli, ["install", "purge htop", "--execute", "--yes"]).exit_code == 0
+    assert fake_apt.state == {k: v for k, v in START.items() if k != "htop"}
+    assert fake_apt.runs("apt-get") == [["apt-get", "purge", "-y", "htop"]]
+    shown = json.loads(runner.invoke(cli, ["history", "1", "--json"]).output)
+    assert shown["changes"]["removed"] == {"htop": "3.2.2-2"}
+
+    back = json.loads(runner.invoke(cli, ["rollback", "1", "--dry-run", "--json"]).output)
+    assert [s["argv"] for s in back["steps"]] == [["apt-get", "install", "-y", "--allow-downgrades", "htop=3.2.2-2"]]
+    assert any("purged" in n and "htop" in n and "configuration" in n for n in back["notes"])
+    assert runner.invoke(cli, ["rollback", "1", "--yes"]).exit_code == 0
+    assert fake_apt.state == START
+
+
+def test_cli_mixed_request_is_one_plan_simulated_as_one_apt_transaction(fake_apt, planner_index):
+    result = CliRunner().invoke(cli, ["install", "remove htop and install tree", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert [s["argv"] for s in doc["steps"]] == [
+        ["apt-get", "remove", "-y", "htop"],
+        ["apt-get", "install", "-y", "tree"],
+    ]
+    assert doc["packages"] == ["htop", "tree"] and doc["remove"] == ["htop"]
+    sim = doc["simulation"]
+    assert [p["name"] for p in sim["remove"]] == ["htop"] and [p["name"] for p in sim["install"]] == ["tree"]
+    assert ["apt-get", "-s", "-y", "install", "--", "tree", "htop-"] in fake_apt.calls
+
+
+def test_cli_removal_of_packages_that_are_not_installed_plans_nothing(fake_apt, planner_index):
+    result = CliRunner().invoke(cli, ["install", "uninstall tree and nginx"])
+    assert result.exit_code == 0, result.output
+    assert "not installed" in result.output and "tree" in result.output and "apt-get" not in result.output
+    assert "Nothing to do" in result.output
+    assert fake_apt.runs("apt-get") == []
+    refused = CliRunner().invoke(cli, ["install", "uninstall tree and nginx", "--execute", "--yes"])
+    assert refused.exit_code == 1 and "nothing to run" in refused.output
+
+
+def test_removal_warnings_and_blocks_come_from_dpkg_and_apt_data(fake_apt, built_index):
+    from cortex.install.planner import make_plan
+    from cortex.packages.index import PackageIndex
+
+    index = PackageIndex(built_index)
+    state = {**START, "groff-base": "1.22.4-10", "man-db": "2.11.2-2"}
+    (fake_apt.root / "state.json").write_text(json.dumps(state))
+    (step,) = make_plan("remove groff-base", index=index).steps
+    assert step.argv == ["apt-get", "remove", "-y", "groff-base"] and step.verdict == "confirm"
+    assert any("apt would also remove: man-db" in r for r in step.reasons), step.reasons
+    assert any("Priority: important" in r and "groff-base, man-db" in r for r in step.reasons), step.reasons
+    (step,) = make_plan("uninstall coreutils", index=index).steps
+    assert step.verdict == "block" and any("Essential: yes" in r for r in step.reasons)
+    (step,) = make_plan("remove htop", index=index).steps
+    assert step.verdict == "confirm" and not any("Priority" in r or "also remove" in r for r in step.reasons)
+
+
+@pytest.mark.parametrize(
+    ("package", "program", "variable", "reason"),
+    [
+        ("openssh-server", "sshd", "SSH_CONNECTION", "serves this ssh session"),
+        ("sudo", "sudo", "SUDO_USER", "gives this session root (sudo)"),
+    ],
+)
+def test_removing_what_this_session_stands_on_is_blocked(
+    fake_apt, built_index, monkeypatch, package, program, variable, reason
+):
+    from cortex.install.planner import make_plan
+    from cortex.packages.index import PackageIndex
+
+    binary = Path(fake_apt.root).parent / "bin" / program
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o755)
+    repo = {**REPO, package: {"versions": ["1.0"], "files": [str(binary)]}}
+    (fake_apt.root / "repo.json").write_text(json.dumps(repo))
+    (fake_apt.root / "state.json").write_text(json.dumps({**START, package: "1.0"}))
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    monkeypatch.delenv("SSH_CLIENT", raising=False)
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    index = PackageIndex(built_index)
+    (step,) = make_plan(f"remove {package}", index=index).steps
+    assert not any(reason in r for r in step.reasons)
+    monkeypatch.setenv(variable, "10.0.0.2 50000 10.0.0.1 22" if variable == "SSH_CONNECTION" else "alice")
+    (step,) = make_plan(f"remove {package}", index=index).steps
+    assert step.verdict == "block" and any(f"{package} {reason}" in r for r in step.reasons), step.reasons
+
+
+def test_the_executor_weighs_a_removal_again_before_running_it(fake_apt, tmp_path):
+    """A plan edited after its checks (a required package's removal marked confirm) still does not run."""
+    repo = {**REPO, "liblocale-gettext-perl": {"versions": ["1.07-5"], "priority": "required"}}
+    (fake_apt.root / "repo.json").write_text(json.dumps(repo))
+    (fake_apt.root / "state.json").write_text(json.dumps({**START, "liblocale-gettext-perl": "1.07-5"}))
+    plan = Plan(request="remove liblocale-gettext-perl", remove=["liblocale-gettext-perl"])
+    plan.steps = [Step(["apt-get", "remove", "-y", "liblocale-gettext-perl"], verdict="confirm", needs_root=True)]
+    with pytest.raises(ExecutionError, match=r"step 1 .* is blocked: .*Priority: required"):
+        Executor(History(tmp_path / "h.db"), root=True).execute(plan)
+    assert fake_apt.runs("apt-get") == []

@@ -117,6 +117,9 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     """Plan the packages for REQUEST, check every step, and only then (maybe) run it.
 
     \b
+    REQUEST may also remove named packages ("uninstall nginx", "purge nginx",
+    "remove nginx and install apache2"): only installed ones, confirmed, and
+    blocked when the system needs them.
     Without flags the plan is printed and nothing changes. Every step is an argv
     list checked by the command validator ('cortex validate'), and every package
     must exist in apt's index. --dry-run adds apt's own simulation. --execute
@@ -130,6 +133,7 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
       cortex install "a web server and a database" --dry-run
       cortex install htop --execute
       cortex install nginx --dry-run --json
+      cortex install "uninstall nginx" --dry-run
     """
     if dry_run and execute:
         fail("choose one of --dry-run and --execute", 2)
@@ -148,10 +152,10 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     simulation = None
     if dry_run:
         from cortex.install.apt import AptError
-        from cortex.install.simulate import simulate
+        from cortex.install.simulate import simulate_plan
 
         try:
-            simulation = simulate(plan.packages) if plan.packages else None
+            simulation = simulate_plan(plan) if plan.steps else None
         except AptError as e:
             fail(str(e))
     if as_json and not execute:
@@ -162,7 +166,9 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
     if simulation is not None:
         _show_simulation(simulation)
     if not execute:
-        if not as_json:
+        if not as_json and not plan.steps:
+            click.echo("Nothing to do: the plan has no steps.")
+        elif not as_json:
             hint = "--execute to run it" if dry_run else "--dry-run to simulate it with apt, or --execute to run it"
             click.echo(f"Nothing was changed. Add {hint}.")
         return

@@ -2,8 +2,11 @@
 
 1. Each step's argv goes through the command validator: its verdict and
    reasons are stored on the step.
-2. Each package a step names must exist in apt's own index: a step naming a
+2. Each package a step installs must exist in apt's own index: a step naming a
    package apt cannot install is blocked, saying which one.
+3. Each step that removes packages is weighed by ``removal.assess`` (dpkg's
+   Essential and Priority fields, what ``apt-get -s`` would remove with them,
+   what the running system stands on): blocked or warned, saying why.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import subprocess
 from typing import TYPE_CHECKING
 
-from cortex.install import apt
+from cortex.install import apt, removal
 from cortex.install.plan import Plan, Step
 from cortex.safety.validator import validate
 
@@ -33,10 +36,26 @@ def step_packages(step: Step) -> list[str]:
     return [a for a in after if not a.startswith("-")]
 
 
+def removes(step: Step) -> bool:
+    """Whether the step removes (or purges) the packages it names."""
+    return bool(step_packages(step)) and ("remove" in step.argv or "purge" in step.argv)
+
+
 def validate_step(step: Step) -> Step:
     """Set ``step.verdict`` and ``step.reasons`` from the validator."""
     verdict = validate(list(step.argv))
     step.verdict, step.reasons = verdict.verdict, list(verdict.reasons)
+    return step
+
+
+def check_step(step: Step, run: apt.Runner = subprocess.run) -> Step:
+    """The validator's verdict, and for a removal what dpkg's and apt's data add to it (``removal.assess``)."""
+    validate_step(step)
+    if removes(step):
+        blocks, warnings = removal.assess(step_packages(step), "purge" in step.argv, run)
+        if blocks:
+            step.verdict = "block"
+        step.reasons = [*blocks, *step.reasons, *warnings]
     return step
 
 
@@ -45,8 +64,8 @@ def check_plan(plan: Plan, run: apt.Runner = subprocess.run, index: PackageIndex
     apt's index has them: by the package index when given (built from apt's lists and kept current, so no
     apt process: 0.5 s less per plan), else by asking apt."""
     for step in plan.steps:
-        validate_step(step)
-    installing = [s for s in plan.steps if step_packages(s) and "remove" not in s.argv and "purge" not in s.argv]
+        check_step(step, run)
+    installing = [s for s in plan.steps if step_packages(s) and not removes(s)]
     names = list(dict.fromkeys(p for s in installing for p in step_packages(s)))
     if not names:
         absent: set[str] = set()

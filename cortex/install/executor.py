@@ -1,7 +1,7 @@
 """Run a checked plan step by step, as argv, never through a shell; record it; stop at the first failure.
 
-Before anything runs: every step is validated again (a blocked step never
-runs, whatever the plan says), and when root is needed but we are not root,
+Before anything runs: every step is validated again, and a removal weighed
+again (a blocked step never runs, whatever the plan says), and when root is needed but we are not root,
 ``sudo -n true`` must succeed, or the run does not start. Each step's output
 is streamed line by line to ``on_output`` and its tail kept for the history,
 with dpkg's state recorded before and after the run for rollback.
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cortex.install import apt
-from cortex.install.checks import validate_step
+from cortex.install.checks import check_step
 from cortex.install.history import History
 from cortex.install.plan import Plan, Step
 
@@ -87,7 +87,7 @@ class Executor:
         if not plan.steps:
             raise ExecutionError("the plan has no steps to run")
         for i, step in enumerate(plan.steps, 1):
-            validate_step(step)  # the plan may have been edited since it was checked
+            check_step(step, self.run_query)  # the plan may have been edited since it was checked
             if step.verdict not in ("allow", "confirm"):
                 raise ExecutionError(f"step {i} ({' '.join(step.argv)}) is blocked: {'; '.join(step.reasons)}")
         if any(s.needs_root for s in plan.steps) and not self.root:

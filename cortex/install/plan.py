@@ -23,10 +23,11 @@ class Step:
 
 @dataclass
 class Plan:
-    """What ``cortex install REQUEST`` proposes: the packages and the steps that install them."""
+    """What ``cortex install REQUEST`` proposes: the packages and the steps that install or remove them."""
 
     request: str
-    packages: list[str] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)  # every package a step names
+    remove: list[str] = field(default_factory=list)  # those of them the plan removes (or purges)
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why these packages, what was uncertain
 
@@ -39,6 +40,7 @@ class Plan:
         return {
             "request": self.request,
             "packages": list(self.packages),
+            "remove": list(self.remove),
             "steps": [s.to_dict() for s in self.steps],
             "notes": list(self.notes),
         }

@@ -1,6 +1,8 @@
 """From a request to a checked plan, grounded in apt's own index.
 
-0. Words the index has never heard of are read as the closest words it knows
+0. Unicode is folded (NFKC) and a word imitating a package name with look-alike
+   letters of other scripts is refused (``cortex.packages.lookalikes``). Words
+   the index has never heard of are read as the closest words it knows
    ("instal wireshrk" -> "install wireshark", ``cortex.packages.spelling``).
 1. A request that names packages exactly ("install tree and htop") is planned
    from the index alone, no model involved.
@@ -14,7 +16,9 @@
    judge, so its pick replaces the ranking's first choice only when the two
    are close (within ``MODEL_MARGIN`` of the top score).
 4. Commands are synthesised, never generated: ``apt-get install -y`` for the
-   packages, ``systemctl enable --now`` for the services they ship.
+   packages, ``systemctl enable --now`` for the services they ship. A request
+   whose verb removes named packages (``cortex.install.intent``) plans
+   ``apt-get remove -y`` (or ``purge``) of those dpkg says are installed.
 5. ``check_plan`` validates every step once and checks its packages against
    apt's index. ``make_plan`` is the one route to a plan: ``cortex install``
    and ``CommandInterpreter`` both call it.
@@ -29,8 +33,11 @@ from typing import Any
 
 from cortex.install.checks import check_plan
 from cortex.install.exact import exact_packages, request_words
+from cortex.install.intent import IntentError, Part, read_request
 from cortex.install.plan import Plan, Step
+from cortex.install.removal import installed
 from cortex.packages.index import PackageIndex, open_index
+from cortex.packages.lookalikes import LookalikeError, check
 from cortex.packages.search import Candidate, rank
 from cortex.packages.spelling import correct
 from cortex.providers import Capability, Options, Provider, ProviderError
@@ -131,38 +138,72 @@ def install_steps(packages: list[str], index: PackageIndex) -> list[Step]:
     return steps
 
 
+def remove_steps(part: Part, plan: Plan) -> list[Step]:
+    """``apt-get remove`` (or ``purge``) of the part's packages that dpkg says are installed; the rest are noted."""
+    present = installed(list(part.names))
+    absent = [n for n in part.names if n not in present]
+    if absent:
+        plan.notes.append(f"not installed, so nothing to remove: {', '.join(absent)}")
+    names = [n for n in part.names if n in present]
+    if not names:
+        return []
+    plan.remove += [n for n in names if n not in plan.remove]
+    plan.packages += [n for n in names if n not in plan.packages]
+    why = "remove " + ", ".join(names) + (" and their configuration files" if part.action == "purge" else "")
+    return [Step(["apt-get", part.action, "-y", *names], why=why, needs_root=True)]
+
+
+def install_packages(request: str, plan: Plan, index: PackageIndex, provider: Provider | None) -> list[str]:
+    """The packages that fulfil an install request, with the notes saying why each was chosen."""
+    exact = exact_packages(request, index)
+    if exact:
+        plan.notes.append("named exactly: " + ", ".join(exact))
+        return exact
+    packages: list[str] = []
+    parts = split_request(request, index)
+    for part in parts:
+        # "... and the dig command": a part may name its packages too (a whole request was tried above)
+        named = exact_packages(part, index) if len(parts) > 1 else None
+        if named:
+            packages += [n for n in named if n not in packages]
+            plan.notes.append(f"{', '.join(named)} for {part!r}: named exactly")
+            continue
+        candidates = rank(part, index)
+        if not candidates:
+            raise PlanError(f"no package in the index matches {part!r}; try other words or 'apt-cache search'")
+        picked, why = choose(part, candidates, provider)
+        if picked.package.name not in packages:
+            packages.append(picked.package.name)
+        others = ", ".join([c.package.name for c in candidates if c is not picked][:3])
+        plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
+    return packages
+
+
 def make_plan(
     request: str, config: Any = None, provider: Provider | None = None, index: PackageIndex | None = None
 ) -> Plan:
     """The checked plan for ``request`` (every step validated, every package in apt's index); raises
-    PlanError when nothing in the index fits, PackageIndexError when apt's lists are missing."""
+    PlanError when nothing in the index fits or the request cannot be read safely, PackageIndexError when
+    apt's lists are missing."""
     if not request.strip():
         raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
     index = index or open_index(config)
     plan = Plan(request=request)
-    request, fixes = correct(request, index)
-    if fixes:
-        plan.notes.append("read " + ", ".join(f"{typed!r} as {meant!r}" for typed, meant in sorted(fixes.items())))
-    exact = exact_packages(request, index)
-    if exact:
-        plan.packages = exact
-        plan.notes.append("named exactly: " + ", ".join(exact))
-    else:
-        parts = split_request(request, index)
-        for part in parts:
-            # "... and the dig command": a part may name its packages too (a whole request was tried above)
-            named = exact_packages(part, index) if len(parts) > 1 else None
-            if named:
-                plan.packages += [n for n in named if n not in plan.packages]
-                plan.notes.append(f"{', '.join(named)} for {part!r}: named exactly")
-                continue
-            candidates = rank(part, index)
-            if not candidates:
-                raise PlanError(f"no package in the index matches {part!r}; try other words or 'apt-cache search'")
-            picked, why = choose(part, candidates, provider)
-            if picked.package.name not in plan.packages:
-                plan.packages.append(picked.package.name)
-            others = ", ".join([c.package.name for c in candidates if c is not picked][:3])
-            plan.notes.append(f"{picked.package.name} for {part!r}: {why}; also considered {others}")
-    plan.steps = install_steps(plan.packages, index)
+    try:
+        folded = check(request, index)
+        if folded != request:
+            plan.notes.append(f"read {request!r} as {folded!r} (Unicode compatibility forms folded)")
+        request, fixes = correct(folded, index)
+        if fixes:
+            plan.notes.append("read " + ", ".join(f"{typed!r} as {meant!r}" for typed, meant in sorted(fixes.items())))
+        parts = read_request(request, index) or [Part("install", request)]
+    except (LookalikeError, IntentError) as e:
+        raise PlanError(str(e)) from e
+    for part in parts:
+        if part.action != "install":
+            plan.steps += remove_steps(part, plan)
+            continue
+        packages = install_packages(part.text, plan, index, provider)
+        plan.packages += [p for p in packages if p not in plan.packages]
+        plan.steps += install_steps(packages, index)
     return check_plan(plan, index=index)

@@ -2,7 +2,9 @@
 
 Packages the run newly installed are removed; packages whose version it
 changed, or that it removed, are installed again at their old version when apt
-can still fetch it (otherwise the plan says so in its notes). The reverse plan
+can still fetch it (otherwise the plan says so in its notes). A package the
+run purged comes back without the configuration files it had: the notes say
+so, from the run's recorded steps. The reverse plan
 goes through the same checks (``check_plan``) and executor as any install.
 """
 
@@ -60,6 +62,12 @@ def rollback_plan(record: RunRecord, run: apt.Runner = subprocess.run) -> Plan:
         )
         plan.packages += diff.installed
     restore = {**{p: v for p, (v, _) in diff.changed.items()}, **diff.removed}
+    purged = [p for s in record.steps if "purge" in s.argv or "--purge" in s.argv for p in s.argv if p in diff.removed]
+    if purged:
+        plan.notes.append(
+            f"run {record.id} purged {', '.join(purged)}: reinstalling brings back the package defaults, "
+            "not the configuration files it deleted"
+        )
     fetchable = []
     for name, version in restore.items():
         if version in apt.versions(name, run):
