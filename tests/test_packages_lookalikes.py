@@ -15,7 +15,8 @@ import pytest
 from cortex.install.planner import PlanError, make_plan
 from cortex.llm.interpreter import CommandInterpreter
 from cortex.packages.index import PackageIndex
-from cortex.packages.lookalikes import CONFUSABLES, LookalikeError, check, skeleton
+from cortex.packages.lookalikes import LookalikeError, check
+from cortex.safety.confusables import LOOKALIKES, skeleton
 
 pytestmark = pytest.mark.apt
 CORTEX = str(Path(sys.executable).parent / "cortex")
@@ -103,8 +104,10 @@ def test_a_single_script_word_is_refused_only_when_it_spells_a_package_name() ->
 
 
 def test_the_table_is_data_and_maps_only_to_plain_ascii() -> None:
-    assert CONFUSABLES["ɡ"] == "g" and CONFUSABLES["х"] == "x" and CONFUSABLES["ο"] == "o"
-    assert all(len(k) == 1 and not k.isascii() and v.isascii() and v for k, v in CONFUSABLES.items())
+    """One table for the validator's program names and the planner's package names (cortex/safety/data)."""
+    table = {chr(k): v for k, v in LOOKALIKES.items()}
+    assert table["ɡ"] == "g" and table["х"] == "x" and table["ο"] == "o" and table["ӏ"] == "l"
+    assert all(not k.isascii() and v.isascii() and len(v) == 1 for k, v in table.items())
     assert skeleton("nɡinх") == "nginx"
 
 

@@ -5,7 +5,7 @@ another form: NFKC folds them, and the request goes on. ``nɡinx`` (IPA script
 g) or ``nginх`` (Cyrillic ha) are other letters that only look the same: a
 plan built from them would match some other package (``n2n``), or a name an
 attacker registered. A word is refused when its letters, read through the
-look-alike table (``data/confusables.json``, from Unicode's confusables.txt),
+look-alike table (``cortex.safety.confusables``, from Unicode's confusables.txt),
 spell a package name, or when it mixes scripts (Latin with Cyrillic or
 Greek...). Words of other languages (German, Russian, Greek sentences) are
 single-script and spell no package name, so they pass untouched.
@@ -13,17 +13,13 @@ single-script and spell no package name, so they pass untouched.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from pathlib import Path
 from typing import Protocol
 
 from cortex.packages.vocabulary import ALIASES
+from cortex.safety.confusables import script, skeleton
 
-CONFUSABLES: dict[str, str] = json.loads(
-    (Path(__file__).parent / "data" / "confusables.json").read_text(encoding="utf-8")
-)["letters"]
 _WORD = re.compile(r"[\w+.\-]+")
 
 
@@ -33,18 +29,6 @@ class Names(Protocol):
 
 class LookalikeError(ValueError):
     """A request word imitates a name with letters of other scripts; the message names them."""
-
-
-def skeleton(word: str) -> str:
-    """``word`` in lower case with every look-alike letter replaced by the plain letter it imitates."""
-    return "".join(CONFUSABLES.get(c, c) for c in word).lower()
-
-
-def script(char: str) -> str:
-    """The script of a letter, by its Unicode name (LATIN, CYRILLIC, GREEK...); "" for digits and signs."""
-    if not char.isalpha():
-        return ""
-    return unicodedata.name(char, "").split(" ", 1)[0]
 
 
 def _letters(word: str) -> str:

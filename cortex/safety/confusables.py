@@ -2,45 +2,20 @@
 
 A program name is judged by what a person would read: NFKC folds fullwidth and
 mathematical letters (``ｒｍ``, ``𝐫𝐦``) and ligatures into ASCII, and
-:data:`LOOKALIKES` maps the Cyrillic, Greek, Armenian and IPA letters drawn like
-a Latin letter onto that letter (after Unicode's confusables list, restricted to
-lower-case Latin letters, digits and the punctuation of program names).
+:data:`LOOKALIKES` (``data/confusables.json``) maps the Cyrillic, Greek, Armenian
+and IPA letters drawn like a Latin letter onto that letter (after Unicode's
+confusables list). The validator reads program names through it, the planner
+package names (``cortex.packages.lookalikes``).
 """
 
 from __future__ import annotations
 
+import json
 import unicodedata
+from pathlib import Path
 
 LOOKALIKES = str.maketrans(
-    {
-        **dict.fromkeys("аɑα", "a"),
-        **dict.fromkeys("ЬьƅᏏ", "b"),
-        **dict.fromkeys("сϲςⅽᴄ", "c"),
-        **dict.fromkeys("ԁⅾ", "d"),
-        **dict.fromkeys("еҽ℮ε", "e"),
-        **dict.fromkeys("ſẝ", "f"),
-        **dict.fromkeys("ɡցǥ", "g"),
-        **dict.fromkeys("һհ", "h"),
-        **dict.fromkeys("іıιɩӏ", "i"),
-        **dict.fromkeys("јϳ", "j"),
-        **dict.fromkeys("κкᴋ", "k"),
-        **dict.fromkeys("ⅼǀ", "l"),
-        **dict.fromkeys("мⅿ", "m"),
-        **dict.fromkeys("пոηռ", "n"),
-        **dict.fromkeys("оοօᴏσ", "o"),
-        **dict.fromkeys("рρ", "p"),
-        **dict.fromkeys("ԛ", "q"),
-        **dict.fromkeys("гᴦꭇ", "r"),
-        **dict.fromkeys("ѕꜱ", "s"),
-        **dict.fromkeys("τт", "t"),
-        **dict.fromkeys("υսʋ", "u"),
-        **dict.fromkeys("νѵᴠ", "v"),
-        **dict.fromkeys("ԝѡɯ", "w"),
-        **dict.fromkeys("хχ", "x"),
-        **dict.fromkeys("уγү", "y"),
-        **dict.fromkeys("ᴢ", "z"),
-        **dict.fromkeys("‐‑‒–", "-"),
-    }
+    json.loads((Path(__file__).parent / "data" / "confusables.json").read_text(encoding="utf-8"))["letters"]
 )
 
 
@@ -51,9 +26,14 @@ def skeleton(text: str) -> str:
     return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
+def script(char: str) -> str:
+    """The script of a letter, by its Unicode name (LATIN, CYRILLIC, GREEK...); "" for digits and signs."""
+    return unicodedata.name(char, "").split(" ", 1)[0] if char.isalpha() else ""
+
+
 def foreign_script(name: str) -> str | None:
     """The other script of a name that mixes Latin letters with letters of another ('ꮪudo': CHEROKEE), or None."""
-    scripts = {unicodedata.name(c, "?").split()[0] for c in name if c.isalpha()}
+    scripts = {script(c) for c in name} - {""}
     return next(iter(sorted(scripts - {"LATIN"})), None) if "LATIN" in scripts and len(scripts) > 1 else None
 
 
