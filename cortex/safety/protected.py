@@ -329,9 +329,7 @@ def is_image_file(path: str) -> bool:
     """A file in a home or temporary directory that may be a disk image: not a device, not one of the user's
     keys, startup files or history, and not the home or temporary directory itself."""
     mine = _inside(path, "/home/*") or _inside(path, "/root") or any(_inside(path, t) for t in TEMP_DIRS)
-    return mine and not (
-        protected_target(path) or is_secret(path) or runs_later(path) or is_raw_device(path)
-    )
+    return mine and not (protected_target(path) or is_secret(path) or runs_later(path) or is_raw_device(path))
 
 
 def is_raw_device(path: str) -> bool:

@@ -26,6 +26,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     disks,
     files,
     firewall,
+    interfaces,
     network,
     packages,
     system,
