@@ -15,6 +15,7 @@ from cortex.safety.protected import (
     is_system_file,
     is_system_tree,
     is_write_critical,
+    needed_format,
     normalize,
     protected_target,
 )
@@ -224,6 +225,20 @@ SED_ADD = re.compile(r"(?:^|[;\n])\s*(?:[0-9$]+|/[^/]*/)?(?:,(?:[0-9$]+|/[^/]*/)
 SED_REPLACE = re.compile(r"(?:^|[;\n\s])s(\W)(?:\\.|(?!\1).)*\1((?:\\.|(?!\1).)*)\1")
 
 
+SED_ADDRESS = r"(?:\d+|\$|/(?:\\.|[^/])*/I?)"
+SED_DELETE = re.compile(rf"(?:^|[;\n{{}}])\s*({SED_ADDRESS}(?:\s*,\s*{SED_ADDRESS})?)?\s*!?\s*[dD]\s*(?=$|[;\n}}])")
+COMMENT_OR_BLANK = re.compile(r"/\^(\\s\*|\[\[:space:\]\]\*| \*)?(#[^/]*|\$)/")
+SED_BLANKING = re.compile(r"(?:^|[;\n\s])s(\W)((?:\\.|(?!\1).)*)\.\*\$?\1\1")  # 's/^UUID.*$//'
+
+
+def sed_deletes(script: str) -> bool:
+    """The script deletes lines ('/UUID/d', '$d') or blanks them ('s/^UUID.*//'), other than comments or
+    blank lines."""
+    deleted = [m.group(1) or "" for m in SED_DELETE.finditer(script)]
+    blanked = [m.group(2) for m in SED_BLANKING.finditer(script)]
+    return any(not COMMENT_OR_BLANK.fullmatch(a) for a in deleted) or any("#" not in p for p in blanked)
+
+
 def sed_text(script: str) -> str:
     """The lines a sed script adds: 'a', 'i' and 'c' text and the replacements of 's' commands."""
     return "\n".join(
@@ -240,9 +255,15 @@ def sed(ctx: Context) -> list[Finding]:
     has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
     files = operands if has_script else operands[1:]
     scripts = [w for i, w in enumerate(ctx.args) if i and ctx.args[i - 1].text in ("-e", "--expression")]
-    added = "\n".join(sed_text(w.text) for w in (scripts if has_script else operands[:1]))
+    script = "\n".join(w.text for w in (scripts if has_script else operands[:1]))
+    added = "\n".join(sed_text(part) for part in script.split("\n"))
     out = mass_edit(ctx, "sed -i")
     for f in files:
+        needed = [p for p in ctx.paths(f) if p and needed_format(p)]
+        if needed and sed_deletes(script):
+            out.append(
+                block(f"sed -i deletes lines of {needed[0]}, which the machine needs to boot, mount, resolve or log in")
+            )
         out += write_target(ctx, f, "edit", Content("edit", added), "sed -i")
     return out or [confirm("edits files in place")]
 
