@@ -142,6 +142,15 @@ NEEDED_FORMATS = {
     "/etc/ld.so.conf": re.compile(r"\S.*"),
     "/etc/inittab": re.compile(r"\S.*"),
 }
+# Settings that open a service to attack, by the files that hold them: setting (its words, any case) -> what it
+# gives away.
+SSHD_WEAK = {
+    "permitrootlogin yes": "root logins over ssh with a password",
+    "passwordauthentication yes": "password guessing over ssh",
+    "permitemptypasswords yes": "ssh logins without a password",
+    "strictmodes no": "ssh keys that any user may have planted (world-writable authorized_keys)",
+}
+WEAK_SETTINGS = {"/etc/ssh/sshd_config": SSHD_WEAK, "/etc/ssh/sshd_config.d/*": SSHD_WEAK}
 # Files that reveal secrets when read or sent away.
 SECRET_FILES = (
     "/etc/shadow",
@@ -314,6 +323,13 @@ def runs_later(path: str) -> bool:
 def needed_format(path: str) -> re.Pattern[str] | None:
     """The shape of a line of a file the machine needs, or None when ``path`` is not one of them."""
     return next((fmt for pattern, fmt in NEEDED_FORMATS.items() if fnmatch.fnmatchcase(path, pattern)), None)
+
+
+def weakened(path: str, text: str) -> str | None:
+    """What a line of ``text`` written into ``path`` gives away ('PermitRootLogin yes' in sshd_config), or None."""
+    weak = next((w for pattern, w in WEAK_SETTINGS.items() if fnmatch.fnmatchcase(path, pattern)), {})
+    lines = (" ".join(line.split()).lower() for line in text.splitlines())
+    return next((weak[line] for line in lines if line in weak), None)
 
 
 def is_remove_critical(path: str) -> bool:

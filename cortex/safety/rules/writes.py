@@ -9,7 +9,8 @@ place in :mod:`cortex.safety.protected` decides with the content:
 - files that run later (cron, shell startup files) block a download or output
   that cannot be seen, and have literal text checked as the commands it is;
 - files the machine needs to boot, mount, resolve names or log in block when
-  emptied, filled from a device, downloaded over, or given text not in their format.
+  emptied, filled from a device, downloaded over, or given text not in their format;
+- settings that open a service to attack (``PermitRootLogin yes``) block in the files that hold them.
 
 What each write leaves in a file is kept in the line's state, so a script run
 later in the same line is checked by its text (:func:`cortex.safety.rules.code.written_script`).
@@ -29,6 +30,7 @@ from cortex.safety.protected import (
     masked_unit,
     needed_format,
     runs_later,
+    weakened,
 )
 from cortex.safety.rules import Context, block, confirm, word
 from cortex.safety.shell import Command, Word
@@ -194,6 +196,8 @@ def write_target(ctx: Context, w: Word, mode: str, content: Content, what: str) 
             out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
         elif content.kind == "empty" and (lost := masked_unit(path)):
             out.append(block(f"{what} masks {path} with /dev/null, which takes away {lost}", "critical"))
+        elif content.kind in ("text", "edit") and (given := weakened(path, content.text)):
+            out.append(block(f"{what} sets {path} to allow {given}"))
         elif runs_later(path):
             out += _run_later(ctx, path, content, what)
         elif mode == "overwrite" and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
