@@ -261,9 +261,7 @@ def sed(ctx: Context) -> list[Finding]:
     for f in files:
         needed = [p for p in ctx.paths(f) if p and needed_format(p)]
         if needed and sed_deletes(script):
-            out.append(
-                block(f"sed -i deletes lines of {needed[0]}, which the machine needs to boot, mount, resolve or log in")
-            )
+            out.append(block(f"sed -i deletes lines of {needed[0]}, which the machine needs to boot, mount or log in"))
         out += write_target(ctx, f, "edit", Content("edit", added), "sed -i")
     return out or [confirm("edits files in place")]
 
