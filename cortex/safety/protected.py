@@ -104,6 +104,8 @@ REMOVE_CRITICAL = (
 # A user's files that a login or interactive shell, or the desktop session, runs as commands.
 STARTUP_NAMES = (".bashrc", ".profile", ".bash_profile", ".bash_login", ".bash_logout", ".zshrc", ".zprofile")
 STARTUP_NAMES += (".zshenv", ".zlogin", ".xprofile", ".xsession", ".xinitrc", ".ssh/rc", ".config/autostart/*")
+STARTUP_NAMES += (".bash_aliases", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc", ".login", ".xsessionrc")
+STARTUP_NAMES += (".config/fish/config.fish", ".config/fish/conf.d/*", ".config/fish/functions/*")
 # Files run later as commands: by cron, by a login or interactive shell, at login or boot.
 RUN_LATER = (
     "/etc/crontab",

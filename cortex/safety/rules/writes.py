@@ -147,9 +147,10 @@ def planted(ctx: Context, text: str, cron: bool) -> list[Finding]:
     return out or [confirm("adds a command that runs at login or on a schedule")]
 
 
-def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Finding]:
+def _run_later(ctx: Context, path: str, mode: str, content: Content, what: str) -> list[Finding]:
     """A file that cron or a shell runs later: what is put there must be seen to be judged, so unseen or
-    downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is."""
+    downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is. Emptying a
+    startup file is the loss of the user's own data (a cron file emptied only drops its jobs)."""
     cron = "cron" in path
     if content.kind == "download":
         return [block(f"{what} puts code downloaded from {content.text} into {path}, which runs it later", "critical")]
@@ -159,6 +160,8 @@ def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Fin
         return planted(ctx, content.text, cron)
     if content.kind == "junk":
         return [block(f"{what} fills {path}, which runs later, with junk from {content.text}")]
+    if content.kind == "empty" and mode != "append" and not cron:
+        return [block(f"{what} empties {path}: the shell setup it holds (PATH, aliases, agents) is lost, with no copy")]
     return [confirm(f"{what} changes {path}, which runs at login or on a schedule", "high")]
 
 
@@ -199,7 +202,7 @@ def write_target(ctx: Context, w: Word, mode: str, content: Content, what: str) 
         elif content.kind in ("text", "edit") and (given := weakened(path, content.text)):
             out.append(block(f"{what} sets {path} to allow {given}"))
         elif runs_later(path):
-            out += _run_later(ctx, path, content, what)
+            out += _run_later(ctx, path, mode, content, what)
         elif mode == "overwrite" and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
             out.append(block(f"{what} overwrites the operating-system file {path}"))
         elif needed_format(path) is not None or is_remove_critical(path):
