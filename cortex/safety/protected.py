@@ -318,6 +318,12 @@ def masked_unit(path: str) -> str | None:
     return lost_unit(path.rsplit("/", 1)[-1])
 
 
+def anyone_can_plant(path: str) -> bool:
+    """A program any local user could have put there or swapped: in a world-writable directory, or hidden
+    (a dot name: how a dropped payload keeps out of sight)."""
+    return any(_inside(path, t) for t in TEMP_DIRS) or path.rsplit("/", 1)[-1].startswith(".")
+
+
 def runs_later(path: str) -> bool:
     return _matches(path, RUN_LATER)
 

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from cortex.safety.protected import (
+    anyone_can_plant,
     is_raw_device,
     is_remove_critical,
     is_system_file,
@@ -29,13 +30,14 @@ from cortex.safety.protected import (
     is_write_critical,
     masked_unit,
     needed_format,
+    normalize,
     runs_later,
     weakened,
 )
 from cortex.safety.rules import Context, block, confirm, word
 from cortex.safety.shell import Command, Word
 from cortex.safety.verdict import Finding
-from cortex.safety.wrappers import base, unwrap
+from cortex.safety.wrappers import SHELLS, base, unwrap
 
 
 @dataclass(frozen=True)
@@ -138,11 +140,24 @@ def redirected(ctx: Context, target: Word, op: str) -> Content:
 CRON_SCHEDULE = re.compile(r"^\s*(@\w+|(\S+\s+){5})(root\s+)?")
 
 
+def _planted_program(line: str, cron: bool) -> str | None:
+    """The program a line run later starts (after a system crontab's user name, and through a shell it is
+    handed to: 'root /bin/sh /tmp/x'), when any local user could have put it there."""
+    words = [w for w in line.split() if not w.startswith("-")]
+    start = 1 if cron and words[1:] and "/" not in words[0] and "/" in words[1] else 0
+    run = words[start : start + 2] if words[start:] and base(words[start]) in SHELLS else words[start : start + 1]
+    return next((w for w in run if (path := normalize(w)) and anyone_can_plant(path)), None)
+
+
 def planted(ctx: Context, text: str, cron: bool) -> list[Finding]:
-    """Text that cron or a shell will run later, checked now as the commands it is."""
+    """Text that cron or a shell will run later, checked now as the commands it is; a program in a
+    world-writable place or a hidden file is whatever someone put there."""
     out: list[Finding] = []
     for line in text.splitlines():
-        found = ctx.state.nested_lenient(CRON_SCHEDULE.sub("", line, count=1) if cron else line)
+        command = CRON_SCHEDULE.sub("", line, count=1) if cron else line
+        if program := _planted_program(command, cron):
+            out.append(block(f"installs a job that runs {program}, which anyone could have put there", "critical"))
+        found = ctx.state.nested_lenient(command)
         out += [block(f"installs a command that runs later: {f.reason}", f.risk) for f in found if f.level == "block"]
     return out or [confirm("adds a command that runs at login or on a schedule")]
 
