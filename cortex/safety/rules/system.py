@@ -86,10 +86,32 @@ def pkill(ctx: Context) -> list[Finding]:
     return [confirm("stops processes by name")]
 
 
+# Run states that stop the network, ssh and every service, leaving only a root shell on the console:
+# the name systemctl or init gives it -> what it is.
+UNREACHABLE_STATES = {
+    "rescue": "rescue mode",
+    "emergency": "emergency mode",
+    "runlevel1": "single-user mode",
+    "1": "single-user mode",
+    "s": "single-user mode",
+    "single": "single-user mode",
+}
+
+
+def _unreachable(state: str, how: str) -> list[Finding]:
+    name = re.sub(r"\.target$", "", state).lower()
+    if name not in UNREACHABLE_STATES:
+        return []
+    what = UNREACHABLE_STATES[name]
+    return [block(f"{how} puts the machine in {what}: network and ssh stop, only the console is left", "critical")]
+
+
 @rule("shutdown", "reboot", "poweroff", "halt", "init", "telinit")
 def power(ctx: Context) -> list[Finding]:
     if ctx.inv.name in ("init", "telinit") and not ctx.args:
         return [confirm("talks to init")]
+    if ctx.inv.name in ("init", "telinit") and (alone := _unreachable(ctx.args[0].text, ctx.inv.name)):
+        return alone
     return [confirm(f"{ctx.inv.name} stops or restarts the machine", "high")]
 
 
@@ -128,6 +150,9 @@ def systemctl(ctx: Context) -> list[Finding]:
     verb = operands[0].text if operands else "list-units"
     if verb in SYSTEMCTL_READ:
         return []
+    target = operands[1].text if verb == "isolate" and operands[1:] else verb
+    if alone := _unreachable(target, f"systemctl {verb}"):
+        return alone
     if verb in SYSTEMCTL_POWER:
         return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
     units = [w.text for w in operands[1:]]
