@@ -177,7 +177,8 @@ SAFE_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/st
 SAFE_DEVICES += ("/dev/pts/*", "/dev/random", "/dev/urandom", "/dev/shm/*", "/dev/console", "/dev/full")
 
 
-# Units without which the machine cannot be reached, logged into, or see what happens on it: name -> what is lost.
+# Units without which the machine cannot be reached, logged into, see what happens on it, or defend itself:
+# name -> what is lost.
 CRITICAL_UNITS = {
     "ssh": "remote logins",
     "sshd": "remote logins",
@@ -191,6 +192,12 @@ CRITICAL_UNITS = {
     "systemd-logind": "logins and sessions",
     "getty@": "console logins",
     "serial-getty@": "serial console logins",
+    "apparmor": "AppArmor's confinement of services (its profiles are unloaded)",
+    "auditd": "the audit log of logins, sudo and file access",
+    "fail2ban": "the bans on hosts that guess passwords",
+    "ufw": "the firewall",
+    "firewalld": "the firewall",
+    "nftables": "the firewall's rules, loaded at boot",
 }
 
 

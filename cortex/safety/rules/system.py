@@ -340,6 +340,8 @@ def setcap(ctx: Context) -> list[Finding]:
 
 @rule("setenforce", "aa-disable", "aa-teardown", "sysctl", "modprobe", "insmod", "rmmod", "kexec")
 def kernel(ctx: Context) -> list[Finding]:
+    if ctx.inv.name == "aa-teardown":
+        return [block("aa-teardown unloads every AppArmor profile: no service is confined any more")]
     if ctx.inv.name == "sysctl" and not any(w.text == "-w" or "=" in w.text or w.text == "-p" for w in ctx.args):
         return []
     return [confirm(f"{ctx.inv.name} changes kernel or security settings", "high")]
