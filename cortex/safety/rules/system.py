@@ -299,6 +299,10 @@ def accounts(ctx: Context) -> list[Finding]:
     return privilege_grant(ctx) + _account_change(ctx)
 
 
+# userdel/deluser options that delete the account's files: its home, mail spool, or every file it owns.
+REMOVES_FILES = frozenset({"-r", "--remove", "--remove-home", "--remove-all-files"})
+
+
 def _account_change(ctx: Context) -> list[Finding]:
     name, texts = ctx.inv.name, [w.text for w in ctx.args]
     if name == "passwd" and ("-d" in texts or "--delete" in texts):
@@ -319,6 +323,9 @@ def _account_change(ctx: Context) -> list[Finding]:
             return [block("chpasswd sets an empty password")]
     if name in ("userdel", "deluser") and "root" in texts:
         return [block("deletes the root account", "critical")]
+    flags, _ = split_options(ctx.args)
+    if name in ("userdel", "deluser") and flags & REMOVES_FILES and "--backup" not in flags:
+        return [block(f"{name} deletes the account's home and files with it, like rm -rf of the home", "critical")]
     return [confirm(f"{name} changes user accounts", "high" if name in ("usermod", "gpasswd") else "medium")]
 
 
