@@ -292,6 +292,16 @@ def is_system_tree(path: str) -> bool:
     return any(_inside(path, t) or _inside(t.replace("*", "x"), path) for t in CRITICAL_TREES)
 
 
+# Places for software installed by hand, and the user's own: unpacking an archive there is how it gets installed.
+INSTALL_PLACES = frozenset({"/opt", "/srv", "/usr/local", "/mnt", "/media", "/home", "/root", *TEMP_DIRS})
+
+
+def is_os_tree(path: str) -> bool:
+    """Unpacking an archive as root into ``path`` may overwrite the operating system's own files ('/', '/usr',
+    '/etc', '/var/lib'); '/opt', '/usr/local/go', a home or /tmp may not."""
+    return is_system_tree(path) and not any(_inside(path, t) for t in INSTALL_PLACES)
+
+
 def is_glob(text: str) -> bool:
     return bool(GLOB_CHARS.search(text))
 

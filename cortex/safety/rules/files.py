@@ -9,6 +9,7 @@ from cortex.safety.protected import (
     KNOWN_TOP,
     is_glob,
     is_home_root,
+    is_os_tree,
     is_raw_device,
     is_remove_critical,
     is_secret,
@@ -443,10 +444,32 @@ def tar(ctx: Context) -> list[Finding]:
     listing = any(re.match(r"^-?[a-zA-Z]*t", t) for t in texts[:1]) or "--list" in texts
     if listing:
         return []
+    extracts = re.match(r"^-?[a-zA-Z]*x", texts[0] if texts else "") or {"-x", "--extract", "--get"} & set(texts)
     dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t in ("-C", "--directory")), None)
-    if dest and normalize(dest, ctx.cmd.cwd) == "/":
-        return [confirm("unpacks an archive over /", "high")]
+    dest = next((t.split("=", 1)[1] for t in texts if t.startswith("--directory=")), dest)
+    if extracts or any(re.match(r"^-[a-zA-Z]*x", t) for t in texts):
+        return unpacked_into(ctx, dest, "tar")
     return [confirm("packs or unpacks files")]
+
+
+def unpacked_into(ctx: Context, dest: str | None, what: str) -> list[Finding]:
+    """An archive unpacked as root over / or a system tree replaces the OS's own files with whatever it holds."""
+    path = normalize(dest, ctx.cmd.cwd) if dest else ctx.cmd.cwd
+    if path and is_os_tree(path) and ctx.inv.as_root:
+        return [block(f"{what} unpacks an archive as root over {path}, replacing system files with its contents")]
+    if path and is_os_tree(path):
+        return [confirm(f"{what} unpacks an archive over {path}", "high")]
+    return [confirm(f"{what} unpacks files")]
+
+
+@rule("unzip")
+def unzip(ctx: Context) -> list[Finding]:
+    flags, _ = split_options(ctx.args, frozenset({"-d", "-x"}))
+    if flags & {"-l", "-v", "-t", "-Z", "-z"}:
+        return []
+    texts = [w.text for w in ctx.args]
+    dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t == "-d"), None)
+    return unpacked_into(ctx, next((t[2:] for t in texts if t.startswith("-d") and len(t) > 2), dest), "unzip")
 
 
 @rule("mkfifo", "mknod")
