@@ -23,6 +23,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
     canonical,
     code,
     confirm,
+    databases,
     disks,
     files,
     firewall,
