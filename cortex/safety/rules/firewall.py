@@ -58,7 +58,7 @@ def _nft(texts: list[str]) -> set[str]:
         events.add("drop")
     if NFT_SSH.search(line):
         events.add("ssh")
-    if NFT_SSH_DROP.search(line) and "saddr" not in line:
+    if NFT_SSH_DROP.search(line) and "saddr" not in line and "input" in texts:
         events.add("deny-ssh")
     return events
 
@@ -74,7 +74,8 @@ def _ufw(texts: list[str]) -> set[str]:
         return {"drop"}
     if verb in ("allow", "limit") and any(SSH_PORT.search(w) for w in words[1:]):
         return {"ssh"}
-    anyone = words[1:2] != ["from"] or words[2:3] == ["any"]
+    anyone = words[1:2] != ["from"] or words[2:3] == ["any"]  # 'deny from 203.0.113.7 ... 22' bans one host
+    anyone = anyone and "out" not in words[1:2]  # 'deny out 22' only stops ssh from here to elsewhere
     if verb in ("deny", "reject") and anyone and any(SSH_PORT.search(w) for w in words[1:]):
         return {"deny-ssh"}
     return set()
