@@ -444,10 +444,11 @@ def tar(ctx: Context) -> list[Finding]:
     listing = any(re.match(r"^-?[a-zA-Z]*t", t) for t in texts[:1]) or "--list" in texts
     if listing:
         return []
-    extracts = re.match(r"^-?[a-zA-Z]*x", texts[0] if texts else "") or {"-x", "--extract", "--get"} & set(texts)
+    bundled = bool(texts) and bool(re.match(r"^[a-zA-Z]*x", texts[0]))  # 'tar xzf a.tgz'
+    extracts = bundled or any(re.match(r"^-[a-zA-Z]*x", t) or t in ("--extract", "--get") for t in texts)
     dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t in ("-C", "--directory")), None)
     dest = next((t.split("=", 1)[1] for t in texts if t.startswith("--directory=")), dest)
-    if extracts or any(re.match(r"^-[a-zA-Z]*x", t) for t in texts):
+    if extracts:
         return unpacked_into(ctx, dest, "tar")
     return [confirm("packs or unpacks files")]
 
