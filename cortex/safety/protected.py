@@ -106,6 +106,7 @@ STARTUP_NAMES = (".bashrc", ".profile", ".bash_profile", ".bash_login", ".bash_l
 STARTUP_NAMES += (".zshenv", ".zlogin", ".xprofile", ".xsession", ".xinitrc", ".ssh/rc", ".config/autostart/*")
 STARTUP_NAMES += (".bash_aliases", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc", ".login", ".xsessionrc")
 STARTUP_NAMES += (".config/fish/config.fish", ".config/fish/conf.d/*", ".config/fish/functions/*")
+STARTUP_FILES = tuple(f"{home}/{name}" for home in ("/home/*", "/root") for name in STARTUP_NAMES)
 # Files run later as commands: by cron, by a login or interactive shell, at login or boot.
 RUN_LATER = (
     "/etc/crontab",
@@ -125,7 +126,7 @@ RUN_LATER = (
     "/etc/xdg/autostart/*",
     "/etc/network/if-up.d/*",
     "/etc/NetworkManager/dispatcher.d/*",
-    *(f"{home}/{name}" for home in ("/home/*", "/root") for name in STARTUP_NAMES),
+    *STARTUP_FILES,
 )
 # Files the machine needs to boot, mount, resolve names or log in, with the shape of one of their lines:
 # emptying one, or filling it with text of another shape, is as bad as deleting it.
@@ -343,6 +344,11 @@ def anyone_can_plant(path: str) -> bool:
 
 def runs_later(path: str) -> bool:
     return _matches(path, RUN_LATER)
+
+
+def is_startup_file(path: str) -> bool:
+    """A user's own shell or session startup file: their setup, which no package restores."""
+    return _matches(path, STARTUP_FILES)
 
 
 def needed_format(path: str) -> re.Pattern[str] | None:

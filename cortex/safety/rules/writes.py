@@ -25,6 +25,7 @@ from cortex.safety.protected import (
     anyone_can_plant,
     is_raw_device,
     is_remove_critical,
+    is_startup_file,
     is_system_file,
     is_system_tree,
     is_write_critical,
@@ -165,7 +166,7 @@ def planted(ctx: Context, text: str, cron: bool) -> list[Finding]:
 def _run_later(ctx: Context, path: str, mode: str, content: Content, what: str) -> list[Finding]:
     """A file that cron or a shell runs later: what is put there must be seen to be judged, so unseen or
     downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is. Emptying a
-    startup file is the loss of the user's own data (a cron file emptied only drops its jobs)."""
+    user's startup file loses their own setup (a cron file emptied only drops its jobs)."""
     cron = "cron" in path
     if content.kind == "download":
         return [block(f"{what} puts code downloaded from {content.text} into {path}, which runs it later", "critical")]
@@ -175,7 +176,7 @@ def _run_later(ctx: Context, path: str, mode: str, content: Content, what: str) 
         return planted(ctx, content.text, cron)
     if content.kind == "junk":
         return [block(f"{what} fills {path}, which runs later, with junk from {content.text}")]
-    if content.kind == "empty" and mode != "append" and not cron:
+    if content.kind == "empty" and mode != "append" and is_startup_file(path):
         return [block(f"{what} empties {path}: the shell setup it holds (PATH, aliases, agents) is lost, with no copy")]
     return [confirm(f"{what} changes {path}, which runs at login or on a schedule", "high")]
 
