@@ -104,6 +104,9 @@ REMOVE_CRITICAL = (
 # A user's files that a login or interactive shell, or the desktop session, runs as commands.
 STARTUP_NAMES = (".bashrc", ".profile", ".bash_profile", ".bash_login", ".bash_logout", ".zshrc", ".zprofile")
 STARTUP_NAMES += (".zshenv", ".zlogin", ".xprofile", ".xsession", ".xinitrc", ".ssh/rc", ".config/autostart/*")
+STARTUP_NAMES += (".bash_aliases", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc", ".login", ".xsessionrc")
+STARTUP_NAMES += (".config/fish/config.fish", ".config/fish/conf.d/*", ".config/fish/functions/*")
+STARTUP_FILES = tuple(f"{home}/{name}" for home in ("/home/*", "/root") for name in STARTUP_NAMES)
 # Files run later as commands: by cron, by a login or interactive shell, at login or boot.
 RUN_LATER = (
     "/etc/crontab",
@@ -123,7 +126,7 @@ RUN_LATER = (
     "/etc/xdg/autostart/*",
     "/etc/network/if-up.d/*",
     "/etc/NetworkManager/dispatcher.d/*",
-    *(f"{home}/{name}" for home in ("/home/*", "/root") for name in STARTUP_NAMES),
+    *STARTUP_FILES,
 )
 # Files the machine needs to boot, mount, resolve names or log in, with the shape of one of their lines:
 # emptying one, or filling it with text of another shape, is as bad as deleting it.
@@ -142,6 +145,15 @@ NEEDED_FORMATS = {
     "/etc/ld.so.conf": re.compile(r"\S.*"),
     "/etc/inittab": re.compile(r"\S.*"),
 }
+# Settings that open a service to attack, by the files that hold them: setting (its words, any case) -> what it
+# gives away.
+SSHD_WEAK = {
+    "permitrootlogin yes": "root logins over ssh with a password",
+    "passwordauthentication yes": "password guessing over ssh",
+    "permitemptypasswords yes": "ssh logins without a password",
+    "strictmodes no": "ssh keys that any user may have planted (world-writable authorized_keys)",
+}
+WEAK_SETTINGS = {"/etc/ssh/sshd_config": SSHD_WEAK, "/etc/ssh/sshd_config.d/*": SSHD_WEAK}
 # Files that reveal secrets when read or sent away.
 SECRET_FILES = (
     "/etc/shadow",
@@ -166,7 +178,8 @@ SAFE_DEVICES = ("/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/st
 SAFE_DEVICES += ("/dev/pts/*", "/dev/random", "/dev/urandom", "/dev/shm/*", "/dev/console", "/dev/full")
 
 
-# Units without which the machine cannot be reached, logged into, or see what happens on it: name -> what is lost.
+# Units without which the machine cannot be reached, logged into, see what happens on it, or defend itself:
+# name -> what is lost.
 CRITICAL_UNITS = {
     "ssh": "remote logins",
     "sshd": "remote logins",
@@ -180,6 +193,12 @@ CRITICAL_UNITS = {
     "systemd-logind": "logins and sessions",
     "getty@": "console logins",
     "serial-getty@": "serial console logins",
+    "apparmor": "AppArmor's confinement of services (its profiles are unloaded)",
+    "auditd": "the audit log of logins, sudo and file access",
+    "fail2ban": "the bans on hosts that guess passwords",
+    "ufw": "the firewall",
+    "firewalld": "the firewall",
+    "nftables": "the firewall's rules, loaded at boot",
 }
 
 
@@ -274,6 +293,16 @@ def is_system_tree(path: str) -> bool:
     return any(_inside(path, t) or _inside(t.replace("*", "x"), path) for t in CRITICAL_TREES)
 
 
+# Places for software installed by hand, and the user's own: unpacking an archive there is how it gets installed.
+INSTALL_PLACES = frozenset({"/opt", "/srv", "/usr/local", "/mnt", "/media", "/home", "/root", *TEMP_DIRS})
+
+
+def is_os_tree(path: str) -> bool:
+    """Unpacking an archive as root into ``path`` may overwrite the operating system's own files ('/', '/usr',
+    '/etc', '/var/lib'); '/opt', '/usr/local/go', a home or /tmp may not."""
+    return is_system_tree(path) and not any(_inside(path, t) for t in INSTALL_PLACES)
+
+
 def is_glob(text: str) -> bool:
     return bool(GLOB_CHARS.search(text))
 
@@ -307,13 +336,31 @@ def masked_unit(path: str) -> str | None:
     return lost_unit(path.rsplit("/", 1)[-1])
 
 
+def anyone_can_plant(path: str) -> bool:
+    """A program any local user could have put there or swapped: in a world-writable directory, or hidden
+    (a dot name: how a dropped payload keeps out of sight)."""
+    return any(_inside(path, t) for t in TEMP_DIRS) or path.rsplit("/", 1)[-1].startswith(".")
+
+
 def runs_later(path: str) -> bool:
     return _matches(path, RUN_LATER)
+
+
+def is_startup_file(path: str) -> bool:
+    """A user's own shell or session startup file: their setup, which no package restores."""
+    return _matches(path, STARTUP_FILES)
 
 
 def needed_format(path: str) -> re.Pattern[str] | None:
     """The shape of a line of a file the machine needs, or None when ``path`` is not one of them."""
     return next((fmt for pattern, fmt in NEEDED_FORMATS.items() if fnmatch.fnmatchcase(path, pattern)), None)
+
+
+def weakened(path: str, text: str) -> str | None:
+    """What a line of ``text`` written into ``path`` gives away ('PermitRootLogin yes' in sshd_config), or None."""
+    weak = next((w for pattern, w in WEAK_SETTINGS.items() if fnmatch.fnmatchcase(path, pattern)), {})
+    lines = (" ".join(line.split()).lower() for line in text.splitlines())
+    return next((weak[line] for line in lines if line in weak), None)
 
 
 def is_remove_critical(path: str) -> bool:
@@ -323,6 +370,13 @@ def is_remove_critical(path: str) -> bool:
 
 def is_secret(path: str) -> bool:
     return _matches(path, SECRET_FILES)
+
+
+def is_image_file(path: str) -> bool:
+    """A file in a home or temporary directory that may be a disk image: not a device, not one of the user's
+    keys, startup files or history, and not the home or temporary directory itself."""
+    mine = _inside(path, "/home/*") or _inside(path, "/root") or any(_inside(path, t) for t in TEMP_DIRS)
+    return mine and not (protected_target(path) or is_secret(path) or runs_later(path) or is_raw_device(path))
 
 
 def is_raw_device(path: str) -> bool:

@@ -28,7 +28,7 @@ class State:
     depth: int = 0
     downloads: set[str] = field(default_factory=set)  # files written by curl/wget earlier in the line
     written: dict[str, str | None] = field(default_factory=dict)  # file -> the text the line left in it, if known
-    units: dict[str, str | None] = field(default_factory=dict)  # what a stopped unit takes away -> why (rules.system)
+    units: dict[str, str | None] = field(default_factory=dict)  # what a stopped unit or a link down takes away -> why
     firewall: dict[str, set[str]] = field(default_factory=dict)  # tool -> what the line does to it (rules.firewall)
 
     def nested(self, text: str, lenient: bool = False) -> list[Finding]:

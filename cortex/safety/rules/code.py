@@ -289,9 +289,41 @@ def awk(ctx: Context) -> list[Finding]:
     return []
 
 
+# Programs whose job is to print settings for the shell that evals their output (variables, functions, hooks):
+# program -> (the first argument that asks for them, or '' for any plain arguments; why it is run that way).
+SHELL_SETUP = {
+    "ssh-agent": ("", "starts the agent and prints SSH_AUTH_SOCK and SSH_AGENT_PID for this shell"),
+    "gpg-agent": ("", "starts the agent and prints GPG_AGENT_INFO for this shell"),
+    "keychain": ("", "reuses one ssh/gpg agent across logins and prints its variables"),
+    "dircolors": ("", "prints LS_COLORS for ls"),
+    "direnv": ("hook", "prints the hook that loads .envrc files"),
+    "starship": ("init", "prints the prompt's setup"),
+    "pyenv": ("init", "prints the shims' PATH and shell function"),
+    "rbenv": ("init", "prints the shims' PATH and shell function"),
+    "nodenv": ("init", "prints the shims' PATH and shell function"),
+    "zoxide": ("init", "prints the z/zi functions"),
+    "fnm": ("env", "prints the Node version manager's PATH"),
+    "brew": ("shellenv", "prints Homebrew's PATH and variables"),
+    "thefuck": ("--alias", "prints the fuck alias"),
+    "opam": ("env", "prints OCaml's PATH and variables"),
+    "mise": ("activate", "prints the tool version manager's hook"),
+}
+PLAIN_CALL = re.compile(r"\$\(\s*([\w.-]+)((?:\s+[\w.=~/:+-]+)*)\s*\)|`\s*([\w.-]+)((?:\s+[\w.=~/:+-]+)*)\s*`")
+
+
+def _shell_setup(w: Word) -> bool:
+    """'$(ssh-agent -s)': the whole word is one plain call of a program that prints settings for this shell."""
+    m = PLAIN_CALL.fullmatch(w.raw)
+    if not m:
+        return False
+    name, args = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    asks = SHELL_SETUP.get(name, (None, ""))[0]
+    return asks is not None and (asks == "" or args.split()[:1] == [asks])
+
+
 @rule("eval")
 def eval_(ctx: Context) -> list[Finding]:
-    if not ctx.args:
+    if not ctx.args or all(_shell_setup(w) for w in ctx.args):
         return []
     if any(w.substituted or w.process for w in ctx.args):
         return [block("eval runs code produced at run time by a command substitution", "critical")]

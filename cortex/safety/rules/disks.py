@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cortex.safety.protected import is_raw_device
+from cortex.safety.protected import is_image_file, is_raw_device
 from cortex.safety.rules import Context, block, confirm, rule, split_options
 from cortex.safety.verdict import Finding
 
@@ -11,10 +11,25 @@ def _devices(ctx: Context) -> list[str]:
     return [p for w in ctx.args for p in ctx.paths(w) if p and p.startswith("/dev/")]
 
 
+IMAGE_SUFFIXES = (".img", ".iso", ".raw", ".bin", ".image")
+
+
+def _on_images(ctx: Context) -> bool:
+    """Every target is a regular file in a home or temporary directory (a disk image for a VM or a test), not
+    a device: formatting it erases only that file. Words that name no path (labels, sizes) are not targets;
+    a line with no known target is not on an image."""
+    named = [w for w in ctx.args if not w.text.startswith("-") and ("/" in w.text or w.text.startswith("~"))]
+    named += [w for w in ctx.args if w.text.endswith(IMAGE_SUFFIXES) and w not in named]
+    paths = [p for w in named for p in ctx.paths(w)]
+    return bool(paths) and all(p is not None and is_image_file(p) for p in paths)
+
+
 @rule("mkfs", "mkswap", "mkdosfs", "mkntfs", "mkexfatfs")
 def mkfs(ctx: Context) -> list[Finding]:
     if ctx.inv.name == "mkswap" and not any(is_raw_device(p) for p in _devices(ctx)):
         return [confirm("turns a file into swap space")]
+    if _on_images(ctx):
+        return [confirm(f"{ctx.inv.name} formats a disk image file")]
     return [block(f"{ctx.inv.name} formats a filesystem, erasing everything on the target", "critical")]
 
 
@@ -22,6 +37,8 @@ def mkfs(ctx: Context) -> list[Finding]:
 def wipefs(ctx: Context) -> list[Finding]:
     flags, _ = split_options(ctx.args, frozenset({"-o", "--offset", "-t", "--types"}))
     if flags & {"-a", "--all", "-o", "--offset"}:
+        if _on_images(ctx):
+            return [confirm("wipefs erases the signatures of a disk image file")]
         return [block("wipefs erases filesystem and partition signatures", "critical")]
     return []  # without -a it only lists signatures
 
@@ -47,6 +64,8 @@ def partition(ctx: Context) -> list[Finding]:
     commands = [w.text for w in operands[1:]] if name == "parted" else []
     if name == "parted" and commands and set(commands) <= {"print", "p", "unit", "s", "B", "MB", "GB", "free"}:
         return []
+    if _on_images(ctx):
+        return [confirm(f"{name} rewrites the partition table of a disk image file")]
     return [block(f"{name} rewrites a partition table: the data on the disk becomes unreachable", "critical")]
 
 

@@ -9,12 +9,14 @@ from cortex.safety.protected import (
     KNOWN_TOP,
     is_glob,
     is_home_root,
+    is_os_tree,
     is_raw_device,
     is_remove_critical,
     is_secret,
     is_system_file,
     is_system_tree,
     is_write_critical,
+    needed_format,
     normalize,
     protected_target,
 )
@@ -224,6 +226,20 @@ SED_ADD = re.compile(r"(?:^|[;\n])\s*(?:[0-9$]+|/[^/]*/)?(?:,(?:[0-9$]+|/[^/]*/)
 SED_REPLACE = re.compile(r"(?:^|[;\n\s])s(\W)(?:\\.|(?!\1).)*\1((?:\\.|(?!\1).)*)\1")
 
 
+SED_ADDRESS = r"(?:\d+|\$|/(?:\\.|[^/])*/I?)"
+SED_DELETE = re.compile(rf"(?:^|[;\n{{}}])\s*({SED_ADDRESS}(?:\s*,\s*{SED_ADDRESS})?)?\s*!?\s*[dD]\s*(?=$|[;\n}}])")
+COMMENT_OR_BLANK = re.compile(r"/\^(\\s\*|\[\[:space:\]\]\*| \*)?(#[^/]*|\$)/")
+SED_BLANKING = re.compile(r"(?:^|[;\n\s])s(\W)((?:\\.|(?!\1).)*)\.\*\$?\1\1")  # 's/^UUID.*$//'
+
+
+def sed_deletes(script: str) -> bool:
+    """The script deletes lines ('/UUID/d', '$d') or blanks them ('s/^UUID.*//'), other than comments or
+    blank lines."""
+    deleted = [m.group(1) or "" for m in SED_DELETE.finditer(script)]
+    blanked = [m.group(2) for m in SED_BLANKING.finditer(script)]
+    return any(not COMMENT_OR_BLANK.fullmatch(a) for a in deleted) or any("#" not in p for p in blanked)
+
+
 def sed_text(script: str) -> str:
     """The lines a sed script adds: 'a', 'i' and 'c' text and the replacements of 's' commands."""
     return "\n".join(
@@ -240,9 +256,13 @@ def sed(ctx: Context) -> list[Finding]:
     has_script = bool(flags & {"-e", "-f", "--expression", "--file"})
     files = operands if has_script else operands[1:]
     scripts = [w for i, w in enumerate(ctx.args) if i and ctx.args[i - 1].text in ("-e", "--expression")]
-    added = "\n".join(sed_text(w.text) for w in (scripts if has_script else operands[:1]))
+    script = "\n".join(w.text for w in (scripts if has_script else operands[:1]))
+    added = "\n".join(sed_text(part) for part in script.split("\n"))
     out = mass_edit(ctx, "sed -i")
     for f in files:
+        needed = [p for p in ctx.paths(f) if p and needed_format(p)]
+        if needed and sed_deletes(script):
+            out.append(block(f"sed -i deletes lines of {needed[0]}, which the machine needs to boot, mount or log in"))
         out += write_target(ctx, f, "edit", Content("edit", added), "sed -i")
     return out or [confirm("edits files in place")]
 
@@ -424,10 +444,33 @@ def tar(ctx: Context) -> list[Finding]:
     listing = any(re.match(r"^-?[a-zA-Z]*t", t) for t in texts[:1]) or "--list" in texts
     if listing:
         return []
+    bundled = bool(texts) and bool(re.match(r"^[a-zA-Z]*x", texts[0]))  # 'tar xzf a.tgz'
+    extracts = bundled or any(re.match(r"^-[a-zA-Z]*x", t) or t in ("--extract", "--get") for t in texts)
     dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t in ("-C", "--directory")), None)
-    if dest and normalize(dest, ctx.cmd.cwd) == "/":
-        return [confirm("unpacks an archive over /", "high")]
+    dest = next((t.split("=", 1)[1] for t in texts if t.startswith("--directory=")), dest)
+    if extracts:
+        return unpacked_into(ctx, dest, "tar")
     return [confirm("packs or unpacks files")]
+
+
+def unpacked_into(ctx: Context, dest: str | None, what: str) -> list[Finding]:
+    """An archive unpacked as root over / or a system tree replaces the OS's own files with whatever it holds."""
+    path = normalize(dest, ctx.cmd.cwd) if dest else ctx.cmd.cwd
+    if path and is_os_tree(path) and ctx.inv.as_root:
+        return [block(f"{what} unpacks an archive as root over {path}, replacing system files with its contents")]
+    if path and is_os_tree(path):
+        return [confirm(f"{what} unpacks an archive over {path}", "high")]
+    return [confirm(f"{what} unpacks files")]
+
+
+@rule("unzip")
+def unzip(ctx: Context) -> list[Finding]:
+    flags, _ = split_options(ctx.args, frozenset({"-d", "-x"}))
+    if flags & {"-l", "-v", "-t", "-Z", "-z"}:
+        return []
+    texts = [w.text for w in ctx.args]
+    dest = next((texts[i + 1] for i, t in enumerate(texts[:-1]) if t == "-d"), None)
+    return unpacked_into(ctx, next((t[2:] for t in texts if t.startswith("-d") and len(t) > 2), dest), "unzip")
 
 
 @rule("mkfifo", "mknod")

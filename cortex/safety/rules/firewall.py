@@ -1,9 +1,11 @@
-"""Firewalls: a flushed rule set under a DROP default cuts off the admin's own ssh session.
+"""Firewalls: a flushed rule set under a DROP default, or a rule that drops ssh from everywhere, cuts off the
+admin's own ssh session.
 
 Each firewall command records what it does to the line's :class:`State`: a
 flush, a DROP/REJECT default on incoming (or outgoing) traffic, a rule that
-keeps ssh or established connections open, ufw being enabled. Which of these
-the whole line does, in any order, decides :func:`lockout`.
+denies ssh from any source, a rule that keeps ssh or established connections
+open, ufw being enabled. Which of these the whole line does, in any order,
+decides :func:`lockout`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from cortex.safety.verdict import Finding
 LOCKED_CHAINS = ("INPUT", "OUTPUT")
 MATCH_OPTIONS = frozenset({"-p", "-s", "-d", "-i", "-o", "-m", "--protocol", "--source", "--destination"})
 SSH_PORT = re.compile(r"^(22|ssh|OpenSSH)(/tcp)?$|(^|[,:])22([,:]|$)", re.I)
+SOURCE_OPTIONS = frozenset({"-s", "--source", "--src"})
+NFT_SSH_DROP = re.compile(r"dport\s+(\{[^}]*\b(22|ssh)\b[^}]*\}|22\b|ssh\b)[^;]*\b(drop|reject)\b")
 NFT_SSH = re.compile(r"dport\s+(\{[^}]*\b(22|ssh)\b[^}]*\}|22\b|ssh\b)[^;]*accept|ct state [^;]*established[^;]*accept")
 
 
@@ -37,6 +41,9 @@ def _iptables(texts: list[str]) -> set[str]:
         events.add("drop")  # '-A INPUT -j DROP': a catch-all rule drops like a policy
     accepts = jump == "ACCEPT"
     ports = [n for t, n in itertools.pairwise(texts) if t in ("--dport", "--dports", "--destination-port")]
+    anyone = not SOURCE_OPTIONS & set(texts)
+    if jump in ("DROP", "REJECT") and "INPUT" in texts and anyone and any(SSH_PORT.search(p) for p in ports):
+        events.add("deny-ssh")
     if accepts and (any(SSH_PORT.search(p) for p in ports) or any("ESTABLISHED" in t for t in texts)):
         events.add("ssh")
     return events
@@ -51,6 +58,8 @@ def _nft(texts: list[str]) -> set[str]:
         events.add("drop")
     if NFT_SSH.search(line):
         events.add("ssh")
+    if NFT_SSH_DROP.search(line) and "saddr" not in line and "input" in texts:
+        events.add("deny-ssh")
     return events
 
 
@@ -65,6 +74,10 @@ def _ufw(texts: list[str]) -> set[str]:
         return {"drop"}
     if verb in ("allow", "limit") and any(SSH_PORT.search(w) for w in words[1:]):
         return {"ssh"}
+    anyone = words[1:2] != ["from"] or words[2:3] == ["any"]  # 'deny from 203.0.113.7 ... 22' bans one host
+    anyone = anyone and "out" not in words[1:2]  # 'deny out 22' only stops ssh from here to elsewhere
+    if verb in ("deny", "reject") and anyone and any(SSH_PORT.search(w) for w in words[1:]):
+        return {"deny-ssh"}
     return set()
 
 
@@ -88,10 +101,13 @@ def firewall(ctx: Context) -> list[Finding]:
 
 def lockout(state: State) -> list[Finding]:
     """A line that flushes a firewall and sets a DROP default, keeping no rule for ssh, drops the admin's own
-    session (ufw only once the line enables it again: its reset leaves it off)."""
+    session (ufw only once the line enables it again: its reset leaves it off); so does a rule that denies ssh
+    from any source, unless the line also keeps ssh open for some ('allow from 10.0.0.0/8 ... deny 22')."""
     out: list[Finding] = []
     for tool, events in state.firewall.items():
         active = tool != "ufw" or "enable" in events
         if {"flush", "drop"} <= events and "ssh" not in events and active:
             out.append(block(f"{tool} flushes its rules and drops by default, with no rule left for ssh", "critical"))
+        elif "deny-ssh" in events and "ssh" not in events:
+            out.append(block(f"{tool} denies ssh from everywhere: the admin's own session is cut off", "critical"))
     return out

@@ -86,10 +86,32 @@ def pkill(ctx: Context) -> list[Finding]:
     return [confirm("stops processes by name")]
 
 
+# Run states that stop the network, ssh and every service, leaving only a root shell on the console:
+# the name systemctl or init gives it -> what it is.
+UNREACHABLE_STATES = {
+    "rescue": "rescue mode",
+    "emergency": "emergency mode",
+    "runlevel1": "single-user mode",
+    "1": "single-user mode",
+    "s": "single-user mode",
+    "single": "single-user mode",
+}
+
+
+def _unreachable(state: str, how: str) -> list[Finding]:
+    name = re.sub(r"\.target$", "", state).lower()
+    if name not in UNREACHABLE_STATES:
+        return []
+    what = UNREACHABLE_STATES[name]
+    return [block(f"{how} puts the machine in {what}: network and ssh stop, only the console is left", "critical")]
+
+
 @rule("shutdown", "reboot", "poweroff", "halt", "init", "telinit")
 def power(ctx: Context) -> list[Finding]:
     if ctx.inv.name in ("init", "telinit") and not ctx.args:
         return [confirm("talks to init")]
+    if ctx.inv.name in ("init", "telinit") and (alone := _unreachable(ctx.args[0].text, ctx.inv.name)):
+        return alone
     return [confirm(f"{ctx.inv.name} stops or restarts the machine", "high")]
 
 
@@ -128,6 +150,9 @@ def systemctl(ctx: Context) -> list[Finding]:
     verb = operands[0].text if operands else "list-units"
     if verb in SYSTEMCTL_READ:
         return []
+    target = operands[1].text if verb == "isolate" and operands[1:] else verb
+    if alone := _unreachable(target, f"systemctl {verb}"):
+        return alone
     if verb in SYSTEMCTL_POWER:
         return [confirm(f"systemctl {verb} changes the machine's power or run state", "high")]
     units = [w.text for w in operands[1:]]
@@ -274,6 +299,10 @@ def accounts(ctx: Context) -> list[Finding]:
     return privilege_grant(ctx) + _account_change(ctx)
 
 
+# userdel/deluser options that delete the account's files: its home, mail spool, or every file it owns.
+REMOVES_FILES = frozenset({"-r", "--remove", "--remove-home", "--remove-all-files"})
+
+
 def _account_change(ctx: Context) -> list[Finding]:
     name, texts = ctx.inv.name, [w.text for w in ctx.args]
     if name == "passwd" and ("-d" in texts or "--delete" in texts):
@@ -294,6 +323,9 @@ def _account_change(ctx: Context) -> list[Finding]:
             return [block("chpasswd sets an empty password")]
     if name in ("userdel", "deluser") and "root" in texts:
         return [block("deletes the root account", "critical")]
+    flags, _ = split_options(ctx.args)
+    if name in ("userdel", "deluser") and flags & REMOVES_FILES and "--backup" not in flags:
+        return [block(f"{name} deletes the account's home and files with it, like rm -rf of the home", "critical")]
     return [confirm(f"{name} changes user accounts", "high" if name in ("usermod", "gpasswd") else "medium")]
 
 
@@ -315,6 +347,8 @@ def setcap(ctx: Context) -> list[Finding]:
 
 @rule("setenforce", "aa-disable", "aa-teardown", "sysctl", "modprobe", "insmod", "rmmod", "kexec")
 def kernel(ctx: Context) -> list[Finding]:
+    if ctx.inv.name == "aa-teardown":
+        return [block("aa-teardown unloads every AppArmor profile: no service is confined any more")]
     if ctx.inv.name == "sysctl" and not any(w.text == "-w" or "=" in w.text or w.text == "-p" for w in ctx.args):
         return []
     return [confirm(f"{ctx.inv.name} changes kernel or security settings", "high")]

@@ -9,7 +9,8 @@ place in :mod:`cortex.safety.protected` decides with the content:
 - files that run later (cron, shell startup files) block a download or output
   that cannot be seen, and have literal text checked as the commands it is;
 - files the machine needs to boot, mount, resolve names or log in block when
-  emptied, filled from a device, downloaded over, or given text not in their format.
+  emptied, filled from a device, downloaded over, or given text not in their format;
+- settings that open a service to attack (``PermitRootLogin yes``) block in the files that hold them.
 
 What each write leaves in a file is kept in the line's state, so a script run
 later in the same line is checked by its text (:func:`cortex.safety.rules.code.written_script`).
@@ -21,19 +22,23 @@ import re
 from dataclasses import dataclass
 
 from cortex.safety.protected import (
+    anyone_can_plant,
     is_raw_device,
     is_remove_critical,
+    is_startup_file,
     is_system_file,
     is_system_tree,
     is_write_critical,
     masked_unit,
     needed_format,
+    normalize,
     runs_later,
+    weakened,
 )
 from cortex.safety.rules import Context, block, confirm, word
 from cortex.safety.shell import Command, Word
 from cortex.safety.verdict import Finding
-from cortex.safety.wrappers import base, unwrap
+from cortex.safety.wrappers import SHELLS, base, unwrap
 
 
 @dataclass(frozen=True)
@@ -136,18 +141,32 @@ def redirected(ctx: Context, target: Word, op: str) -> Content:
 CRON_SCHEDULE = re.compile(r"^\s*(@\w+|(\S+\s+){5})(root\s+)?")
 
 
+def _planted_program(line: str, cron: bool) -> str | None:
+    """The program a line run later starts (after a system crontab's user name, and through a shell it is
+    handed to: 'root /bin/sh /tmp/x'), when any local user could have put it there."""
+    words = [w for w in line.split() if not w.startswith("-")]
+    start = 1 if cron and words[1:] and "/" not in words[0] and "/" in words[1] else 0
+    run = words[start : start + 2] if words[start:] and base(words[start]) in SHELLS else words[start : start + 1]
+    return next((w for w in run if (path := normalize(w)) and anyone_can_plant(path)), None)
+
+
 def planted(ctx: Context, text: str, cron: bool) -> list[Finding]:
-    """Text that cron or a shell will run later, checked now as the commands it is."""
+    """Text that cron or a shell will run later, checked now as the commands it is; a program in a
+    world-writable place or a hidden file is whatever someone put there."""
     out: list[Finding] = []
     for line in text.splitlines():
-        found = ctx.state.nested_lenient(CRON_SCHEDULE.sub("", line, count=1) if cron else line)
+        command = CRON_SCHEDULE.sub("", line, count=1) if cron else line
+        if program := _planted_program(command, cron):
+            out.append(block(f"installs a job that runs {program}, which anyone could have put there", "critical"))
+        found = ctx.state.nested_lenient(command)
         out += [block(f"installs a command that runs later: {f.reason}", f.risk) for f in found if f.level == "block"]
     return out or [confirm("adds a command that runs at login or on a schedule")]
 
 
-def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Finding]:
+def _run_later(ctx: Context, path: str, mode: str, content: Content, what: str) -> list[Finding]:
     """A file that cron or a shell runs later: what is put there must be seen to be judged, so unseen or
-    downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is."""
+    downloaded content blocks like 'curl | sh', and literal text is judged as the commands it is. Emptying a
+    user's startup file loses their own setup (a cron file emptied only drops its jobs)."""
     cron = "cron" in path
     if content.kind == "download":
         return [block(f"{what} puts code downloaded from {content.text} into {path}, which runs it later", "critical")]
@@ -157,6 +176,8 @@ def _run_later(ctx: Context, path: str, content: Content, what: str) -> list[Fin
         return planted(ctx, content.text, cron)
     if content.kind == "junk":
         return [block(f"{what} fills {path}, which runs later, with junk from {content.text}")]
+    if content.kind == "empty" and mode != "append" and is_startup_file(path):
+        return [block(f"{what} empties {path}: the shell setup it holds (PATH, aliases, agents) is lost, with no copy")]
     return [confirm(f"{what} changes {path}, which runs at login or on a schedule", "high")]
 
 
@@ -194,8 +215,10 @@ def write_target(ctx: Context, w: Word, mode: str, content: Content, what: str) 
             out.append(block(f"{what} rewrites {path}, which controls accounts, sudo, package trust or boot"))
         elif content.kind == "empty" and (lost := masked_unit(path)):
             out.append(block(f"{what} masks {path} with /dev/null, which takes away {lost}", "critical"))
+        elif content.kind in ("text", "edit") and (given := weakened(path, content.text)):
+            out.append(block(f"{what} sets {path} to allow {given}"))
         elif runs_later(path):
-            out += _run_later(ctx, path, content, what)
+            out += _run_later(ctx, path, mode, content, what)
         elif mode == "overwrite" and is_system_file(path) and not path.startswith(("/proc/", "/dev/", "/sys/")):
             out.append(block(f"{what} overwrites the operating-system file {path}"))
         elif needed_format(path) is not None or is_remove_critical(path):
