@@ -28,12 +28,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sqlite3
 import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+# One BLAS thread, unless the user chose: a request's vector is a few small matrix products, where OpenBLAS's
+# threads cost more than they give, and far more while llama-server generates on the same cores
+# (bench/plan_latency.py). Read when numpy loads, and numpy loads here first.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np
 
 from cortex.models import bundled
