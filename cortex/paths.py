@@ -66,10 +66,6 @@ class Paths(namedtuple("Paths", "mode config_dir state_dir run_dir log_dir model
         return self.config_dir / DOTENV
 
     @property
-    def llm_key(self) -> Path:
-        return self.config_dir / LLM_KEY
-
-    @property
     def bundled_model(self) -> Path:
         return self.models_dir / BUNDLED_MODEL_FILE
 

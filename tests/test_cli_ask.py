@@ -38,7 +38,7 @@ def test_ask_streams_the_answer_to_the_terminal(llama_server: LlamaServer) -> No
 
 
 def test_provider_streams_chunk_by_chunk_and_counts_tokens(llama_server: LlamaServer) -> None:
-    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url, api_key=llama_server.key)
     messages = [{"role": "user", "content": "Count from one to ten in words."}]
     response = provider.prompt(messages, Options(max_tokens=32, temperature=0))
     chunks = list(response)
@@ -50,7 +50,7 @@ def test_provider_streams_chunk_by_chunk_and_counts_tokens(llama_server: LlamaSe
 
 
 def test_json_schema_constrains_the_answer(llama_server: LlamaServer) -> None:
-    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url, api_key=llama_server.key)
     schema = {
         "type": "object",
         "properties": {"package": {"type": "string", "enum": ["nmap", "zsh", "ncdu"]}},

@@ -29,6 +29,7 @@ from typing import Any
 
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, probe
 from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 
@@ -39,7 +40,7 @@ START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
 SERVICE_KEYS = frozenset({
     "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
-    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin",
+    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin", "llm.api_key_file",
 })  # fmt: skip
 
 log = logging.getLogger("cortex.llm_service")
@@ -111,6 +112,7 @@ class LlamaServer:
         self.url = f"http://{self.host}:{self.port}"
         self.pid_file = config.paths.pid_file(name)
         self.log_file = config.paths.log_file(name)
+        self.key_file = config.llm_key_file
         self.kept = name == SERVICE  # cortex-llm itself runs under the keeper; the model cache's servers do not
         self.keeper_pid_file = config.paths.pid_file(KEEPER)
 
@@ -138,15 +140,25 @@ class LlamaServer:
             "--metrics",
             "--slots",
             "--no-webui",
+            *(["--api-key-file", str(self.key_file)] if self.key_file else []),
         ]  # fmt: skip
 
     def preflight(self) -> tuple[Path, ModelInfo]:
-        """Every check that can fail before anything starts: the binary, the model file, free memory."""
+        """Every check that can fail before anything starts: the binary, the model file, free memory; and the
+        API key file, created on the first start."""
         binary = find_server(self.config)
         try:
-            return binary, check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
-        except ModelFileError as e:
+            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
+            if self.key_file:
+                api_key.ensure(self.key_file, self.config.paths.mode)
+        except (ModelFileError, api_key.KeyFileError) as e:
             raise ServiceError(str(e)) from None
+        return binary, model
+
+    @property
+    def key(self) -> str:
+        """The API key this server wants ("" for none): read on each use, since the file may be new."""
+        return api_key.read(self.key_file)
 
     def check_port(self) -> None:
         """Refuse to start when something already listens on the address."""
@@ -165,7 +177,7 @@ class LlamaServer:
         state = health(self.url)
         model = ""
         if state == "ready":
-            props = get_json(f"{self.url}/props")
+            props = get_json(f"{self.url}/props", key=self.key)
             model = Path(str(props.get("model_path", ""))).name or str(props.get("model_alias", ""))
         return Status(state, self.url, self.pid(), model, self.log_file)
 
@@ -186,8 +198,10 @@ class LlamaServer:
         argv = self.argv(binary, model)
         if not self.kept:
             return self.wait_ready(process.spawn(argv, self.pid_file, self.log_file), timeout)
-        state = str(self.config.paths.state_file(KEEPER))
-        keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, state, str(self.pid_file), "--", *argv]
+        state = self.config.paths.state_file(KEEPER)
+        state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
+        keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
+        keeper += ["--", *argv]
         return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout)
 
     def wait_ready(self, pid: int, timeout: float) -> Status:
@@ -198,8 +212,8 @@ class LlamaServer:
             if not process.alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
-            if health(self.url, timeout=0.5) == "ready":
-                return self.status()
+            if health(self.url, timeout=0.5) == "ready" and (not self.kept or self._keeper().get("state") == "up"):
+                return self.status()  # the keeper saw it ready too: from now on it restarts it when it dies
             time.sleep(0.05)
         process.stop(pid)
         self.pid_file.unlink(missing_ok=True)
@@ -222,10 +236,15 @@ class LlamaServer:
             show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
             out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
             return int(out) if out.isdigit() else None
+        return int(self._keeper().get("restarts", 0))
+
+    def _keeper(self) -> dict[str, Any]:
+        """What the keeper last wrote about itself: state (starting, up, waiting, gave_up) and restarts."""
         try:
-            return int(json.loads(self.config.paths.state_file(KEEPER).read_text())["restarts"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0
+            doc = json.loads(self.config.paths.state_file(KEEPER).read_text())
+        except (OSError, ValueError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
 
     def stop(self) -> bool:
         """Stop the llama-server of this pid file (its keeper first); False if none was running."""
@@ -357,10 +376,11 @@ class LlamaServer:
         doc["restarts"] = self.restarts()
         if st.state != "ready":
             return {**doc, "context": None, "threads": None, "slots": None, "tokens_per_second": None}
-        props = get_json(f"{st.url}/props")
-        slots = get_json(f"{st.url}/slots") if props.get("endpoint_slots", True) else []
+        key = self.key
+        props = get_json(f"{st.url}/props", key=key)
+        slots = get_json(f"{st.url}/slots", key=key) if props.get("endpoint_slots", True) else []
         slots = slots if isinstance(slots, list) else []
-        metrics = parse_metrics(get_text(f"{st.url}/metrics"))
+        metrics = parse_metrics(get_text(f"{st.url}/metrics", key=key))
         doc.update(
             model_path=str(props.get("model_path") or self.config.model_path),
             context=(props.get("default_generation_settings") or {}).get("n_ctx"),
