@@ -31,6 +31,12 @@ def test_ask_json_has_the_design_shape(llama_server: LlamaServer) -> None:
     assert doc["prompt_tokens"] > 0 and doc["tokens_generated"] > 0
 
 
+def test_ask_without_the_key_is_refused_and_says_which_setting(llama_server: LlamaServer) -> None:
+    result = run(["What is nginx?"], {**llama_server.env(), "CORTEX_LLM_API_KEY_FILE": ""})
+    assert result.returncode == 1  # after the facts' lead sentence, which needs no model
+    assert "rejected the API key" in result.stderr and "[llm] api_key_file" in result.stderr
+
+
 def test_ask_streams_the_answer_to_the_terminal(llama_server: LlamaServer) -> None:
     result = run(["What does the ls command do?"], llama_server.env())
     assert result.returncode == 0, result.stderr

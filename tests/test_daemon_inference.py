@@ -150,6 +150,16 @@ def test_real_inference_chat_raw_seed_and_caps(tmp_path: Path, llama_server) -> 
 
 
 @pytest.mark.llm
+def test_cortexd_without_cortex_llms_key_is_refused_and_says_which_setting(tmp_path: Path, llama_server) -> None:
+    with daemon_for(tmp_path, llama_server.base_url) as d:  # its own home has no such key
+        client = CortexDaemonClient(d.socket_path, timeout=120)
+        with pytest.raises(DaemonError) as e:
+            client.inference("Hello", max_tokens=4)
+        assert e.value.code == "llm_unavailable" and "[llm] api_key_file" in e.value.message
+        assert client.status()["llm"]["state"] == "up"  # /health is public
+
+
+@pytest.mark.llm
 def test_real_streaming_tokens_add_up_to_the_output(tmp_path: Path, llama_server) -> None:
     with daemon_for(tmp_path, llama_server.base_url, api_key_file=llama_server.key_file) as d:
         client = CortexDaemonClient(d.socket_path, timeout=120)

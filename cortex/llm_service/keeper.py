@@ -26,7 +26,7 @@ from cortex.llm_service.llama_api import probe
 
 STABLE = 60.0  # seconds up after which a death counts as new trouble, not the same one
 GIVE_UP = 5  # deaths in a row before llama-server answered again
-POLL = 0.2  # seconds between /health probes while a start loads the model
+POLL = 0.05  # seconds between /health probes while a start loads the model (cortex llm start waits on it)
 
 
 class Keeper:
