@@ -59,7 +59,7 @@ class Keeper:
         self.save("starting")
         ready = False
         while self.child.poll() is None and not ready and not self.stopping.is_set():
-            ready = probe(self.url, POLL) == "up"
+            ready = probe(self.url, 1.0) == "up"
             if not ready:
                 time.sleep(POLL)
         if ready:

@@ -202,18 +202,19 @@ class LlamaServer:
         state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
         keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
         keeper += ["--", *argv]
-        return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout)
+        return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout, keeper=True)
 
-    def wait_ready(self, pid: int, timeout: float) -> Status:
-        """Poll /health until ready; if the process (llama-server or its keeper) dies or time runs out, stop it
-        and explain."""
+    def wait_ready(self, pid: int, timeout: float, keeper: bool = False) -> Status:
+        """Poll /health until ready (and, for the ``keeper`` process ``pid``, until the keeper saw it ready too:
+        from then on it restarts the server when it dies); if the process dies or time runs out, stop it and
+        explain."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
-            if health(self.url, timeout=0.5) == "ready" and (not self.kept or self._keeper().get("state") == "up"):
-                return self.status()  # the keeper saw it ready too: from now on it restarts it when it dies
+            if health(self.url, timeout=0.5) == "ready" and (not keeper or self._keeper().get("state") == "up"):
+                return self.status()
             time.sleep(0.05)
         process.stop(pid)
         self.pid_file.unlink(missing_ok=True)
