@@ -165,7 +165,7 @@ def test_a_killed_llama_server_is_started_again_and_status_counts_it(model: Path
             if status["state"] == "ready" and status["pid"] not in (None, killed):
                 break
         assert status["state"] == "ready" and status["pid"] != killed, status
-        assert status["restarts"] == 1
+        assert status["restarts"] == 1 and status["keeper"] == "up"
         log = (cortex_home / "logs" / "cortex-llm.log").read_text()
         assert f"llama-server (pid {killed}) was killed by SIGKILL" in log and "restart 1 in 1 s" in log
         cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
@@ -174,6 +174,7 @@ def test_a_killed_llama_server_is_started_again_and_status_counts_it(model: Path
         assert run_cortex("llm", "stop", env=env).returncode == 0
     assert _llama_servers_of(cortex_home) == []
     assert not (cortex_home / "run" / "cortex-llm-keeper.pid").exists()
+    assert json.loads(run_cortex("llm", "status", "--json", env=env).stdout)["restarts"] == 0  # a stop starts anew
 
 
 def test_cortex_llm_refuses_anyone_without_its_key_and_cortex_sends_it(model: Path, cortex_home: Path) -> None:

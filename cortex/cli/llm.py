@@ -71,6 +71,8 @@ def status(as_json: bool) -> None:
         click.echo(f"  pid:     {st['pid']}")
     if st["restarts"]:
         click.echo(f"  restarts: {st['restarts']} (llama-server died and was started again; see the log)")
+    if st["keeper"] == "gave_up":
+        click.echo("  gave up: it kept dying before it was ready; see the log, then 'cortex llm start'")
     if st["state"] == "ready":
         slots = st["slots"]
         tps = f"{st['tokens_per_second']:.1f}" if st["tokens_per_second"] else "- (no request yet)"

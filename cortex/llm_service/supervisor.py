@@ -253,6 +253,8 @@ class LlamaServer:
         if keeper is not None and not process.stop(keeper):
             raise ServiceError(f"cortex-llm's keeper (pid {keeper}) did not stop; kill it with 'kill -9 {keeper}'")
         self.keeper_pid_file.unlink(missing_ok=True)
+        if self.kept:
+            self.config.paths.state_file(KEEPER).unlink(missing_ok=True)  # a stop starts the count again
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
@@ -374,7 +376,7 @@ class LlamaServer:
         ``/metrics``); threads from its command line, else the configured value."""
         st = self.status()
         doc: dict[str, object] = {**st.to_dict(), "model_path": str(self.config.model_path)}
-        doc["restarts"] = self.restarts()
+        doc["restarts"], doc["keeper"] = self.restarts(), self._keeper().get("state")
         if st.state != "ready":
             return {**doc, "context": None, "threads": None, "slots": None, "tokens_per_second": None}
         key = self.key
