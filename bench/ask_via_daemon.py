@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from daemon_common import start_cortexd, stop
-from daemon_inference import start_llama_server
+from daemon_inference import llama_server, llm_conf
 
 from cortex.ask.answer import build_messages, lead_sentence
 from cortex.ask.facts import gather
+from cortex.llm_service import api_key
 from cortex.providers import Options, Provider
 from cortex.providers.daemon import DaemonProvider
 from cortex.providers.openai_compat import OpenAICompatProvider
@@ -47,13 +48,14 @@ def main() -> None:
     parser.add_argument("--url", help="a running llama-server (default: start one with the bundled model)")
     parser.add_argument("--rounds", type=int, default=41)
     args = parser.parse_args()
-    url, stop_llm = (args.url, None) if args.url else start_llama_server()
+    url, stop_llm, key_file = llama_server(args.url)
     facts = gather(QUESTION)
     messages = build_messages(QUESTION, facts, lead_sentence(QUESTION, facts))
     options = Options(max_tokens=4, temperature=0.2, extra={"seed": 1})
     tmp = Path(tempfile.mkdtemp(prefix="cortexd-bench-ask-"))
-    cortexd = start_cortexd(tmp / "c.sock", f"[llm]\nbase_url: {url}\n[monitor]\nenabled: false\n")
-    providers = {"direct": OpenAICompatProvider("llama_cpp", url), "cortexd": DaemonProvider(tmp / "c.sock")}
+    cortexd = start_cortexd(tmp / "c.sock", llm_conf(url, key_file) + "[monitor]\nenabled: false\n")
+    direct = OpenAICompatProvider("llama_cpp", url, api_key=api_key.read(key_file))
+    providers = {"direct": direct, "cortexd": DaemonProvider(tmp / "c.sock")}
     times: dict[str, list[float]] = {name: [] for name in providers}
     try:
         for provider in providers.values():  # warm-up: prompt cache, connections, lazy imports

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from daemon_common import start_cortexd, stop
-from daemon_inference import start_llama_server
+from daemon_inference import llama_server, llm_conf
 
 from cortex.daemon_client import CortexDaemonClient
 
@@ -40,9 +40,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    url, stop_llm = (args.url, None) if args.url else start_llama_server()
+    url, stop_llm, key_file = llama_server(args.url)
     tmp = Path(tempfile.mkdtemp(prefix="cortexd-bench-batch-"))
-    conf = f"[llm]\nbase_url: {url}\nmax_tokens_per_request: {args.tokens}\n[monitor]\nenabled: false\n"
+    conf = llm_conf(url, key_file) + f"max_tokens_per_request: {args.tokens}\n[monitor]\nenabled: false\n"
     cortexd = start_cortexd(tmp / "c.sock", conf)
     client = CortexDaemonClient(tmp / "c.sock", timeout=None)
     params = {"max_tokens": args.tokens, "ignore_eos": True, "temperature": 0, "seed": 1}

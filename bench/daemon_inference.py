@@ -27,11 +27,27 @@ from daemon_common import start_cortexd, stop
 
 from cortex.daemon.inference import build_request
 from cortex.daemon_client import CortexDaemonClient
+from cortex.llm_service import api_key
 
 PROMPT = "Write a short story about a lighthouse keeper."
 
 
-def start_llama_server() -> tuple[str, object]:
+def llama_server(url: str | None) -> tuple[str, object, Path | None]:
+    """(URL, stop or None, API key file) of ``--url`` (with the key file this user's configuration names), or of a
+    llama-server of our own; cortexd is pointed at the key file in its [llm] section (``llm_conf``)."""
+    if url is None:
+        return start_llama_server()
+    from cortex.config import load_config
+
+    return url, None, load_config().llm_key_file
+
+
+def llm_conf(url: str, key_file: Path | None) -> str:
+    """daemon.conf's [llm] section for cortexd in front of that llama-server (an empty key file: no key)."""
+    return f"[llm]\nbase_url: {url}\napi_key_file: {key_file or ''}\n"
+
+
+def start_llama_server() -> tuple[str, object, Path | None]:
     from cortex.config import load_config
     from cortex.llm_service.supervisor import LlamaServer
 
@@ -50,7 +66,7 @@ def start_llama_server() -> tuple[str, object]:
     config = load_config(env=env)
     server = LlamaServer(config)
     server.start(timeout=120)
-    return config.llm_url, server.stop
+    return config.llm_url, server.stop, config.llm_key_file
 
 
 def main() -> None:
@@ -59,15 +75,16 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    url, stop_llm = (args.url, None) if args.url else start_llama_server()
+    url, stop_llm, key_file = llama_server(args.url)
     params = {"prompt": PROMPT, "max_tokens": args.tokens, "ignore_eos": True, "temperature": 0, "seed": 1}
     llm = {"max_tokens_per_request": args.tokens, "temperature": 0.7, "system_prompt": ""}
     path, body, _ = build_request(params, llm)
     tmp = Path(tempfile.mkdtemp(prefix="cortexd-bench-inf-"))
-    conf = f"[llm]\nbase_url: {url}\nmax_tokens_per_request: {args.tokens}\n[monitor]\nenabled: false\n"
+    conf = llm_conf(url, key_file) + f"max_tokens_per_request: {args.tokens}\n[monitor]\nenabled: false\n"
     cortexd = start_cortexd(tmp / "c.sock", conf)
     client = CortexDaemonClient(tmp / "c.sock", timeout=300)
-    http = httpx.Client(base_url=url, timeout=300)
+    key = api_key.read(key_file)
+    http = httpx.Client(base_url=url, timeout=300, headers={"Authorization": f"Bearer {key}"} if key else None)
 
     def direct() -> float:
         started = time.perf_counter()

@@ -70,7 +70,8 @@ def bare_first_token(config, messages: list[dict[str, str]]) -> float:
     body = json.dumps({"messages": messages, "max_tokens": 64, "stream": True, "cache_prompt": True})
     t0 = time.monotonic()
     conn = http.client.HTTPConnection(config["service.host"], config["service.port"])
-    conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    auth = {"Authorization": f"Bearer {LlamaServer(config).key}"}  # cortex-llm's API key, as cortex ask sends it
+    conn.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json", **auth})
     resp = conn.getresponse()
     for raw in resp:
         line = raw.decode().strip()

@@ -31,7 +31,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(threads: int) -> tuple[subprocess.Popen, str]:
+def start(threads: int) -> tuple[subprocess.Popen, str, str]:
     port = free_port()
     os.environ.update({"CORTEX_LLM_PORT": str(port), "CORTEX_LLM_THREADS": str(threads)})
     config = load_config()
@@ -40,14 +40,13 @@ def start(threads: int) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     while health(url, timeout=0.5) != "ready":
         time.sleep(0.05)
-    return proc, url
+    return proc, url, server.key
 
 
-def tokens_per_second(url: str, tokens: int) -> float:
+def tokens_per_second(url: str, key: str, tokens: int) -> float:
     body = {"messages": PROMPT, "max_tokens": tokens, "temperature": 0.0, "cache_prompt": False}
-    request = urllib.request.Request(
-        f"{url}/v1/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    request = urllib.request.Request(f"{url}/v1/chat/completions", json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=300) as response:
         return float(json.load(response)["timings"]["predicted_per_second"])
 
@@ -64,10 +63,10 @@ def main() -> int:
     speeds: dict[str, list[float]] = {name: [] for name in settings}
     try:
         for _ in range(args.rounds):
-            for name, (_, url) in servers.items():
-                speeds[name].append(tokens_per_second(url, args.tokens))
+            for name, (_, url, key) in servers.items():
+                speeds[name].append(tokens_per_second(url, key, args.tokens))
     finally:
-        for proc, _ in servers.values():
+        for proc, _, _ in servers.values():
             proc.terminate()
             proc.wait()
     medians = {name: statistics.median(values) for name, values in speeds.items()}

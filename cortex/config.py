@@ -23,7 +23,17 @@ import re
 from collections import namedtuple
 
 from cortex.files import MissingFile, UnreadableFile, read_text
-from cortex.paths import DAEMON_CONF, DOTENV, LLM_ENV, SOCKET_FILE, SYSTEM_CONFIG_DIR, Paths, get_paths, locate
+from cortex.paths import (
+    DAEMON_CONF,
+    DOTENV,
+    LLM_ENV,
+    LLM_KEY,
+    SOCKET_FILE,
+    SYSTEM_CONFIG_DIR,
+    Paths,
+    get_paths,
+    locate,
+)
 from cortex.redact import remember
 
 
@@ -66,7 +76,8 @@ OPENAI_COMPAT = "cortex.providers.openai_compat:OpenAICompatProvider"
 PROVIDERS: dict[str, ProviderEntry] = {entry.name: entry for entry in (
     ProviderEntry("llama_cpp", OPENAI_COMPAT, "Local llama.cpp (cortex-llm on this machine; nothing leaves it)",
                   {"base_url": "provider.llama_cpp_base_url", "model": "provider.llama_cpp_model"},
-                  "start it with 'cortex up' (or 'cortex llm start'), or point LLAMA_CPP_BASE_URL at a running server"),
+                  "start it with 'cortex up' (or 'cortex llm start'), or point LLAMA_CPP_BASE_URL at a running server",
+                  "set [llm] api_key_file to the key file of the cortex-llm at that URL ('cortex config show')"),
     ProviderEntry("ollama", OPENAI_COMPAT, "Ollama (a local or LAN Ollama server)",
                   {"base_url": "provider.ollama_base_url", "model": "provider.ollama_model"},
                   "start it with 'ollama serve', or set OLLAMA_BASE_URL"),
@@ -208,6 +219,13 @@ KEYS: tuple[Key, ...] = (
     Key("llm.max_models", 2, "int", "models a request may name that stay loaded besides cortex-llm's", low=1, high=16),
     Key("llm.memory_budget", 0, "int", "MiB of estimated RAM those models may use together (0: no budget)", low=0),
     Key("llm.keep_alive", 300, "float", "seconds a model named by requests stays loaded when idle", low=1),
+    Key(
+        "llm.api_key_file",
+        LLM_KEY,
+        "path",
+        "cortex-llm's API key file, relative to the config directory; created on first start (empty: no key)",
+        env="CORTEX_LLM_API_KEY_FILE",
+    ),
     # [metrics]
     Key("metrics.enabled", False, "bool", "serve Prometheus metrics over HTTP on 127.0.0.1"),
     Key("metrics.port", 9185, "int", "Prometheus HTTP port", low=1, high=65535),
@@ -387,6 +405,11 @@ class Config:
             if self[name]:
                 return self.source(name)
         return "default"
+
+    @property
+    def llm_key_file(self) -> Path | None:
+        """cortex-llm's API key file (``[llm] api_key_file``, relative to config_dir); None: no key."""
+        return self.paths.config_dir / self["llm.api_key_file"] if self["llm.api_key_file"] else None
 
     @property
     def llm_threads(self) -> int:

@@ -27,6 +27,7 @@ SYSTEM_CONFIG_DIR = "/etc/cortex"
 SYSTEM_MARKER = "/etc/cortex/installed"
 SOCKET_FILE = "cortex.sock"
 DAEMON_CONF, LLM_ENV, DOTENV = "daemon.conf", "llm.env", ".env"
+LLM_KEY = "llm.key"  # cortex-llm's API key: [llm] api_key_file's default, relative to config_dir
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -70,6 +71,10 @@ class Paths(namedtuple("Paths", "mode config_dir state_dir run_dir log_dir model
 
     def pid_file(self, service: str) -> Path:
         return self.run_dir / f"{service}.pid"
+
+    def state_file(self, service: str) -> Path:
+        """What a running service reports about itself (cortex-llm's keeper: its restarts)."""
+        return self.run_dir / f"{service}.json"
 
     def log_file(self, service: str) -> Path:
         return self.log_dir / f"{service}.log"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cortex-llm as a system service (system mode, DESIGN section 1): llama.cpp's llama-server under systemd.
 #
-#   sudo scripts/install-llm.sh install MODEL THREADS CTX     write /etc/cortex/llm.env (0600), install, enable, start
+#   sudo scripts/install-llm.sh install MODEL THREADS CTX     write /etc/cortex/llm.env (0600) and the API key
+#                                                             /etc/cortex/llm.key (0640 root:cortex), install, enable, start
 #   sudo scripts/install-llm.sh configure MODEL THREADS CTX   rewrite those three settings and restart the service
 #   scripts/install-llm.sh status                             the settings and the service state
 #   sudo scripts/install-llm.sh uninstall                     stop and remove the unit; llm.env and models stay
@@ -71,6 +72,14 @@ write_env() {
     say "wrote $ENV_FILE (model $MODEL_PATH, $1 threads, context $2)"
 }
 
+# The API key ([llm] api_key_file) is made here, by cortex-llm's own checks: under its unit /etc is read-only.
+make_key() {
+    [ -z "$ROOT" ] || return 0  # DESTDIR: the key belongs to the machine that runs the service
+    getent group cortex >/dev/null || groupadd --system cortex  # as install.sh: who may use cortexd and cortex-llm
+    CORTEX_MODE=system "$CORTEX_LLM" --check >/dev/null || die "cortex-llm's checks failed (see above)"
+    say "API key: /etc/cortex/llm.key (root and group cortex; 'cortex config get llm.api_key_file')"
+}
+
 not_started() {
     if [ -n "$ROOT" ]; then
         say "installed into DESTDIR=$ROOT: nothing was started"
@@ -85,6 +94,7 @@ do_install() {
     check_args "$@"
     CORTEX_LLM=$(find_bin cortex-llm "${CORTEX_LLM_BIN:-}")
     write_env "$2" "$3"
+    make_key
     install -d -m 0755 "$UNIT_DIR"
     sed "s#^ExecStart=.*#ExecStart=$CORTEX_LLM#" "$HERE/systemd/$UNIT" > "$UNIT_DIR/$UNIT"
     chmod 0644 "$UNIT_DIR/$UNIT"
@@ -103,7 +113,9 @@ do_configure() {
     need_root
     check_args "$@"
     [ -e "$UNIT_DIR/$UNIT" ] || say "note: $UNIT is not installed; '$0 install' installs it"
+    CORTEX_LLM=$(find_bin cortex-llm "${CORTEX_LLM_BIN:-}")
     write_env "$2" "$3"
+    make_key
     if systemd_is_init && systemctl is-enabled --quiet "$UNIT" 2>/dev/null; then
         systemctl restart "$UNIT"
         say "restarted $UNIT on the new settings"

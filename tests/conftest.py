@@ -25,7 +25,8 @@ _LEAKY = [
     "CORTEX_HOME", "CORTEX_MODE", "CORTEX_SOCKET", "CORTEX_PROVIDER", "CORTEXD_MODEL_PATH", "CORTEXD_N_THREADS",
     "CORTEXD_LOG_LEVEL", "LLAMA_CPP_BASE_URL", "LLAMA_CPP_MODEL", "OLLAMA_BASE_URL", "OPENAI_BASE_URL",
     "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CORTEX_LLM_MODEL_PATH", "CORTEX_LLM_THREADS", "CORTEX_LLM_CTX_SIZE",
-    "CORTEX_LLM_PORT", "CORTEX_LLM_HOST", "NOTIFY_SOCKET", "XDG_RUNTIME_DIR", "ANTHROPIC_BASE_URL",
+    "CORTEX_LLM_PORT", "CORTEX_LLM_HOST", "CORTEX_LLM_API_KEY_FILE", "NOTIFY_SOCKET", "XDG_RUNTIME_DIR",
+    "ANTHROPIC_BASE_URL",
 ]  # fmt: skip
 
 BUNDLED_MODEL = get_paths("user", env={k: v for k, v in os.environ.items() if k != "CORTEX_HOME"}).bundled_model
@@ -92,10 +93,26 @@ class LlamaServer:
     home: Path
     model: Path
     config: Config
+    key_file: Path  # its API key: every client sends it, as Cortex's own do
+
+    @property
+    def key(self) -> str:
+        from cortex.llm_service import api_key
+
+        return api_key.read(self.key_file)
+
+    def llm_conf(self) -> dict[str, str]:
+        """daemon.conf's [llm] lines that point cortexd at this server."""
+        return {"base_url": self.base_url, "api_key_file": str(self.key_file)}
 
     def env(self) -> dict[str, str]:
         """Variables that point a cortex process at this server (and its home, where the package index is kept)."""
-        return {"LLAMA_CPP_BASE_URL": self.base_url, "CORTEX_LLM_PORT": str(self.port), "CORTEX_HOME": str(self.home)}
+        return {
+            "LLAMA_CPP_BASE_URL": self.base_url,
+            "CORTEX_LLM_PORT": str(self.port),
+            "CORTEX_HOME": str(self.home),
+            "CORTEX_LLM_API_KEY_FILE": str(self.key_file),
+        }
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +134,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory):
         supervisor.LlamaServer(config).start(timeout=120)
     except supervisor.ServiceError as e:
         pytest.fail(f"llama-server did not start: {e}")
-    yield LlamaServer(config.llm_url, port, home, config.model_path, config)
+    assert config.llm_key_file is not None and config.llm_key_file.is_file()
+    yield LlamaServer(config.llm_url, port, home, config.model_path, config, config.llm_key_file)
     supervisor.LlamaServer(config).stop()
 
 

@@ -16,7 +16,7 @@ from cortex.providers.daemon import DaemonProvider
 
 
 def test_provider_streams_token_events_and_fills_the_stats(tmp_path: Path, llama_server) -> None:
-    config, conf = make_config(tmp_path / "home", {"llm": {"base_url": llama_server.base_url}})
+    config, conf = make_config(tmp_path / "home", {"llm": llama_server.llm_conf()})
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         provider = DaemonProvider(d.socket_path)
         assert provider.available()
@@ -32,7 +32,7 @@ def test_provider_streams_token_events_and_fills_the_stats(tmp_path: Path, llama
 def test_provider_errors_are_provider_errors(tmp_path: Path, llama_server) -> None:
     with pytest.raises(ProviderError, match="cortexd is not running"):
         DaemonProvider(tmp_path / "none.sock").prompt([{"role": "user", "content": "hi"}]).text()
-    config, conf = make_config(tmp_path / "home", {"llm": {"base_url": llama_server.base_url}})
+    config, conf = make_config(tmp_path / "home", {"llm": llama_server.llm_conf()})
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         response = DaemonProvider(d.socket_path).prompt([{"role": "user", "content": "hi"}], Options(temperature=5))
         with pytest.raises(ProviderError, match=r"invalid_params.*temperature"):
@@ -46,7 +46,7 @@ def cortex_ask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 def test_cli_ask_via_daemon_streams_a_grounded_answer(tmp_path: Path, llama_server) -> None:
     home, sock = tmp_path / "home", tmp_path / "run" / "c.sock"
-    conf = write_conf(home / "daemon.conf", {"llm": {"base_url": llama_server.base_url}, "monitor": {"enabled": False}})
+    conf = write_conf(home / "daemon.conf", {"llm": llama_server.llm_conf(), "monitor": {"enabled": False}})
     env = {"CORTEX_HOME": str(home), "CORTEX_SOCKET": str(sock)}
     with DaemonProcess(home, sock, conf):
         out = cortex_ask(

@@ -31,6 +31,12 @@ def test_ask_json_has_the_design_shape(llama_server: LlamaServer) -> None:
     assert doc["prompt_tokens"] > 0 and doc["tokens_generated"] > 0
 
 
+def test_ask_without_the_key_is_refused_and_says_which_setting(llama_server: LlamaServer) -> None:
+    result = run(["What is nginx?"], {**llama_server.env(), "CORTEX_LLM_API_KEY_FILE": ""})
+    assert result.returncode == 1  # after the facts' lead sentence, which needs no model
+    assert "rejected the API key" in result.stderr and "[llm] api_key_file" in result.stderr
+
+
 def test_ask_streams_the_answer_to_the_terminal(llama_server: LlamaServer) -> None:
     result = run(["What does the ls command do?"], llama_server.env())
     assert result.returncode == 0, result.stderr
@@ -38,7 +44,7 @@ def test_ask_streams_the_answer_to_the_terminal(llama_server: LlamaServer) -> No
 
 
 def test_provider_streams_chunk_by_chunk_and_counts_tokens(llama_server: LlamaServer) -> None:
-    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url, api_key=llama_server.key)
     messages = [{"role": "user", "content": "Count from one to ten in words."}]
     response = provider.prompt(messages, Options(max_tokens=32, temperature=0))
     chunks = list(response)
@@ -50,7 +56,7 @@ def test_provider_streams_chunk_by_chunk_and_counts_tokens(llama_server: LlamaSe
 
 
 def test_json_schema_constrains_the_answer(llama_server: LlamaServer) -> None:
-    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url)
+    provider = OpenAICompatProvider("llama_cpp", llama_server.base_url, api_key=llama_server.key)
     schema = {
         "type": "object",
         "properties": {"package": {"type": "string", "enum": ["nmap", "zsh", "ncdu"]}},

@@ -12,7 +12,7 @@ from cortex.daemon_client import CortexDaemonClient, DaemonError
 
 
 def test_batch_on_the_real_model_returns_one_output_per_prompt(tmp_path: Path, llama_server) -> None:
-    config, conf = make_config(tmp_path / "home", {"llm": {"base_url": llama_server.base_url}})
+    config, conf = make_config(tmp_path / "home", {"llm": llama_server.llm_conf()})
     prompts = ["Name a color.", "Name a fruit.", "Name a planet.", "Name an animal."]
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         data = CortexDaemonClient(d.socket_path, timeout=None).call(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -17,6 +16,8 @@ from test_daemon_support import FakeLLM, ThreadedDaemon, collect, make_config, p
 
 from cortex.daemon.inference import build_request
 from cortex.daemon_client import CortexDaemonClient, DaemonError
+from cortex.llm_service import api_key
+from cortex.llm_service.supervisor import LlamaServer
 from cortex.protocol import ProtocolError
 
 LLM = {"max_tokens_per_request": 64, "temperature": 0.7, "system_prompt": ""}
@@ -131,7 +132,9 @@ def test_llm_down_says_how_to_start_it(tmp_path: Path) -> None:
 
 @pytest.mark.llm
 def test_real_inference_chat_raw_seed_and_caps(tmp_path: Path, llama_server) -> None:
-    with daemon_for(tmp_path, llama_server.base_url, max_tokens_per_request=24) as d:
+    with daemon_for(
+        tmp_path, llama_server.base_url, max_tokens_per_request=24, api_key_file=llama_server.key_file
+    ) as d:
         client = CortexDaemonClient(d.socket_path, timeout=120)
         data = client._send_command({"command": "inference", "params": {"prompt": "Hello", "max_tokens": 32}})["data"]
         assert data["output"].strip() and 0 < data["tokens_generated"] <= 24 and data["prompt_tokens"] > 0
@@ -147,8 +150,18 @@ def test_real_inference_chat_raw_seed_and_caps(tmp_path: Path, llama_server) -> 
 
 
 @pytest.mark.llm
+def test_cortexd_without_cortex_llms_key_is_refused_and_says_which_setting(tmp_path: Path, llama_server) -> None:
+    with daemon_for(tmp_path, llama_server.base_url) as d:  # its own home has no such key
+        client = CortexDaemonClient(d.socket_path, timeout=120)
+        with pytest.raises(DaemonError) as e:
+            client.inference("Hello", max_tokens=4)
+        assert e.value.code == "llm_unavailable" and "[llm] api_key_file" in e.value.message
+        assert client.status()["llm"]["state"] == "up"  # /health is public
+
+
+@pytest.mark.llm
 def test_real_streaming_tokens_add_up_to_the_output(tmp_path: Path, llama_server) -> None:
-    with daemon_for(tmp_path, llama_server.base_url) as d:
+    with daemon_for(tmp_path, llama_server.base_url, api_key_file=llama_server.key_file) as d:
         client = CortexDaemonClient(d.socket_path, timeout=120)
         pieces, final = collect(client.stream_inference("Tell me about Linux.", max_tokens=20, temperature=0))
         assert len(pieces) > 1 and "".join(pieces) == final["output"]
@@ -162,7 +175,6 @@ def own_llama_server(tmp_path: Path):
     from conftest import bundled_model_path
 
     from cortex.config import load_config
-    from cortex.llm_service.supervisor import LlamaServer
 
     env = {
         "CORTEX_HOME": str(tmp_path / "llm-home"),
@@ -177,9 +189,10 @@ def own_llama_server(tmp_path: Path):
     return config, status.pid
 
 
-def slot_busy(base_url: str) -> bool:
+def slot_busy(base_url: str, key: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{base_url}/slots", timeout=1) as r:
+        slots = urllib.request.Request(f"{base_url}/slots", headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(slots, timeout=1) as r:
             return any(s.get("is_processing") for s in json.loads(r.read()))
     except OSError:
         return False
@@ -190,7 +203,8 @@ def slot_busy(base_url: str) -> bool:
 def test_killing_llama_server_mid_inference_gives_llm_unavailable(tmp_path: Path, stream: bool) -> None:
     config, pid = own_llama_server(tmp_path)
     try:
-        with daemon_for(tmp_path, config.llm_url, max_tokens_per_request=4000, timeout=120) as d:
+        llm = {"max_tokens_per_request": 4000, "timeout": 120, "api_key_file": config.llm_key_file}
+        with daemon_for(tmp_path, config.llm_url, **llm) as d:
             client = CortexDaemonClient(d.socket_path, timeout=60)
             params = {"prompt": "Write a long story.", "max_tokens": 4000, "ignore_eos": True}
             if stream:
@@ -212,7 +226,7 @@ def test_killing_llama_server_mid_inference_gives_llm_unavailable(tmp_path: Path
 
                 asker = threading.Thread(target=ask)
                 asker.start()
-                assert poll(lambda: slot_busy(config.llm_url))
+                assert poll(lambda: slot_busy(config.llm_url, api_key.read(config.llm_key_file)))
                 killed = time.monotonic()
                 os.kill(pid, signal.SIGKILL)
                 asker.join(30)
@@ -221,16 +235,13 @@ def test_killing_llama_server_mid_inference_gives_llm_unavailable(tmp_path: Path
             assert error.code == "llm_unavailable" and "cortex llm start" in error.message
             assert client.ping()
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        LlamaServer(config).stop()  # its keeper, and the llama-server it started again after the kill
 
 
 @pytest.mark.llm
 def test_reload_config_moves_cortex_llm_to_a_new_model_and_keeps_it_on_a_bad_one(tmp_path: Path) -> None:
     """The seed's flow: edit [llm] model_path, 'cortex daemon reload-config', cortex-llm serves the new file."""
     from conftest import bundled_model_path
-
-    from cortex.llm_service.supervisor import LlamaServer
 
     home = tmp_path / "home"
     port = free_port()

@@ -39,7 +39,7 @@ def test_endpoint_serves_cortex_and_llama_metrics(tmp_path: Path, llama_server) 
     home, sock, port = tmp_path / "home", tmp_path / "run" / "c.sock", free_port()
     conf = write_conf(
         home / "daemon.conf",
-        {"metrics": {"enabled": "true", "port": port}, "llm": {"base_url": llama_server.base_url}},
+        {"metrics": {"enabled": "true", "port": port}, "llm": llama_server.llm_conf()},
     )
     with DaemonProcess(home, sock, conf):
         client = CortexDaemonClient(sock, timeout=120)

@@ -81,7 +81,7 @@ def test_default_model_bad_names_and_budget(tmp_path: Path) -> None:
 
 
 def test_inference_names_a_model_through_cortexd(tmp_path: Path, llama_server) -> None:
-    config, conf = models_home(tmp_path, ("other",), base_url=llama_server.base_url)
+    config, conf = models_home(tmp_path, ("other",), **llama_server.llm_conf())
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         client = CortexDaemonClient(d.socket_path, timeout=180)
         try:

@@ -184,7 +184,7 @@ def test_daemon_inference_renders_named_templates(tmp_path: Path) -> None:
 def test_template_through_cortexd_to_the_real_model(tmp_path: Path, llama_server) -> None:
     home = tmp_path / "home"
     write(home / "prompts", "name-it", "Reply with one word: the capital of {{ country }}.")
-    config, conf = make_config(home, {"llm": {"base_url": llama_server.base_url}})
+    config, conf = make_config(home, {"llm": llama_server.llm_conf()})
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         data = CortexDaemonClient(d.socket_path).call(
             "inference", template="name-it", variables={"country": "France"}, max_tokens=8, temperature=0

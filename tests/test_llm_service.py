@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +15,8 @@ import pytest
 from conftest import bundled_model_path, free_port
 
 from cortex.config import load_config
+from cortex.llm_service import api_key
+from cortex.llm_service.llama_api import get
 from cortex.llm_service.supervisor import ServiceError, find_server, health
 from cortex.models.modelfile import ModelFileError, check_model, read_header
 
@@ -146,6 +150,67 @@ def test_up_is_idempotent_and_down_stops(model: Path, cortex_home: Path) -> None
     cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
     assert health(cfg.llm_url) == "down"
     assert run_cortex("llm", "stop", env=env).stdout.strip() == "cortex-llm: was not running"
+
+
+def test_a_killed_llama_server_is_started_again_and_status_counts_it(model: Path, cortex_home: Path) -> None:
+    env = _env(model, free_port())
+    first = run_cortex("llm", "start", "--json", env=env)
+    assert first.returncode == 0, first.stderr
+    try:
+        killed = json.loads(first.stdout)["pid"]
+        os.kill(killed, signal.SIGKILL)
+        status: dict = {}
+        for _ in range(600):  # the keeper waits 1 s, then the model loads again: bounded, not timed
+            status = json.loads(run_cortex("llm", "status", "--json", env=env).stdout)
+            if status["state"] == "ready" and status["pid"] not in (None, killed):
+                break
+        assert status["state"] == "ready" and status["pid"] != killed, status
+        assert status["restarts"] == 1 and status["keeper"] == "up"
+        log = (cortex_home / "logs" / "cortex-llm.log").read_text()
+        assert f"llama-server (pid {killed}) was killed by SIGKILL" in log and "restart 1 in 1 s" in log
+        cfg = load_config(env={"CORTEX_HOME": str(cortex_home), **env})
+        assert health(cfg.llm_url) == "ready"
+    finally:
+        assert run_cortex("llm", "stop", env=env).returncode == 0
+    assert _llama_servers_of(cortex_home) == []
+    assert not (cortex_home / "run" / "cortex-llm-keeper.pid").exists()
+    assert json.loads(run_cortex("llm", "status", "--json", env=env).stdout)["restarts"] == 0  # a stop starts anew
+
+
+def test_cortex_llm_refuses_anyone_without_its_key_and_cortex_sends_it(model: Path, cortex_home: Path) -> None:
+    port = free_port()
+    env, url = _env(model, port), f"http://127.0.0.1:{port}"
+    started = run_cortex("llm", "start", "--json", env=env)
+    assert started.returncode == 0, started.stderr
+    try:
+        key_file = cortex_home / "llm.key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        key = api_key.read(key_file)
+        assert len(key) >= 32
+        for path in ("/v1/models", "/metrics", "/props", "/slots"):  # another local user, without the key
+            assert get(url + path, 5)[0] == 401, path
+            assert get(url + path, 5, key)[0] == 200, path
+        assert get(url + "/health", 5)[0] == 200  # public: liveness needs no secret
+        curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-d", '{"prompt": "hi", "n_predict": 1}']
+        no_key = subprocess.run([*curl, url + "/completion"], capture_output=True, text=True)
+        assert no_key.stdout == "401"
+        status = json.loads(run_cortex("llm", "status", "--json", env=env).stdout)
+        assert status["context"] and status["slots"]["total"] == 4  # /props and /slots, read with the key
+        ask = run_cortex("ask", "What is nginx?", "--json", env={**env, "LLAMA_CPP_BASE_URL": url})
+        assert ask.returncode == 0, ask.stderr
+        assert json.loads(ask.stdout)["tokens_generated"] > 0
+    finally:
+        run_cortex("llm", "stop", env=env)
+
+
+def test_an_empty_key_file_setting_serves_without_a_key(model: Path, cortex_home: Path) -> None:
+    check = [sys.executable, "-m", "cortex.llm_service.main", "--check"]
+    keyed = subprocess.run(check, capture_output=True, text=True, env={**os.environ, **_env(model, 8123)})
+    argv = keyed.stdout.split()
+    assert argv[argv.index("--api-key-file") + 1] == str(cortex_home / "llm.key")
+    open_env = {**os.environ, **_env(model, 8123), "CORTEX_LLM_API_KEY_FILE": ""}
+    unkeyed = subprocess.run(check, capture_output=True, text=True, env=open_env)
+    assert unkeyed.returncode == 0 and "--api-key-file" not in unkeyed.stdout
 
 
 def test_server_binary_from_environment_must_be_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

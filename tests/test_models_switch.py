@@ -72,7 +72,8 @@ def test_status_reports_context_threads_slots_and_speed(home: Path) -> None:
     import urllib.request
 
     body = json.dumps({"prompt": "Hello", "n_predict": 4}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{config.llm_url}/completion", body), timeout=60).read()
+    auth = {"Authorization": f"Bearer {LlamaServer(config).key}"}
+    urllib.request.urlopen(urllib.request.Request(f"{config.llm_url}/completion", body, auth), timeout=60).read()
     status = json.loads(run_cortex("llm", "status", "--json").stdout)
     assert status["context"] == config.llm_ctx
     assert status["threads"] == 2

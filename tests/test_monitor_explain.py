@@ -18,14 +18,14 @@ from cortex.monitor.explain import MAX_TOKENS, MAX_WAITING, Explainer, clean
 from cortex.monitor.monitor import Monitor
 
 
-def explaining_monitor(tmp_path: Path, port: int) -> Monitor:
+def explaining_monitor(tmp_path: Path, port: int, key_file: Path | None = None) -> Monitor:
     conf = tmp_path / "daemon.conf"
     conf.write_text("[alerts]\nai_explain: true\nai_timeout: 300\n[thresholds]\ndisk_critical: 95\n")
     config = load_config(config_file=conf, env={"CORTEX_HOME": str(tmp_path / "home"), "CORTEX_LLM_PORT": str(port)})
     llm = {**config.section("llm"), "base_url": config.llm_url}
 
     def infer(params: dict[str, Any], timeout: float) -> dict[str, Any]:  # cortexd's queue, on a loop of its own
-        return asyncio.run(asyncio.wait_for(InferenceQueue(llm).run(params), timeout))
+        return asyncio.run(asyncio.wait_for(InferenceQueue(llm, key_file).run(params), timeout))
 
     return Monitor(config, clock=Clock(), sampler=object(), infer=infer)
 
@@ -71,7 +71,7 @@ def test_waiting_explanations_are_bounded(tmp_path):
 @pytest.mark.llm
 def test_real_cortex_llm_explains_a_new_critical_alert_on_the_same_alert(tmp_path, llama_server, caplog):
     caplog.set_level(logging.INFO, "cortex.monitor")
-    m = explaining_monitor(tmp_path, llama_server.port)
+    m = explaining_monitor(tmp_path, llama_server.port, llama_server.key_file)
     m.evaluate(snap(disks={"/": 97}))
     m.explainer.close(wait=True)
     [alert] = m.alerts(status="all")["alerts"]

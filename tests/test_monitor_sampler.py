@@ -127,7 +127,8 @@ def test_something_that_is_not_http_on_the_llm_port_is_an_error():
 
 @pytest.mark.llm
 def test_llm_state_of_the_real_llama_server(llama_server):
-    state = probe_llm(llama_server.base_url, True)
+    assert probe_llm(llama_server.base_url, True).tokens_per_second is None  # /metrics needs the key
+    state = probe_llm(llama_server.base_url, True, llama_server.key)
     assert state.state == "up"
     assert isinstance(state.tokens_per_second, float)  # cortex-llm runs with --metrics
 

@@ -32,6 +32,7 @@ CORTEX = [sys.executable, "-m", "cortex"]
 def env(llama_server, cortex_home: Path) -> Iterator[dict[str, str]]:
     """The test's own home, pointed at the shared llama-server's port; cortexd stopped at the end."""
     e = {**os.environ, "CORTEX_LLM_PORT": str(llama_server.port), "NO_COLOR": "1", "TERM": "dumb"}
+    e["CORTEX_LLM_API_KEY_FILE"] = str(llama_server.key_file)
     yield e
     control.stop_background(load_config())
 

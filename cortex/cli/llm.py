@@ -57,7 +57,7 @@ def stop(as_json: bool) -> None:
 @llm.command()
 @json_option
 def status(as_json: bool) -> None:
-    """Show whether cortex-llm answers: URL, pid, model, context, threads, slots and tokens/s."""
+    """Show whether cortex-llm answers: URL, pid, model, restarts, context, threads, slots and tokens/s."""
     from cortex.llm_service.supervisor import LlamaServer
 
     st = LlamaServer(get_config()).live_status()
@@ -69,6 +69,10 @@ def status(as_json: bool) -> None:
         click.echo(f"  model:   {st['model']} ({st['model_path']})")
     if st["pid"]:
         click.echo(f"  pid:     {st['pid']}")
+    if st["restarts"]:
+        click.echo(f"  restarts: {st['restarts']} (llama-server died and was started again; see the log)")
+    if st["keeper"] == "gave_up":
+        click.echo("  gave up: it kept dying before it was ready; see the log, then 'cortex llm start'")
     if st["state"] == "ready":
         slots = st["slots"]
         tps = f"{st['tokens_per_second']:.1f}" if st["tokens_per_second"] else "- (no request yet)"

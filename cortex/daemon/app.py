@@ -28,6 +28,7 @@ from cortex.daemon.metrics import CONTENT_TYPE, Stats, render
 from cortex.daemon.monitor_loader import Monitor, load_monitor
 from cortex.daemon.sd_notify import Notifier
 from cortex.daemon.server import Limits, Server
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import get_text, probe
 from cortex.protocol import ErrorCode, ProtocolError, Request, error, ok
 
@@ -50,7 +51,7 @@ class Daemon:
         self.version = __version__
         self.started = time.monotonic()
         self.monitor: Monitor = monitor if monitor is not None else load_monitor(config, self.infer_from_thread)
-        self.inference = InferenceQueue(config.section("llm"))
+        self.inference = InferenceQueue(config.section("llm"), config.llm_key_file)
         self.stats = Stats()
         self.shutdown_requested = asyncio.Event()
         self.models: ModelCache | None = None  # made by the first request that names a model
@@ -152,7 +153,7 @@ class Daemon:
         health, counts, llm_text, state = await asyncio.gather(
             asyncio.to_thread(self.monitor.health),
             asyncio.to_thread(self.monitor.counts),
-            asyncio.to_thread(get_text, url + "/metrics", 1.0),
+            asyncio.to_thread(get_text, url + "/metrics", 1.0, api_key.read(self.config.llm_key_file)),
             asyncio.to_thread(probe, url, 0.5),
         )
         gauges = {"queue_depth": self.inference.depth, "queue_max": self.inference.max, "uptime": self.uptime()}
@@ -233,7 +234,7 @@ class Daemon:
         changed = new.diff(self.config)
         self.config = new
         logging.getLogger().setLevel(new["daemon.log_level"])
-        self.inference.reconfigure(new.section("llm"))
+        self.inference.reconfigure(new.section("llm"), new.llm_key_file)
         self.monitor.apply_config(new)
         self.server.limits = Limits.from_config(new)
         if self.models is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cortex.daemon.metrics import CONTENT_TYPE
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import get_text, probe, served_model
 from cortex.process import rss_bytes
 from cortex.protocol import PROTOCOL_VERSION, ErrorCode, ProtocolError, Request, token_event
@@ -51,18 +52,18 @@ def version(d: Daemon, r: Request, c: Connection) -> Any:
     return {"name": "cortexd", "version": d.version, "protocol": PROTOCOL_VERSION}
 
 
-def _served(url: str) -> tuple[str, str]:
+def _served(url: str, key: str) -> tuple[str, str]:
     """cortex-llm's state and the model it names (blocking: run in a thread)."""
     state, model = probe(url, 0.5), ""
     if state == "up":
         with contextlib.suppress(ValueError, IndexError, AttributeError):  # a /v1/models answer without a model
-            model = served_model(get_text(url + "/v1/models", 0.5))
+            model = served_model(get_text(url + "/v1/models", 0.5, key))
     return state, model
 
 
 async def _llm_state(d: Daemon) -> dict[str, Any]:
     url = d.config["llm.base_url"]
-    state, model = await asyncio.to_thread(_served, url)
+    state, model = await asyncio.to_thread(_served, url, api_key.read(d.config.llm_key_file))
     return {
         "backend": "llama.cpp",
         "url": url,

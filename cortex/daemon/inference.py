@@ -14,8 +14,9 @@ import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import (
     CHAT_PATH,
     COMPLETION_PATH,
@@ -28,6 +29,9 @@ from cortex.llm_service.llama_api import (
     post_lines,
 )
 from cortex.protocol import ErrorCode, ProtocolError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 START_HINT = "start it with 'cortex llm start' (or 'cortex up')"
 
@@ -113,8 +117,9 @@ def build_request(params: dict[str, Any], llm: dict[str, Any]) -> tuple[str, dic
 class InferenceQueue:
     """At most ``parallel`` requests at llama-server, at most ``queue_size`` waiting for a slot."""
 
-    def __init__(self, llm: dict[str, Any]):
+    def __init__(self, llm: dict[str, Any], key_file: Path | None = None):
         self.llm = llm
+        self.key_file = key_file  # cortex-llm's API key, read on each request: it may be created after cortexd starts
         self.waiting = 0
         self.running = 0
         self._slots = asyncio.Semaphore(llm["parallel"])
@@ -127,11 +132,12 @@ class InferenceQueue:
     def max(self) -> int:
         return self.llm["queue_size"]
 
-    def reconfigure(self, llm: dict[str, Any]) -> None:
+    def reconfigure(self, llm: dict[str, Any], key_file: Path | None = None) -> None:
         """Take new [llm] settings; a new ``parallel`` applies to requests that queue from now on."""
         if llm["parallel"] != self.llm["parallel"]:
             self._slots = asyncio.Semaphore(llm["parallel"])
         self.llm = llm
+        self.key_file = key_file
 
     async def run(
         self, params: dict[str, Any], on_token: OnToken | None = None, base_url: str | None = None
@@ -214,13 +220,14 @@ class InferenceQueue:
             self._slots.release()
 
     async def _forward(self, url: str, body: dict[str, Any], stream: bool, on_token: OnToken | None) -> dict[str, Any]:
-        chat = url.endswith(CHAT_PATH)
+        chat, key = url.endswith(CHAT_PATH), api_key.read(self.key_file)
         started = time.perf_counter()
         try:
             if stream:
-                result = await _stream(url, body, chat, on_token)
+                result = await _stream(url, body, key, chat, on_token)
             else:
-                result = parse_result(json.loads("\n".join([line async for line in post_lines(url, body)])), chat)
+                lines = [line async for line in post_lines(url, body, key)]
+                result = parse_result(json.loads("\n".join(lines)), chat)
         except BadStatus as e:
             raise _status_error(e) from None
         except asyncio.TimeoutError:
@@ -236,12 +243,12 @@ class InferenceQueue:
         return result
 
 
-async def _stream(url: str, body: dict[str, Any], chat: bool, on_token: OnToken | None) -> dict[str, Any]:
+async def _stream(url: str, body: dict[str, Any], key: str, chat: bool, on_token: OnToken | None) -> dict[str, Any]:
     """Pass each piece of text to ``on_token`` as it arrives; the result counts cortexd's own first-token time."""
     reader = StreamReader(chat)
     pieces: list[str] = []
     started, first = time.perf_counter(), None
-    async with contextlib.aclosing(post_lines(url, body)) as lines:
+    async with contextlib.aclosing(post_lines(url, body, key)) as lines:
         async for line in lines:
             text = reader.feed(line)
             if reader.done:
@@ -261,6 +268,11 @@ async def _stream(url: str, body: dict[str, Any], chat: bool, on_token: OnToken 
 
 
 def _status_error(e: BadStatus) -> ProtocolError:
+    if e.status == 401:
+        return ProtocolError(
+            ErrorCode.LLM_UNAVAILABLE,
+            "cortex-llm refused cortexd's API key; set [llm] api_key_file to the key file it was started with",
+        )
     if e.status == 503:
         return ProtocolError(
             ErrorCode.LLM_UNAVAILABLE, f"cortex-llm is still loading its model; retry shortly ({e.detail})"

@@ -25,11 +25,11 @@ from typing import Any
 
 from cortex import process
 from cortex.config import Config
+from cortex.llm_service.backoff import Backoff
 from cortex.llm_service.supervisor import START_TIMEOUT, LlamaServer, ServiceError
 from cortex.models.modelfile import estimate_ram
 
 MIB = 2**20
-BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0  # seconds before a model that failed to start is tried again
 
 
 class CacheError(Exception):
@@ -64,7 +64,7 @@ class ModelCache:
         self._lock = threading.Lock()  # one start or stop at a time; lookups of loaded models do not wait on it
         self._closed = threading.Event()
         self._sweeper: threading.Thread | None = None
-        self._failed: dict[Path, tuple[float, float]] = {}  # {model: (next try at, wait after the next failure)}
+        self._failed: dict[Path, tuple[float, Backoff]] = {}  # {model that failed to start: (next try at, its wait)}
 
     def resolve(self, name: Any, any_path: bool = True) -> Path:
         """The model file ``name`` names; without ``any_path`` (a peer that is not an admin) only catalog
@@ -113,7 +113,7 @@ class ModelCache:
                 "llm_unavailable",
                 f"{path.name} needs about {need // MIB} MiB, more than [llm] memory_budget ({budget // MIB} MiB)",
             )
-        retry_at, wait = self._failed.get(path, (0.0, BACKOFF_FIRST))
+        retry_at, backoff = self._failed.get(path, (0.0, Backoff()))
         if self.clock() < retry_at:
             raise CacheError(
                 "llm_unavailable",
@@ -123,7 +123,7 @@ class ModelCache:
         try:
             pid = server.launch(binary, model, START_TIMEOUT).pid or 0
         except ServiceError as e:
-            self._failed[path] = (self.clock() + wait, min(2 * wait, BACKOFF_MAX))
+            self._failed[path] = (self.clock() + backoff.failed(), backoff)
             raise CacheError("llm_unavailable", f"llama-server for {path.name} did not start: {e}") from None
         self._failed.pop(path, None)
         entry = Loaded(name, path, server, pid, need, self.clock(), self.clock())

@@ -153,11 +153,17 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def get(url: str, timeout: float) -> tuple[int, str]:
+def _auth(key: str) -> str:
+    """The header line that carries cortex-llm's API key ("" for none)."""
+    return f"Authorization: Bearer {key}\r\n" if key else ""
+
+
+def get(url: str, timeout: float, key: str = "") -> tuple[int, str]:
     """(status, body) of a plain-HTTP GET: OSError when nothing answers, ValueError when the answer is not HTTP."""
     host, port = _host_port(url)
     with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(f"GET {urlsplit(url).path or '/'} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        head = f"GET {urlsplit(url).path or '/'} HTTP/1.0\r\nHost: {host}\r\n{_auth(key)}Connection: close\r\n\r\n"
+        s.sendall(head.encode())
         data = b""
         while len(data) < MAX_PROBE_BYTES and (chunk := s.recv(65536)):
             data += chunk
@@ -168,25 +174,28 @@ def get(url: str, timeout: float) -> tuple[int, str]:
     return int(rest[:3]), body.decode("utf-8", "replace")
 
 
-def get_text(url: str, timeout: float = 2.0) -> str:
-    """The body of a GET answered with 200, else "" (nothing answers, or not with 200)."""
+def get_text(url: str, timeout: float = 2.0, key: str = "") -> str:
+    """The body of a GET answered with 200, else "" (nothing answers, or not with 200: 401 without the key)."""
     try:
-        status, text = get(url, timeout)
+        status, text = get(url, timeout, key)
     except (OSError, ValueError):
         return ""
     return text if status == 200 else ""
 
 
-def get_json(url: str, timeout: float = 2.0) -> Any:
+def get_json(url: str, timeout: float = 2.0, key: str = "") -> Any:
     """``get_text`` read as JSON ({} when there is none)."""
     try:
-        return json.loads(get_text(url, timeout))
+        return json.loads(get_text(url, timeout, key))
     except ValueError:
         return {}
 
 
 def probe(url: str, timeout: float = 1.0) -> str:
-    """up, loading, error (something that is not llama-server answers) or down (nothing answers)."""
+    """up, loading, error (something that is not llama-server answers) or down (nothing answers).
+
+    ``/health`` needs no API key, so probes carry none.
+    """
     try:
         status, _ = get(url + "/health", timeout)
     except OSError:
@@ -196,12 +205,13 @@ def probe(url: str, timeout: float = 1.0) -> str:
     return health_state(status)
 
 
-async def post_lines(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
-    """POST ``body`` as JSON and yield the answer's lines as they arrive; BadStatus for an answer that is not 200."""
+async def post_lines(url: str, body: dict[str, Any], key: str = "") -> AsyncIterator[str]:
+    """POST ``body`` as JSON (with the API key ``key``, if any) and yield the answer's lines as they arrive;
+    BadStatus for an answer that is not 200."""
     import asyncio
 
     if urlsplit(url).scheme == "https":
-        async for line in _post_lines_tls(url, body):
+        async for line in _post_lines_tls(url, body, key):
             yield line
         return
     host, port = _host_port(url)
@@ -211,7 +221,7 @@ async def post_lines(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(
-            f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+            f"POST {target} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n{_auth(key)}"
             f"Accept: text/event-stream\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
             + payload
         )
@@ -254,7 +264,7 @@ async def _body(reader: AsyncReader, headers: dict[str, str]) -> AsyncIterator[b
             yield data
 
 
-async def _post_lines_tls(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
+async def _post_lines_tls(url: str, body: dict[str, Any], key: str) -> AsyncIterator[str]:
     """``post_lines`` over https: cortex's one HTTP client, blocking, in a worker thread.
 
     cortexd's asyncio is imported without ``ssl`` (asyncio_without_ssl), and an https server is a remote
@@ -271,7 +281,8 @@ async def _post_lines_tls(url: str, body: dict[str, Any]) -> AsyncIterator[str]:
     def open_lines() -> Iterator[str]:
         nonlocal conn
         conn = http_client.connect(url, 5.0, None)
-        response = http_client.send(conn, url, body, {"Accept": "text/event-stream"})
+        headers = {"Accept": "text/event-stream", **({"Authorization": f"Bearer {key}"} if key else {})}
+        response = http_client.send(conn, url, body, headers)
         if response.status != 200:
             raise BadStatus(response.status, http_client.error_text(response))
         return http_client.lines(response)

@@ -4,7 +4,9 @@ This is what ``cortex-llm.service`` runs: after the checks the process execs
 llama-server itself, so systemd supervises the real server (signals, memory
 limits, restarts) with no Python left in between. In user mode,
 ``cortex llm start`` / ``cortex up`` start llama-server in the background
-instead (``LlamaServer.start``).
+instead, under a keeper that restarts it (``LlamaServer.start``, ``keeper.py``).
+The checks create the API key file on first use (``api_key.py``); under the unit
+``/etc`` is read-only, so ``scripts/install-llm.sh`` runs ``--check`` as root first.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="cortex-llm",
         description="Check the GGUF model named by llm.env and run llama.cpp's llama-server on it (foreground).",
     )
-    parser.add_argument("--check", action="store_true", help="only run the checks and print the command line")
+    parser.add_argument(
+        "--check", action="store_true", help="only run the checks (creating the API key file) and print the command"
+    )
     args = parser.parse_args(argv)
     try:
         server = LlamaServer(load_config())

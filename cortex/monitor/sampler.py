@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from cortex.config import Config
+from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import get_text, parse_metrics, probe
 from cortex.process import rss_bytes
 
@@ -172,10 +173,10 @@ def tokens_per_second(metrics: str) -> float | None:
     return round(tps, 2) if tps is not None else None
 
 
-def probe_llm(url: str, configured: bool) -> LLMState:
-    """GET /health (200 up, 503 loading); then /metrics for tokens/s, which needs ``--metrics``."""
+def probe_llm(url: str, configured: bool, key: str = "") -> LLMState:
+    """GET /health (200 up, 503 loading); then /metrics for tokens/s, which needs ``--metrics`` and the API key."""
     state = probe(url, LLM_PROBE_TIMEOUT)
-    tps = tokens_per_second(get_text(url + "/metrics", LLM_PROBE_TIMEOUT)) if state == "up" else None
+    tps = tokens_per_second(get_text(url + "/metrics", LLM_PROBE_TIMEOUT, key)) if state == "up" else None
     return LLMState(url, configured, state, tps)
 
 
@@ -191,6 +192,7 @@ class Sampler:
 
     def apply_config(self, config: Config) -> None:
         self.llm_url = config.llm_url
+        self.llm_key_file = config.llm_key_file
         self.llm_configured = config.model_path.is_file()
 
     def refresh_updates(self) -> Updates:
@@ -236,6 +238,6 @@ class Sampler:
             uptime=round(time.time() - psutil.boot_time(), 1),
             failed_units=failed_units(),
             updates=self.updates,
-            llm=probe_llm(self.llm_url, self.llm_configured),
+            llm=probe_llm(self.llm_url, self.llm_configured, api_key.read(self.llm_key_file)),
             daemon={"pid": os.getpid(), "rss_bytes": rss_bytes()},
         )

@@ -160,6 +160,10 @@ def get_provider(
     settings = {arg: config[key] for arg, key in entry.settings.items()}
     settings.update((arg, value) for arg, value in (("model", model), ("api_key", api_key)) if value)
     remember(settings.get("api_key", ""))  # a key given in code is no configured secret, but as secret
+    if entry.name == "llama_cpp" and not settings.get("api_key"):  # cortex-llm: the key it was started with
+        from cortex.llm_service import api_key as llm_key
+
+        settings["api_key"] = llm_key.read(config.llm_key_file)
     module, _, cls_name = entry.target.partition(":")
     cls = getattr(importlib.import_module(module), cls_name)
     return cls(entry.name, **settings) if not cls.name else cls(**settings)  # a nameless class serves several

@@ -29,7 +29,7 @@ def start_llm(config: Config, console: Console, restart: bool) -> None:
     server = LlamaServer(config)
     st = server.status()
     if st.state in ("ready", "loading"):
-        serving = Path(str(get_json(f"{st.url}/props").get("model_path", "")))
+        serving = Path(str(get_json(f"{st.url}/props", key=server.key).get("model_path", "")))
         if st.pid is None:
             if serving != config.model_path:
                 raise ServiceSetupError(

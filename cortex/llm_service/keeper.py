@@ -1,0 +1,125 @@
+"""cortex-llm in user mode: keep llama-server running, as systemd's ``Restart=on-failure`` does in system mode.
+
+``LlamaServer.start`` runs ``python -m cortex.llm_service.keeper URL STATE PID -- LLAMA-SERVER-ARGV...`` in
+the background; this process starts llama-server as its child, writes the child's pid to cortex-llm's pid
+file, and when the child dies starts it again after the shared back-off (1 s doubling to 60 s; a
+server that was up for ``STABLE`` seconds starts from 1 s again). Every restart is a log line and a
+count in the ``STATE`` file that ``cortex llm status`` shows. A server that dies before it was ever
+ready is not restarted (``cortex llm start`` reports why), and after ``GIVE_UP`` deaths in a row before
+it became ready again the keeper stops trying, with one clear line, rather than loop forever.
+SIGTERM (``cortex llm stop``) stops the child and the keeper.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from cortex.llm_service.backoff import Backoff
+from cortex.llm_service.llama_api import probe
+
+STABLE = 60.0  # seconds up after which a death counts as new trouble, not the same one
+GIVE_UP = 5  # deaths in a row before llama-server answered again
+POLL = 0.05  # seconds between /health probes while a start loads the model (cortex llm start waits on it)
+
+
+class Keeper:
+    def __init__(self, argv: list[str], url: str, pid_file: Path, state_file: Path, backoff: Backoff | None = None):
+        self.argv, self.url, self.pid_file, self.state_file = argv, url, pid_file, state_file
+        self.backoff = backoff or Backoff()
+        self.stopping = threading.Event()
+        self.child: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    def say(self, line: str) -> None:
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cortex-llm keeper: {line}", file=sys.stderr, flush=True)
+
+    def save(self, state: str) -> None:
+        """The state ``cortex llm status`` reads: restarts so far, and starting, up, waiting or gave_up."""
+        doc = {"pid": os.getpid(), "state": state, "restarts": self.restarts, "updated": time.time()}
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc) + "\n")
+        tmp.replace(self.state_file)
+
+    def run_once(self) -> tuple[bool, float, int]:
+        """Start llama-server and wait for it to end: (was it ever ready, seconds it ran, exit status)."""
+        started = time.monotonic()
+        self.child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
+        if self.stopping.is_set():  # SIGTERM came while it was being started
+            self.child.terminate()
+        tmp = self.pid_file.with_suffix(".tmp")
+        tmp.write_text(f"{self.child.pid}\n")
+        tmp.replace(self.pid_file)
+        self.save("starting")
+        ready = False
+        while self.child.poll() is None and not ready and not self.stopping.is_set():
+            ready = probe(self.url, 1.0) == "up"
+            if not ready:
+                time.sleep(POLL)
+        if ready:
+            self.save("up")
+        return ready, time.monotonic() - started, self.child.wait()
+
+    def run(self) -> int:
+        backoff, dead_before_ready, ever_ready = self.backoff, 0, False
+        while True:
+            ready, ran, status = self.run_once()
+            pid = self.child.pid if self.child else 0
+            if self.stopping.is_set():
+                return 0
+            ever_ready = ever_ready or ready
+            how = f"was killed by {signal.Signals(-status).name}" if status < 0 else f"exited with status {status}"
+            if not ever_ready:
+                self.say(f"llama-server (pid {pid}) {how} before it was ready; not restarting it")
+                return 1
+            dead_before_ready = 0 if ready else dead_before_ready + 1
+            if dead_before_ready >= GIVE_UP:
+                self.say(
+                    f"llama-server {how} before it was ready {GIVE_UP} times in a row; giving up "
+                    "(see its lines above, then 'cortex llm start')"
+                )
+                self.pid_file.unlink(missing_ok=True)
+                self.save("gave_up")
+                return 1
+            if ready and ran >= STABLE:
+                backoff.reset()
+            wait = backoff.failed()
+            self.restarts += 1
+            self.say(f"llama-server (pid {pid}) {how} after {ran:.0f} s; restart {self.restarts} in {wait:g} s")
+            self.pid_file.unlink(missing_ok=True)
+            self.save("waiting")
+            if self.stopping.wait(wait):
+                return 0
+
+    def stop(self, signum: int, frame: object) -> None:
+        """SIGTERM: stop llama-server, then the loop ends."""
+        self.stopping.set()
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+
+
+def main(args: list[str]) -> int:
+    url, state, pid_file, sep, *argv = args
+    if sep != "--" or not argv:
+        print("usage: python -m cortex.llm_service.keeper URL STATE PID -- LLAMA-SERVER-ARGV...", file=sys.stderr)
+        return 2
+    keeper = Keeper(argv, url, Path(pid_file), Path(state))
+    signal.signal(signal.SIGTERM, keeper.stop)
+    signal.signal(signal.SIGINT, keeper.stop)
+    try:
+        return keeper.run()
+    finally:
+        if keeper.child is not None and keeper.child.poll() is None:
+            keeper.child.terminate()
+            keeper.child.wait()
+        Path(pid_file).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
