@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 
 from cortex.llm_service.backoff import Backoff
-from cortex.llm_service.llama_api import probe
+from cortex.llm_service.llama_api import READY_POLL, probe
 
 STABLE = 60.0  # seconds up after which a death counts as new trouble, not the same one
 GIVE_UP = 5  # deaths in a row before llama-server answered again
-POLL = 0.05  # seconds between /health probes while a start loads the model (cortex llm start waits on it)
 
 
 class Keeper:
@@ -61,7 +60,7 @@ class Keeper:
         while self.child.poll() is None and not ready and not self.stopping.is_set():
             ready = probe(self.url, 1.0) == "up"
             if not ready:
-                time.sleep(POLL)
+                time.sleep(READY_POLL)
         if ready:
             self.save("up")
         return ready, time.monotonic() - started, self.child.wait()

@@ -30,7 +30,7 @@ from typing import Any
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
 from cortex.llm_service import api_key
-from cortex.llm_service.llama_api import get_json, get_text, parse_metrics, probe
+from cortex.llm_service.llama_api import READY_POLL, get_json, get_text, parse_metrics, probe
 from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 
 SERVICE = "cortex-llm"
@@ -215,7 +215,7 @@ class LlamaServer:
                 raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
             if health(self.url, timeout=0.5) == "ready" and (not keeper or self._keeper().get("state") == "up"):
                 return self.status()
-            time.sleep(0.05)
+            time.sleep(READY_POLL)
         process.stop(pid)
         self.pid_file.unlink(missing_ok=True)
         raise ServiceError(f"llama-server did not become ready within {timeout:g} s (log: {self.log_file})")
