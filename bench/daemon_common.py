@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BARE_SERVER = r"""
@@ -67,6 +68,32 @@ def start_cortexd(path: Path, conf_text: str = "", env: dict[str, str] | None = 
     proc = subprocess.Popen([*argv, "--config", str(conf)], env=full_env, stderr=subprocess.DEVNULL)
     wait_for_socket(path)
     return proc
+
+
+def start_llama_server(ctx_size: int = 1024) -> tuple[str, Callable[[], bool]]:
+    """A llama-server with the bundled model on a free loopback port (never 8085), started as 'cortex up' does.
+
+    Returns its URL and the function that stops it.
+    """
+    from cortex.config import load_config
+    from cortex.llm_service.supervisor import LlamaServer
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from conftest import bundled_model_path, free_port
+
+    home = Path(tempfile.mkdtemp(prefix="cortexd-bench-llm-"))
+    env = {
+        "CORTEX_HOME": str(home),
+        "CORTEX_LLM_PORT": str(free_port()),
+        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
+        "CORTEX_LLM_THREADS": "2",
+        "CORTEX_LLM_CTX_SIZE": str(ctx_size),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    config = load_config(env=env)
+    server = LlamaServer(config)
+    server.start(timeout=120)
+    return config.llm_url, server.stop
 
 
 def rss_bytes(pid: int) -> int:

@@ -13,7 +13,6 @@ Target: cortexd >= 0.97x direct.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -23,34 +22,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from daemon_common import start_cortexd, stop
+from daemon_common import start_cortexd, start_llama_server, stop
 
 from cortex.daemon.inference import build_request
 from cortex.daemon_client import CortexDaemonClient
 
 PROMPT = "Write a short story about a lighthouse keeper."
-
-
-def start_llama_server() -> tuple[str, object]:
-    from cortex.config import load_config
-    from cortex.llm_service.supervisor import LlamaServer
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-    from conftest import bundled_model_path, free_port
-
-    home = Path(tempfile.mkdtemp(prefix="cortexd-bench-llm-"))
-    env = {
-        "CORTEX_HOME": str(home),
-        "CORTEX_LLM_PORT": str(free_port()),
-        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
-        "CORTEX_LLM_THREADS": "2",
-        "CORTEX_LLM_CTX_SIZE": "1024",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    config = load_config(env=env)
-    server = LlamaServer(config)
-    server.start(timeout=120)
-    return config.llm_url, server.stop
 
 
 def main() -> None:
