@@ -43,7 +43,7 @@ def test_a_batch_fills_the_slots_and_queues_the_rest(tmp_path: Path) -> None:
             assert [o["output"] for o in result["outputs"]] == ["hello"] * 4
             sent = [r["messages"][-1]["content"] for r in llm.requests]
             assert sorted(sent[:2]) == ["a", "b"] and sorted(sent[2:]) == ["c", "d"]  # first come, first served
-            assert queue.depth == 0
+            assert d.daemon.inference.depth == 0
 
 
 def test_requests_from_several_clients_run_at_once_up_to_parallel(tmp_path: Path) -> None:
