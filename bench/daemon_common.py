@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BARE_SERVER = r"""
@@ -67,6 +68,37 @@ def start_cortexd(path: Path, conf_text: str = "", env: dict[str, str] | None = 
     proc = subprocess.Popen([*argv, "--config", str(conf)], env=full_env, stderr=subprocess.DEVNULL)
     wait_for_socket(path)
     return proc
+
+
+def start_llama_server(ctx_size: int = 1024) -> tuple[str, Callable[[], bool], Path | None]:
+    """A llama-server with the bundled model on a free loopback port (never 8085), started as 'cortex up' does.
+
+    Returns its URL, the function that stops it and its API key file (``llm_conf`` puts it in cortexd's [llm]).
+    """
+    from cortex.config import load_config
+    from cortex.llm_service.supervisor import LlamaServer
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
+    from conftest import bundled_model_path, free_port
+
+    home = Path(tempfile.mkdtemp(prefix="cortexd-bench-llm-"))
+    env = {
+        "CORTEX_HOME": str(home),
+        "CORTEX_LLM_PORT": str(free_port()),
+        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
+        "CORTEX_LLM_THREADS": "2",
+        "CORTEX_LLM_CTX_SIZE": str(ctx_size),
+        "PATH": os.environ.get("PATH", ""),
+    }
+    config = load_config(env=env)
+    server = LlamaServer(config)
+    server.start(timeout=120)
+    return config.llm_url, server.stop, config.llm_key_file
+
+
+def llm_conf(url: str, key_file: Path | None) -> str:
+    """daemon.conf's [llm] section for cortexd in front of that llama-server (an empty key file: no key)."""
+    return f"[llm]\nbase_url: {url}\napi_key_file: {key_file or ''}\n"
 
 
 def rss_bytes(pid: int) -> int:

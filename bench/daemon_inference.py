@@ -13,7 +13,6 @@ Target: cortexd >= 0.97x direct.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from daemon_common import start_cortexd, stop
+from daemon_common import llm_conf, start_cortexd, start_llama_server, stop
 
 from cortex.daemon.inference import build_request
 from cortex.daemon_client import CortexDaemonClient
@@ -40,33 +39,6 @@ def llama_server(url: str | None) -> tuple[str, object, Path | None]:
     from cortex.config import load_config
 
     return url, None, load_config().llm_key_file
-
-
-def llm_conf(url: str, key_file: Path | None) -> str:
-    """daemon.conf's [llm] section for cortexd in front of that llama-server (an empty key file: no key)."""
-    return f"[llm]\nbase_url: {url}\napi_key_file: {key_file or ''}\n"
-
-
-def start_llama_server() -> tuple[str, object, Path | None]:
-    from cortex.config import load_config
-    from cortex.llm_service.supervisor import LlamaServer
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
-    from conftest import bundled_model_path, free_port
-
-    home = Path(tempfile.mkdtemp(prefix="cortexd-bench-llm-"))
-    env = {
-        "CORTEX_HOME": str(home),
-        "CORTEX_LLM_PORT": str(free_port()),
-        "CORTEX_LLM_MODEL_PATH": str(bundled_model_path()),
-        "CORTEX_LLM_THREADS": "2",
-        "CORTEX_LLM_CTX_SIZE": "1024",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    config = load_config(env=env)
-    server = LlamaServer(config)
-    server.start(timeout=120)
-    return config.llm_url, server.stop, config.llm_key_file
 
 
 def main() -> None:

@@ -77,8 +77,16 @@ def token_event(id: Any, text: str) -> dict[str, Any]:
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    """One frame: compact JSON, UTF-8, newline-terminated."""
-    return _ENCODER.encode(message).encode() + b"\n"
+    """One frame: compact JSON, UTF-8, newline-terminated.
+
+    A lone surrogate (JSON may escape one, as in an id ``"\\ud800"``; UTF-8 cannot carry it) goes out escaped
+    as it came in, so the answer to a command that ran is never lost.
+    """
+    text = _ENCODER.encode(message)
+    try:
+        return text.encode() + b"\n"
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(message).encode() + b"\n"
 
 
 def _reject_constant(name: str) -> Any:
@@ -94,6 +102,7 @@ def _finite_float(text: str) -> float:
 
 # Built once: json.dumps/json.loads with options build a new coder on every call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 

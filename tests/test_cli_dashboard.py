@@ -75,7 +75,7 @@ def test_top_in_tmux_shows_the_sections_and_q_quits(tmp_path: Path) -> None:
     try:
         screen = wait_for_screen(session, lambda s: "cortex-llm" in s and "alerts firing" in s)
         assert "cortex top" in screen and "q quits" in screen
-        for section in ("system", "cpu", "memory", "disk", "queue 0/100", "tokens/s", "none firing"):
+        for section in ("system", "cpu", "memory", "disk", "queue 0/104", "tokens/s", "none firing"):
             assert section in screen, section
         assert "state down" in screen  # no llama-server in this test
         assert all(len(line) <= 80 for line in screen.splitlines())
@@ -112,4 +112,4 @@ def test_top_json_is_one_snapshot(tmp_path: Path) -> None:
         )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["status"]["queue"]["max"] == 100 and "cpu" in data["health"] and data["alerts"] == []
+    assert data["status"]["queue"]["max"] == 104 and "cpu" in data["health"] and data["alerts"] == []

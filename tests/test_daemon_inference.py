@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import socket
 import threading
 import time
 import urllib.request
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port
-from test_daemon_support import FakeLLM, ThreadedDaemon, collect, make_config, poll
+from test_daemon_support import Conn, FakeLLM, ThreadedDaemon, collect, make_config, poll
 
 from cortex.daemon.inference import build_request
 from cortex.daemon_client import CortexDaemonClient, DaemonError
@@ -98,15 +100,87 @@ def test_queue_full_beyond_queue_size(tmp_path: Path) -> None:
         assert poll(lambda: len(llm.requests) == 1)  # running
         second = threading.Thread(target=ask)
         second.start()
-        assert poll(lambda: d.daemon.inference.waiting == 1)  # waiting for the one slot
+        assert poll(lambda: d.daemon.inference.depth == 2)  # waiting for the one slot
         with pytest.raises(DaemonError) as e:
             CortexDaemonClient(d.socket_path).inference("x")
         assert e.value.code == "queue_full"
-        assert CortexDaemonClient(d.socket_path).status()["queue"] == {"depth": 2, "max": 1}
+        assert CortexDaemonClient(d.socket_path).status()["queue"] == {"depth": 2, "max": 2}
         llm.release.set()
         first.join(10)
         second.join(10)
     assert [r["output"] for r in results] == ["hello", "hello"]
+
+
+def inference_line(rid: object = None, **params: object) -> bytes:
+    return json.dumps({"command": "inference", "params": {"prompt": "x", **params}, "id": rid}).encode() + b"\n"
+
+
+def test_simultaneous_requests_never_exceed_parallel_plus_queue_size(tmp_path: Path) -> None:
+    """F4: 20 requests at once, parallel 1 and queue_size 2: three are admitted, the 17 others get queue_full
+    at once (not after the admitted ones, not as a timeout)."""
+    with FakeLLM(delay=60) as llm, daemon_for(tmp_path, llm.url, parallel=1, queue_size=2) as d:
+        conns = [Conn(d.socket_path, timeout=30) for _ in range(20)]
+        for i, conn in enumerate(conns):
+            conn.send(inference_line(i))
+        answers: dict[int, dict] = {}
+        while len(answers) < 17:
+            ready, _, _ = select.select([c.sock for c in conns if conns.index(c) not in answers], [], [], 30)
+            assert ready, f"only {len(answers)} answered before the admitted ones finished"
+            for sock in ready:
+                answer = conns[[c.sock for c in conns].index(sock)].read()
+                assert answer is not None
+                answers[answer["id"]] = answer
+        assert {a["error"]["code"] for a in answers.values()} == {"queue_full"}
+        client = CortexDaemonClient(d.socket_path)
+        assert client.status()["queue"] == {"depth": 3, "max": 3}
+        with pytest.raises(DaemonError) as e:
+            client.call("inference", prompts=["a"])  # a batch is admitted the same way
+        assert e.value.code == "queue_full"
+        llm.release.set()
+        admitted = [c.read() for i, c in enumerate(conns) if i not in answers]
+        for conn in conns:
+            conn.close()
+    assert [a["success"] for a in admitted if a] == [True] * 3
+
+
+def test_an_abandoned_request_frees_its_place(tmp_path: Path) -> None:
+    """A client that closes its connection while its request waits or runs frees the place at once."""
+    with FakeLLM(delay=60) as llm, daemon_for(tmp_path, llm.url, parallel=1, queue_size=1) as d:
+        running = Conn(d.socket_path)
+        running.send(inference_line("running"))
+        assert poll(lambda: len(llm.requests) == 1)
+        waiting = Conn(d.socket_path)
+        waiting.send(inference_line("waiting"))
+        assert poll(lambda: d.daemon.inference.depth == 2)
+        waiting.close()
+        assert poll(lambda: d.daemon.inference.depth == 1)
+        running.close()
+        assert poll(lambda: d.daemon.inference.depth == 0)
+        llm.release.set()
+        assert CortexDaemonClient(d.socket_path).inference("x")["output"] == "hello"
+
+
+def test_a_half_closed_client_gets_its_answer_and_a_closed_one_frees_its_place(tmp_path: Path) -> None:
+    """Half-closing (``echo ... | socat``) still gets the answer; closing later (socat's -t) frees the place."""
+    with FakeLLM(delay=60) as llm:
+        config, conf = make_config(
+            tmp_path / "home", {"llm": {"base_url": llm.url, "parallel": 1}, "daemon": {"idle_timeout": 2}}
+        )
+        with ThreadedDaemon(config, tmp_path / "run" / "c.sock", conf) as d:
+            later = Conn(d.socket_path)
+            later.send(inference_line("later"))
+            later.sock.shutdown(socket.SHUT_WR)
+            assert poll(lambda: len(llm.requests) == 1)
+            later.close()
+            assert poll(lambda: d.daemon.inference.depth == 0)
+            reader = Conn(d.socket_path)
+            reader.send(inference_line("half"))
+            reader.sock.shutdown(socket.SHUT_WR)
+            assert poll(lambda: len(llm.requests) == 2)
+            llm.release.set()
+            answer = reader.read()
+            reader.close()
+    assert answer is not None and answer["id"] == "half" and answer["data"]["output"] == "hello"
 
 
 def test_timeout_after_llm_timeout(tmp_path: Path) -> None:

@@ -105,15 +105,15 @@ def test_sighup_reloads_a_valid_file_and_keeps_the_old_on_an_invalid_one(home: P
     with DaemonProcess(home, sock, conf, env={"NOTIFY_SOCKET": str(tmp_path / "notify")}) as proc:
         client = CortexDaemonClient(sock)
         wait_for(listener, "READY=1")
-        assert client.status()["queue"]["max"] == 5
+        assert client.status()["queue"]["max"] == 4 + 5
         write_conf(conf, {"llm": {"queue_size": 9}})
         proc.signal(signal.SIGHUP)
         assert "STATUS=reloaded" in wait_for(listener, "STATUS=reload")
-        assert client.status()["queue"]["max"] == 9
+        assert client.status()["queue"]["max"] == 4 + 9
         conf.write_text("[llm]\nqueue_size: -3\n")
         proc.signal(signal.SIGHUP)
         assert "queue_size" in wait_for(listener, "STATUS=reload rejected")
-        assert client.status()["queue"]["max"] == 9
+        assert client.status()["queue"]["max"] == 4 + 9
         _, err = proc.stop()
     listener.close()
     assert "not reloaded, keeping the old one" in err and "queue_size" in err

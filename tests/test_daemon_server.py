@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
 import tempfile
@@ -41,7 +42,7 @@ def test_every_command_answers(client: CortexDaemonClient, daemon: ThreadedDaemo
     assert status["socket"] == str(daemon.socket_path)
     assert status["llm"]["state"] == "down" and status["llm"]["backend"] == "llama.cpp"
     assert status["alerts"] == {"active": 0, "critical": 0}
-    assert status["queue"] == {"depth": 0, "max": 100}
+    assert status["queue"] == {"depth": 0, "max": 104}  # [llm] parallel 4 running + queue_size 100 waiting
     health = client.health()
     for key in ("cpu", "memory", "swap", "disks", "load", "uptime", "failed_units", "updates", "llm", "thresholds"):
         assert key in health
@@ -78,6 +79,29 @@ def test_id_is_echoed_on_success_and_error(daemon: ThreadedDaemon, rid: object) 
     conn.close()
     assert good["id"] == rid and good["success"] is True and isinstance(good["timestamp"], float)
     assert bad["id"] == rid and bad["error"]["code"] == "unknown_command" and "ping" in bad["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "rid", ["\ud800", "\udfff", "a\udc00b", "\udc00\ud800", ["\ud800", 1], {"k": "\udbff"}, {"\ud800": 1}]
+)
+def test_an_id_with_a_lone_surrogate_is_echoed_escaped(daemon: ThreadedDaemon, rid: object) -> None:
+    """JSON can escape a lone surrogate (\\ud800) that UTF-8 cannot carry; the answer escapes it back, so a
+    command that ran never loses its answer (DESIGN: the id is any JSON, echoed)."""
+    conn = Conn(daemon.socket_path)
+    requests = [
+        {"command": "ping", "id": rid},
+        {"command": "alerts.acknowledge", "params": {"all": True}, "id": rid},
+        {"command": "nope\udfff", "id": rid},
+        {"command": "ping", "params": {"\ud800": 1}, "id": rid},
+    ]
+    answers = []
+    for request in requests:
+        conn.send(json.dumps(request).encode() + b"\n")  # json.dumps escapes them: the request is ASCII
+        answers.append(json.loads(conn.file.readline().decode("utf-8")))  # strict UTF-8 on the way back
+    conn.close()
+    assert [a["id"] for a in answers] == [rid] * 4
+    assert [a["success"] for a in answers[:2]] == [True, True]
+    assert [a["error"]["code"] for a in answers[2:]] == ["unknown_command", "invalid_params"]
 
 
 def test_many_requests_per_connection_and_eof_ended_last_request(daemon: ThreadedDaemon) -> None:
@@ -168,15 +192,17 @@ def test_connection_limit(home: Path, tmp_path: Path) -> None:
             c.close()
 
 
-def test_five_hundred_idle_connections_do_not_block_a_ping(daemon: ThreadedDaemon) -> None:
-    idle = [Conn(daemon.socket_path) for _ in range(500)]
-    try:
-        idle[0].send(b'{"command": "pi')  # one half-sent frame too
-        assert CortexDaemonClient(daemon.socket_path, timeout=30).ping()
-        assert len(daemon.server.connections) >= 500
-    finally:
-        for c in idle:
-            c.close()
+def test_five_hundred_idle_connections_do_not_block_a_ping(home: Path, tmp_path: Path) -> None:
+    config, conf = make_config(home, {"daemon": {"max_connections_per_process": 1000}})
+    with ThreadedDaemon(config, tmp_path / "run" / "c.sock", conf) as daemon:
+        idle = [Conn(daemon.socket_path) for _ in range(500)]
+        try:
+            idle[0].send(b'{"command": "pi')  # one half-sent frame too
+            assert CortexDaemonClient(daemon.socket_path, timeout=30).ping()
+            assert len(daemon.server.connections) >= 500
+        finally:
+            for c in idle:
+                c.close()
 
 
 def test_idle_connection_is_closed(home: Path, tmp_path: Path) -> None:
@@ -198,12 +224,12 @@ def test_reload_config_valid_then_invalid(daemon: ThreadedDaemon, client: Cortex
     write_conf(conf, {"llm": {"base_url": "http://127.0.0.1:9", "queue_size": 7}, "daemon": {"rate_burst": 2000}})
     result = client.reload_config()
     assert result["reloaded"] is True and set(result["changed"]) == {"llm.queue_size", "daemon.rate_burst"}
-    assert client.status()["queue"]["max"] == 7
+    assert client.status()["queue"]["max"] == 4 + 7
     conf.write_text("[llm]\nqueue_size: lots\n")
     with pytest.raises(DaemonError) as e:
         client.reload_config()
     assert e.value.code == "config_error" and "queue_size" in e.value.message and "old configuration" in e.value.message
-    assert client.status()["queue"]["max"] == 7
+    assert client.status()["queue"]["max"] == 4 + 7
 
 
 def test_admin_commands_refuse_other_users(home: Path) -> None:

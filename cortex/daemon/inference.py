@@ -1,7 +1,9 @@
 """Forwarding ``inference`` to cortex-llm (llama.cpp's llama-server) through a bounded queue.
 
-The daemon never loads a model: it validates the request, waits for one of
-``[llm] parallel`` slots (at most ``[llm] queue_size`` requests may wait), and
+The daemon never loads a model: it validates the request, is admitted or
+refused with ``queue_full`` at once (at most ``[llm] parallel`` running plus
+``[llm] queue_size`` waiting, counted the moment a request arrives, so
+simultaneous arrivals cannot overshoot), waits for one of the slots, and
 posts to llama-server's OpenAI-compatible ``/v1/chat/completions`` (or the raw
 ``/completion`` with ``"template": "raw"``). What goes over the wire, and the
 small client that carries it, are ``cortex.llm_service.llama_api``'s.
@@ -120,17 +122,24 @@ class InferenceQueue:
     def __init__(self, llm: dict[str, Any], key_file: Path | None = None):
         self.llm = llm
         self.key_file = key_file  # cortex-llm's API key, read on each request: it may be created after cortexd starts
-        self.waiting = 0
-        self.running = 0
+        self.depth = 0  # requests admitted: running or waiting
         self._slots = asyncio.Semaphore(llm["parallel"])
 
     @property
-    def depth(self) -> int:
-        return self.waiting + self.running
-
-    @property
     def max(self) -> int:
-        return self.llm["queue_size"]
+        """Requests admitted at most: ``parallel`` running plus ``queue_size`` waiting."""
+        return self.llm["parallel"] + self.llm["queue_size"]
+
+    def _admit(self, count: int) -> None:
+        """Count ``count`` requests in before anything awaits, or refuse them all: the check and the count are one
+        step of the event loop, so requests arriving together cannot all pass the check."""
+        if self.depth + count > self.max:
+            raise ProtocolError(
+                ErrorCode.QUEUE_FULL,
+                f"inference queue is full ({self.llm['parallel']} running, {self.llm['queue_size']} waiting: "
+                "[llm] parallel and queue_size); retry later",
+            )
+        self.depth += count
 
     def reconfigure(self, llm: dict[str, Any], key_file: Path | None = None) -> None:
         """Take new [llm] settings; a new ``parallel`` applies to requests that queue from now on."""
@@ -149,8 +158,7 @@ class InferenceQueue:
         if "prompts" in params:
             return await self.run_batch(params, base_url)
         path, body, stream = build_request(params, self.llm)
-        if self.waiting >= self.llm["queue_size"]:
-            raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue is full ({self.max} waiting); retry later")
+        self._admit(1)
         timeout = self.llm["timeout"]
         try:
             return await asyncio.wait_for(self._queued(self._url(base_url, path), body, stream, on_token), timeout)
@@ -158,6 +166,8 @@ class InferenceQueue:
             raise ProtocolError(
                 ErrorCode.TIMEOUT, f"inference took longer than {timeout:g} s ([llm] timeout); try fewer max_tokens"
             ) from None
+        finally:
+            self.depth -= 1
 
     async def run_batch(self, params: dict[str, Any], base_url: str | None = None) -> dict[str, Any]:
         """``prompts``: each one a request with the other params, all queued at once so they share the slots.
@@ -175,8 +185,7 @@ class InferenceQueue:
             raise _bad(f"a batch holds at most {self.llm['queue_size']} prompts ([llm] queue_size)")
         rest = {k: v for k, v in params.items() if k != "prompts"}
         requests = [build_request({**rest, "prompt": p}, self.llm) for p in prompts]
-        if self.waiting + len(requests) > self.llm["queue_size"]:
-            raise ProtocolError(ErrorCode.QUEUE_FULL, f"inference queue has no room for {len(requests)} prompts")
+        self._admit(len(requests))
         timeout = self.llm["timeout"]
         started = time.perf_counter()
         tasks = [
@@ -192,6 +201,7 @@ class InferenceQueue:
         finally:
             for task in tasks:
                 task.cancel()
+            self.depth -= len(requests)
         elapsed = time.perf_counter() - started
         generated = sum(o["tokens_generated"] for o in outputs)
         return {
@@ -207,17 +217,8 @@ class InferenceQueue:
         return (base_url or self.llm["base_url"]).rstrip("/") + path
 
     async def _queued(self, url: str, body: dict[str, Any], stream: bool, on_token: OnToken | None) -> dict[str, Any]:
-        self.waiting += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting -= 1
-        self.running += 1
-        try:
+        async with self._slots:
             return await self._forward(url, body, stream, on_token)
-        finally:
-            self.running -= 1
-            self._slots.release()
 
     async def _forward(self, url: str, body: dict[str, Any], stream: bool, on_token: OnToken | None) -> dict[str, Any]:
         chat, key = url.endswith(CHAT_PATH), api_key.read(self.key_file)

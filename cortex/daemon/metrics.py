@@ -139,7 +139,7 @@ def render(
             yield latency
             gauges = {
                 "cortex_inference_queue_depth": ("inference requests waiting or running", daemon["queue_depth"]),
-                "cortex_inference_queue_max": ("inference requests allowed to wait", daemon["queue_max"]),
+                "cortex_inference_queue_max": ("inference requests admitted at most", daemon["queue_max"]),
                 "cortex_inference_tokens_per_second": ("tokens/s of the last inference", stats.tokens_per_second),
                 "cortex_daemon_uptime_seconds": ("seconds since cortexd started", daemon["uptime"]),
                 "cortex_daemon_resident_memory_bytes": ("resident set size of cortexd", rss_bytes()),

@@ -5,10 +5,23 @@ the wire). Frames are split from the byte stream in ``data_received`` and
 answered in order. A command that answers at once (ping, version, config...)
 is answered right there, with no task or future; one that waits (inference,
 health) runs as a task while later frames of that connection wait in its
-buffer. A client that stops reading pauses only its own reading (transport flow
-control), so it never delays others. One sweeper task (not a timer per read)
-closes connections idle longer than ``idle_timeout``, which also ends
-half-open and trickling (slowloris) clients.
+buffer.
+
+Every connection is bounded, whatever its client does (DESIGN section 2,
+back-pressure): it is answered only while its unsent answers stay under
+OUTPUT_HIGH and read only while that holds and its complete requests waiting
+stay under BACKLOG, so a client that does not read its answers stops its own
+reading and nobody else's; the line still arriving is cut with ``too_large``
+once it passes MAX_FRAME, also while a command runs; at most BATCH requests
+are answered per turn of the event loop, so a pipelining client cannot delay
+the others; every line, bad ones too, takes a token of its process's bucket.
+So a connection holds at most MAX_FRAME + BACKLOG + one read (256 KiB) of
+input and OUTPUT_HIGH + one answer of output. Connections are capped per
+daemon, per client process and per user (``Limits``). A client that closes
+its connection while its command runs cancels the command (an inference frees
+its place in the queue). One sweeper task (not a timer per read) closes
+connections idle longer than ``idle_timeout``, which also ends half-open and
+trickling (slowloris) clients.
 """
 
 from __future__ import annotations
@@ -18,10 +31,12 @@ import contextlib
 import errno
 import logging
 import os
+import select
 import socket
 import stat
 import struct
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +48,9 @@ log = logging.getLogger("cortexd.server")
 
 # dispatch answers at once (a dict) or later (an awaitable of the dict).
 Dispatch = Callable[[Request, "Connection"], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+OUTPUT_HIGH = 64 << 10  # bytes of unsent answers past which a connection is neither answered nor read
+BACKLOG = 64 << 10  # bytes of complete requests waiting on a connection past which it is not read
+BATCH = 64  # requests one connection has answered per turn of the event loop
 LINGER = 1.0  # seconds a closing connection keeps discarding input, so the client reads our last error
 
 
@@ -47,6 +65,11 @@ class Peer:
     pid: int
     uid: int
     gid: int
+
+    @property
+    def is_admin(self) -> bool:
+        """Root or the daemon's own user: admin commands, and no per-user connection cap."""
+        return self.uid in (0, os.geteuid())
 
 
 def peer_credentials(sock: socket.socket | None) -> Peer:
@@ -77,7 +100,11 @@ class TokenBucket:
 
 @dataclass
 class Limits:
+    """The ``[daemon]`` limits (config.py's KEYS hold their defaults and documentation)."""
+
     max_connections: int = 1024
+    max_connections_per_process: int = 64
+    max_connections_per_user: int = 256
     idle_timeout: float = 300.0
     rate_limit: float = 500.0
     rate_burst: int = 1000
@@ -86,6 +113,8 @@ class Limits:
     def from_config(cls, config: Any) -> Limits:
         return cls(
             config["daemon.max_connections"],
+            config["daemon.max_connections_per_process"],
+            config["daemon.max_connections_per_user"],
             config["daemon.idle_timeout"],
             config["daemon.rate_limit"],
             config["daemon.rate_burst"],
@@ -93,7 +122,7 @@ class Limits:
 
 
 class Connection(asyncio.Protocol):
-    """One client: its peer, its buffer, and whether a command is running for it."""
+    """One client: its peer, its buffer, and the command running for it."""
 
     def __init__(self, server: Server):
         self.server = server
@@ -101,91 +130,143 @@ class Connection(asyncio.Protocol):
         self.peer = Peer(0, -1, -1)
         self.bucket: TokenBucket | None = None
         self.buffer = bytearray()
-        self.busy = False  # a command is running (its task holds the connection)
+        self.tail = 0  # bytes after the buffer's last newline: the line still arriving
+        self.task: asyncio.Future[None] | None = None  # the command that holds the connection
         self.eof = False
         self.closing = False  # answered for the last time; input is discarded
         self.last_active = time.monotonic()
+        self._out: list[bytes] = []  # answers encoded, not yet handed to the transport
+        self._out_size = 0
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
+        self._next_batch: asyncio.Handle | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A command is running for this connection; later frames wait."""
+        return self.task is not None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        transport.set_write_buffer_limits(high=OUTPUT_HIGH)
         server = self.server
-        if len(server.connections) >= server.limits.max_connections or not server.accepting:
-            self._close_with(error(None, ErrorCode.RATE_LIMITED, "too many connections to cortexd; retry"))
+        if not server.accepting:
+            self._close_with(error(None, ErrorCode.INTERNAL, "cortexd is shutting down; retry in a moment"))
             return
         try:
             self.peer = peer_credentials(transport.get_extra_info("socket"))
         except OSError:
             transport.abort()
             return
-        self.bucket = server.bucket_for(self.peer)
-        server.connections.add(self)
+        refusal = server.admit(self)
+        if refusal:
+            self._close_with(error(None, ErrorCode.RATE_LIMITED, refusal))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self in self.server.connections:
-            self.server.connections.discard(self)
-            self.server.release_bucket(self.peer)
-        if self._drained is not None and not self._drained.done():
+        self.server.release(self)
+        if self._next_batch is not None:
+            self._next_batch.cancel()
+        if self.task is not None:
+            self.task.cancel()  # nobody will read its answer: an inference frees its place (and llama-server's)
+        elif self._drained is not None and not self._drained.done():
             self._drained.set_exception(ConnectionResetError("client went away"))
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
         self.buffer += data
-        if not self.busy:
-            self._process()
+        newline = data.rfind(b"\n")
+        self.tail = self.tail + len(data) if newline == -1 else len(data) - newline - 1
+        if self.tail > MAX_FRAME:
+            self._close_with(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
+            return
+        self._kick()
 
     def eof_received(self) -> bool:
         self.eof = True
         if self.closing:
             return False  # nothing more to discard: close now
-        if not self.busy:
-            self._process()
+        if self.busy and self.hung_up():
+            return False  # closed, not half-closed: connection_lost cancels the command
+        self._kick()
         return True  # keep our side open until the answers are out
 
     def pause_writing(self) -> None:
         self._write_paused = True
-        if self.transport is not None:
-            self.transport.pause_reading()  # stop taking requests from a client that does not read answers
+        self._flow()
 
     def resume_writing(self) -> None:
         self._write_paused = False
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
-        if self.transport is not None and not self.closing:
-            self.transport.resume_reading()
+        self._kick()
 
     # framing
+    def _flow(self) -> None:
+        """Read from the client only while its answers drain and few of its requests wait."""
+        transport = self.transport
+        if transport is None or self.closing or self.eof:
+            return
+        if self._write_paused or len(self.buffer) - self.tail > BACKLOG:
+            transport.pause_reading()
+        else:
+            transport.resume_reading()
+
+    def _kick(self) -> None:
+        """Answer what can be answered now (unless a batch is already scheduled), then adjust reading."""
+        if self._next_batch is None:
+            self._process()
+        self._flow()
+
+    def _next(self) -> None:
+        self._next_batch = None
+        self._kick()
+
     def _process(self) -> None:
-        """Answer every complete frame in the buffer, until one needs to wait."""
+        """Answer complete frames in order, until one needs to wait, the client stops reading, or a batch is done."""
         buffer = self.buffer
+        answered = 0
+        transport = self.transport
         while not self.busy and not self.closing:
+            if transport is not None and self._out_size + transport.get_write_buffer_size() >= OUTPUT_HIGH:
+                self._flush()  # pauses writing: at most OUTPUT_HIGH + one answer are ever waiting
+            if self._write_paused:
+                break
             end = buffer.find(b"\n")
             if end == -1:
-                if len(buffer) > MAX_FRAME:
-                    self._close_with(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
-                elif self.eof:  # EOF: a last request without a newline counts
+                if self.eof:  # EOF: a last request without a newline counts
                     frame = bytes(buffer)
                     buffer.clear()
+                    self.tail = 0
                     if frame.strip():
                         self._answer(frame)
                         continue
+                    self._flush()
                     self._finish()
-                return
+                break
             if end > MAX_FRAME:
                 self._close_with(error(None, ErrorCode.TOO_LARGE, f"request line is over {MAX_FRAME} bytes"))
                 return
+            if answered == BATCH:  # the rest in a later turn: other connections' requests come first
+                self._next_batch = asyncio.get_running_loop().call_soon(self._next)
+                break
             frame = bytes(buffer[:end])
             del buffer[: end + 1]
             if frame.strip():
                 self._answer(frame)
+                answered += 1
+        self._flush()
 
     def _answer(self, frame: bytes) -> None:
+        """Take a token first, so bad lines are rate-limited like good ones (a refused line is not parsed)."""
         now = time.monotonic()
         self.last_active = now
+        assert self.bucket is not None
+        if not self.bucket.allow(now):
+            self._write(error(None, ErrorCode.RATE_LIMITED, "too many requests; slow down and retry"))
+            return
         try:
             request = decode_request(frame)
         except ProtocolError as e:
@@ -194,35 +275,42 @@ class Connection(asyncio.Protocol):
         if not self.server.accepting:
             self._close_with(error(request.id, ErrorCode.INTERNAL, "cortexd is shutting down; retry in a moment"))
             return
-        assert self.bucket is not None
-        if not self.bucket.allow(now):
-            self._write(error(request.id, ErrorCode.RATE_LIMITED, "too many requests; slow down and retry"))
-            return
         result = self.server.dispatch(request, self)
         if isinstance(result, dict):
             self._write(result)
         else:
-            self.busy = True
-            self.server.track(asyncio.ensure_future(self._later(result)))
+            self.task = asyncio.ensure_future(self._later(result))
+            self.server.track(self.task)
 
     async def _later(self, result: Awaitable[dict[str, Any]]) -> None:
         try:
             response = await result
         except ConnectionError:  # the client left while its command ran
-            self.busy = False
+            self.task = None
             return
-        self.busy = False
+        self.task = None
         self.last_active = time.monotonic()
         self._write(response)
+        self._flush()
         if self.transport is not None and not self.transport.is_closing():
-            self._process()  # frames that arrived meanwhile
+            self._kick()  # frames that arrived meanwhile
 
     def _write(self, message: dict[str, Any]) -> None:
+        """Queue one answer; ``_flush`` hands the queued answers to the transport in one write."""
         try:
             data = encode(message)
         except (TypeError, ValueError) as e:  # a handler returned something JSON cannot carry
             log.error("cannot encode response to %r: %s", message.get("id"), e)
             data = encode(error(None, ErrorCode.INTERNAL, "response could not be encoded"))
+        self._out.append(data)
+        self._out_size += len(data)
+
+    def _flush(self) -> None:
+        if not self._out:
+            return
+        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        self._out.clear()
+        self._out_size = 0
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
@@ -236,13 +324,18 @@ class Connection(asyncio.Protocol):
 
         Closing with unread input makes the kernel reset the connection, and the
         client could lose the error; discarding first (for up to LINGER s) avoids that.
+        A command still running is cancelled: its answer could not be sent.
         """
         self.closing = True
         self.buffer.clear()
+        self.tail = 0
+        if self.task is not None:
+            self.task.cancel()
         transport = self.transport
         if transport is None:
             return
         self._write(message)
+        self._flush()
         if self.eof:
             transport.close()
             return
@@ -257,14 +350,24 @@ class Connection(asyncio.Protocol):
         if self.transport is None or self.transport.is_closing():
             raise ConnectionResetError("client went away")
         self._write(message)
+        self._flush()
         if self._write_paused:
             self._drained = asyncio.get_running_loop().create_future()
             await self._drained
 
+    def hung_up(self) -> bool:
+        """Whether the client closed its end (POLLHUP): a half-close (``shutdown(SHUT_WR)``) still reads answers."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return any(events & select.POLLHUP for _, events in poller.poll(0))
+
     @property
     def is_admin(self) -> bool:
         """Root or the daemon's own user may run admin commands."""
-        return self.peer.uid in (0, os.geteuid())
+        return self.peer.is_admin
 
 
 def socket_alive(path: Path, timeout: float = 1.0) -> bool:
@@ -314,7 +417,9 @@ class Server:
     def __init__(self, path: Path, dispatch: Dispatch, limits: Limits, mode: str = "user"):
         self.path, self.dispatch, self.limits, self.mode = path, dispatch, limits, mode
         self.connections: set[Connection] = set()
-        self._buckets: dict[int, tuple[TokenBucket, int]] = {}  # peer pid -> (bucket, connection count)
+        self._buckets: dict[int, TokenBucket] = {}  # by peer pid, shared by its connections
+        self._per_pid: Counter[int] = Counter()  # connections by peer pid
+        self._per_uid: Counter[int] = Counter()  # connections by peer uid
         self._tasks: set[asyncio.Future[None]] = set()
         self._server: asyncio.AbstractServer | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -371,26 +476,54 @@ class Server:
         if self._sweeper:
             self._sweeper.cancel()
 
-    def bucket_for(self, peer: Peer) -> TokenBucket:
-        bucket, count = self._buckets.get(peer.pid, (None, 0))
-        if bucket is None:
-            bucket = TokenBucket(self.limits.rate_limit, self.limits.rate_burst)
-        self._buckets[peer.pid] = (bucket, count + 1)
-        return bucket
+    def admit(self, conn: Connection) -> str | None:
+        """Count a new connection against the caps, or say which cap it is over."""
+        limits, peer = self.limits, conn.peer
+        if len(self.connections) >= limits.max_connections:
+            return f"too many connections to cortexd ({limits.max_connections}, [daemon] max_connections); retry"
+        if self._per_pid[peer.pid] >= limits.max_connections_per_process:
+            return (
+                f"this process already holds {limits.max_connections_per_process} connections to cortexd "
+                "([daemon] max_connections_per_process); close some"
+            )
+        if not peer.is_admin and self._per_uid[peer.uid] >= limits.max_connections_per_user:
+            return (
+                f"this user already holds {limits.max_connections_per_user} connections to cortexd "
+                "([daemon] max_connections_per_user); close some"
+            )
+        self.connections.add(conn)
+        self._per_pid[peer.pid] += 1
+        self._per_uid[peer.uid] += 1
+        conn.bucket = self._buckets.get(peer.pid) or TokenBucket(limits.rate_limit, limits.rate_burst)
+        self._buckets[peer.pid] = conn.bucket
+        return None
 
-    def release_bucket(self, peer: Peer) -> None:
-        bucket, count = self._buckets[peer.pid]
-        if count <= 1:
+    def release(self, conn: Connection) -> None:
+        """Uncount a connection that ``admit`` counted; a process's bucket goes with its last connection."""
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        peer = conn.peer
+        self._per_uid[peer.uid] -= 1
+        if not self._per_uid[peer.uid]:
+            del self._per_uid[peer.uid]
+        self._per_pid[peer.pid] -= 1
+        if not self._per_pid[peer.pid]:
+            del self._per_pid[peer.pid]
             del self._buckets[peer.pid]
-        else:
-            self._buckets[peer.pid] = (bucket, count - 1)
 
     async def _sweep(self) -> None:
-        """Close connections that have been idle (no command running) longer than idle_timeout."""
+        """Close connections idle (no command running) longer than idle_timeout, and those whose client
+        closed while its command runs (a half-close first, as ``socat -t`` does, leaves no other sign)."""
         while True:
             await asyncio.sleep(min(self.limits.idle_timeout / 4, 5.0))
             cutoff = time.monotonic() - self.limits.idle_timeout
             for conn in list(self.connections):
-                if not conn.busy and conn.last_active < cutoff and conn.transport is not None:
+                if conn.transport is None:
+                    continue
+                if conn.busy and conn.hung_up():
+                    log.debug("client of pid %d left while its command ran", conn.peer.pid)
+                    conn.transport.abort()
+                elif not conn.busy and conn.last_active < cutoff:
                     log.debug("closing idle connection of pid %d", conn.peer.pid)
                     conn.transport.abort()
