@@ -49,7 +49,6 @@ class Loaded:
     pid: int
     ram_bytes: int  # estimated when it was loaded
     last_used: float
-    loaded_at: float
 
     @property
     def url(self) -> str:
@@ -126,7 +125,7 @@ class ModelCache:
             self._failed[path] = (self.clock() + backoff.failed(), backoff)
             raise CacheError("llm_unavailable", f"llama-server for {path.name} did not start: {e}") from None
         self._failed.pop(path, None)
-        entry = Loaded(name, path, server, pid, need, self.clock(), self.clock())
+        entry = Loaded(name, path, server, pid, need, self.clock())
         self.loaded[path] = entry
         if self._sweeper is None:
             self._sweeper = threading.Thread(target=self._sweep_forever, name="model-cache-sweeper", daemon=True)
