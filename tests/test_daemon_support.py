@@ -230,6 +230,7 @@ class FakeLLM:
     def __init__(self, delay: float = 0.0, reply: str = "hello"):
         self.delay, self.reply = delay, reply
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, beside its body
         self.release = threading.Event()  # set it to answer at once, whatever the delay
         fake = self
 
@@ -248,6 +249,7 @@ class FakeLLM:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 fake.requests.append(json.loads(self.rfile.read(length)))
+                fake.headers.append(dict(self.headers))
                 fake.release.wait(fake.delay)
                 body = {
                     "model": "fake-model",
