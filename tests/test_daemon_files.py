@@ -31,13 +31,14 @@ def test_reload_config_answers_config_error_and_keeps_the_old_one(tmp_path: Path
     config, conf = make_config(tmp_path / "home", {"llm": {"queue_size": 7}})
     with ThreadedDaemon(config, tmp_path / "c.sock", conf) as d:
         client = CortexDaemonClient(d.socket_path)
+        before = client.status()["queue"]["max"]  # parallel + queue_size 7
         write_conf(conf, {"llm": {"queue_size": 9}})
         path = make(kind, config.paths.config_dir / name)
         with pytest.raises(DaemonError) as e:
             finishes(client.reload_config)
         assert e.value.code == "config_error" and str(path) in e.value.message
         assert KIND_WORDS[kind] in e.value.message and "old configuration" in e.value.message
-        assert client.status()["queue"]["max"] == 7
+        assert client.status()["queue"]["max"] == before
 
 
 @pytest.mark.llm

@@ -61,7 +61,7 @@ def test_prometheus_scrapes_cortexd_and_loads_the_rules(tmp_path: Path) -> None:
 def test_promtool_accepts_cortexd_exposition(tmp_path: Path, llama_server) -> None:
     home, sock, port = tmp_path / "home", tmp_path / "run" / "c.sock", free_port()
     conf = write_conf(
-        home / "daemon.conf", {"metrics": {"enabled": "true", "port": port}, "llm": {"base_url": llama_server.base_url}}
+        home / "daemon.conf", {"metrics": {"enabled": "true", "port": port}, "llm": llama_server.llm_conf()}
     )
     with DaemonProcess(home, sock, conf):
         assert CortexDaemonClient(sock, timeout=120).inference(prompt="Hi", max_tokens=4)["tokens_generated"] > 0
