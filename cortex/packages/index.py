@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "17"
+SCHEMA_VERSION = "18"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -382,6 +382,7 @@ class PackageIndex:
                     packages[fields["package"]] = fields
 
         rdepends: Counter[str] = Counter()
+        depends: dict[str, set[str]] = {}
         mentions: Counter[str] = Counter()
         virtual: list[tuple[str, str]] = []
         rows = []
@@ -390,9 +391,9 @@ class PackageIndex:
             if f.get("section", "").endswith("metapackages") or name.startswith("task-"):
                 for pick in debian.dependency_names(f.get("depends", "") + "," + f.get("recommends", "")):
                     curated[pick] += 1
-            for dep in debian.dependency_names(f.get("depends", "") + "," + f.get("pre-depends", "")):
-                if dep != name:
-                    rdepends[dep] += 1
+            depends[name] = debian.dependency_names(f.get("depends", "") + "," + f.get("pre-depends", "")) - {name}
+            for dep in depends[name]:
+                rdepends[dep] += 1
             for other in debian.dependency_names(
                 f.get("recommends", "") + "," + f.get("suggests", "") + "," + f.get("enhances", "")
             ):
@@ -445,7 +446,7 @@ class PackageIndex:
                 rows,
             )
             conn.executemany("INSERT INTO provides VALUES (?, ?)", virtual)
-            self._insert_manuals(conn, {r[0] for r in rows})
+            self._insert_manuals(conn, {r[0] for r in rows}, shipped.commands if shipped else {}, depends)
             conn.executemany(
                 "INSERT INTO packages_fts (rowid, name, provides, summary, description, tags, appstream, commands)"
                 " VALUES (?,?,?,?,?,?,?,?)",
@@ -478,9 +479,13 @@ class PackageIndex:
         os.replace(tmp, self.db_path)
         return len(rows)
 
-    def _insert_manuals(self, conn: sqlite3.Connection, names: set[str]) -> None:
-        """The manual pages of the indexed packages: this machine's installed pages, the archive's for the rest."""
-        local = manuals.read_local()
+    def _insert_manuals(
+        self, conn: sqlite3.Connection, names: set[str], commands: dict[str, set[str]], depends: dict[str, set[str]]
+    ) -> None:
+        """The manual pages of the indexed packages: this machine's installed pages, the archive's for the rest,
+        each with the package of the command it documents."""
+        local = manuals.attribute(manuals.read_local(), commands, depends)
+        archive = manuals.attribute(manuals.read_archive(), commands, depends)
         local_keys = {(m.package, m.page, m.section) for m in local}
         rows = [
             (
@@ -491,7 +496,7 @@ class PackageIndex:
                 m.description,
                 (m.package, m.page, m.section) in local_keys,
             )
-            for m in manuals.merged(manuals.read_archive(), local)
+            for m in manuals.merged(archive, local)
             if m.package in names
         ]
         conn.executemany(

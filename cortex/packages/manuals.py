@@ -12,6 +12,12 @@ command does in the words such requests use. Two sources, one shape:
 * **this machine**, man-db's own database (``whatis``) for the pages that are
   installed, owned by the package whose dpkg file list names them: these win,
   and cover packages and releases the archive file does not know.
+
+A page counts for the package whose *command* it documents. Debian often ships
+pages apart from their programs: ldd(1) in ``manpages`` (ldd is libc-bin's),
+objdump(1) in ``binutils-common``, git(1) in ``git-man``. When the page's
+package puts no command on the PATH and apt's Contents name packages that
+ship the page's command, the page goes to one of them (:func:`attribute`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import lzma
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ARCHIVE = Path(__file__).parent / "data" / "manuals.tsv.xz"
@@ -117,6 +123,25 @@ def signature() -> list[list[object]]:
             out.append([str(path), st.st_mtime_ns, st.st_size])
         except OSError:
             out.append([str(path), 0, 0])
+    return out
+
+
+def attribute(pages: list[Manual], commands: dict[str, set[str]], depends: dict[str, set[str]]) -> list[Manual]:
+    """Each page of a package that ships no command (``commands``: package -> its commands, from Contents) moved
+    to a package that ships the command it is named after: one that depends on the page's package if any
+    (fontforge on fontforge-common), else the first by name. A package with commands keeps its pages, so
+    openssl's cmp(1ssl) stays openssl's and is not diffutils' cmp."""
+    shippers: dict[str, list[str]] = {}
+    for package, names in commands.items():
+        for command in names:
+            shippers.setdefault(command, []).append(package)
+    out = []
+    for m in pages:
+        others = [] if commands.get(m.package) else sorted(shippers.get(m.page, ()))
+        if others:
+            own = [p for p in others if m.package in depends.get(p, ())]
+            m = replace(m, package=(own or others)[0])
+        out.append(m)
     return out
 
 

@@ -144,7 +144,8 @@ def build_query(request: str, join: bool = False) -> Query:
         if w in used:
             continue
         parts = w.split("-") if "-" in w else []  # "brute-force" also means "brute" and "force"
-        groups.append([w, *INTENTS.get(w, ()), *(t for p in parts for t in INTENTS.get(p, ()))])
+        joined = ["".join(parts)] if parts else []  # "SHA-256" is written "SHA256" too, "e-mail" "email"
+        groups.append([w, *joined, *INTENTS.get(w, ()), *(t for p in parts for t in INTENTS.get(p, ()))])
     for a, b in itertools.pairwise(words) if join else ():  # "time zone" is also "timezone"
         for group in groups:
             if group[0] in (a, b) and a.isalpha() and b.isalpha():
