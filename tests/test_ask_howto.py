@@ -189,3 +189,27 @@ def test_a_sub_command_takes_an_optional_argument_only_when_the_question_names_i
     named = howto.values(question, index)
     query = howto.question_query(question, index, named, None)
     assert howto._invocation(page, "systemctl", query, named, set())[0] == command
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How do I kill a process by its name?", "show free disk space on /home", "which process listens on port 80",
+     "list the block devices", "how much memory is free?"],
+)  # fmt: skip
+def test_pages_are_composed_only_while_they_can_still_be_suggested(
+    small: tuple[PackageIndex, DocStore], question: str
+) -> None:
+    # The bound that lets suggest() skip composing a page never falls below the score the page gets composed, so
+    # the pages it skips could never have been suggested.
+    index, store = small
+    named = howto.values(question, index)
+    query = howto.question_query(question, index, named, store)
+    pages = howto._candidates(query, index, store, index.vectors.encode(question))
+    composed = {f.manual.cite: howto.score(f) for f in howto.features(pages, query, named, index)}
+    assert 0 < len(composed) <= len(pages)
+    for page in pages.values():
+        signals = {"bm25": 0.5, "name_sim": page.name_sim, "package_sim": page.package_sim, "popularity": 1.0}
+        exact = howto.score(howto._compose(page, signals, query, named))
+        assert howto._upper_bound(page, signals, query, named) >= exact - 1e-9, page.manual.cite
+    best = max(composed.values())
+    assert all(score >= 0 for score in composed.values()) and best > 0

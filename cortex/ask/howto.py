@@ -474,34 +474,74 @@ class Features:
 
 
 def features(pages: dict[tuple[str, str], _Page], query: Query, named: Values, index: PackageIndex) -> list[Features]:
-    """Each candidate page's signals (the names of ``WEIGHTS``) and its best invocation."""
+    """Each candidate page's signals (the names of ``WEIGHTS``) and its best invocation, for the pages that can
+    still be suggested. Composing an invocation is most of the time a question takes, so pages are taken by an
+    upper bound of their score (:func:`_upper_bound`) and composed only while it reaches ``ALSO`` times the best
+    score found: a page below that could not be suggested, so the answer is the same."""
     best_name = max((p.manual.relevance for p in pages.values()), default=1.0) or 1.0
     popularity = index.popularity_of({p.manual.package for p in pages.values()})
-    out = []
+    known = []
     for page in pages.values():
         m = page.manual
-        program, installed = program_of(m)
-        name_cover = _covered(query, f"{' '.join(m.names)} {program} {m.description}")
-        command, detail, covered, entry_sim = _invocation(page, program, query, named, name_cover)
-        share = _share(query, covered)
         signals = {
-            "share": share,  # of the question's concepts, by IDF, the page's NAME line and chosen entry cover
-            "name_share": _share(query, name_cover),  # the same for the NAME line alone
             "bm25": m.relevance / best_name,
-            "fills": sum(1 for value in named.by_kind.values() if value in command.split()),
             "name_sim": page.name_sim,
             "package_sim": page.package_sim,  # how close the question is to its package's summary
-            "entry_sim": entry_sim,
-            "installed": float(installed),
             "popularity": min(math.log1p(popularity.get(m.package, 0)), 5.0),
         }
-        grounded = share >= GROUNDED or max(page.name_sim, entry_sim) >= MEANT
-        out.append(Features(m, program, installed, command, detail, signals, grounded))
+        known.append((_upper_bound(page, signals, query, named), page, signals))
+    known.sort(key=lambda k: -k[0])
+    out: list[Features] = []
+    top = -math.inf
+    for bound, page, signals in known:
+        if bound < ALSO * top:
+            break
+        out.append(_compose(page, signals, query, named))
+        top = max(top, score(out[-1]))
     return out
 
 
+def _upper_bound(page: _Page, signals: dict[str, float], query: Query, named: Values) -> float:
+    """The most a page can score: its known signals, and those of its invocation at their most (all of the
+    question covered, every named value filled, as close as its closest entry). The weights are positive."""
+    program, installed = program_of(page.manual)
+    most = {
+        "share": 1.0,
+        "name_share": _share(query, _name_cover(page.manual, program, query)),
+        "fills": len(named.by_kind),
+        "entry_sim": max(page.sims.values(), default=0.0),
+        "installed": float(installed),
+    }
+    return score_of({**signals, **most})
+
+
+def _name_cover(m: ManualHit, program: str, query: Query) -> set[int]:
+    return _covered(query, f"{' '.join(m.names)} {program} {m.description}")
+
+
+def _compose(page: _Page, signals: dict[str, float], query: Query, named: Values) -> Features:
+    """A page's best invocation and all its signals."""
+    program, installed = program_of(page.manual)
+    name_cover = _name_cover(page.manual, program, query)
+    command, detail, covered, entry_sim = _invocation(page, program, query, named, name_cover)
+    signals = {
+        **signals,
+        "share": _share(query, covered),  # of the question's concepts, by IDF, the NAME line and chosen entry cover
+        "name_share": _share(query, name_cover),  # the same for the NAME line alone
+        "fills": sum(1 for value in named.by_kind.values() if value in command.split()),
+        "entry_sim": entry_sim,
+        "installed": float(installed),
+    }
+    grounded = signals["share"] >= GROUNDED or max(page.name_sim, entry_sim) >= MEANT
+    return Features(page.manual, program, installed, command, detail, signals, grounded)
+
+
 def score(f: Features) -> float:
-    return sum(WEIGHTS[name] * value for name, value in f.signals.items())
+    return score_of(f.signals)
+
+
+def score_of(signals: dict[str, float]) -> float:
+    return sum(WEIGHTS[name] * value for name, value in signals.items())
 
 
 def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 LISTS_DIR = Path("/var/lib/apt/lists")
 STATUS_FILE = Path("/var/lib/dpkg/status")
-SCHEMA_VERSION = "18"
+SCHEMA_VERSION = "19"
 PRIORITY_RANK = {"required": 4, "important": 3, "standard": 2, "optional": 1, "extra": 0}
 
 SCHEMA = """
@@ -72,6 +72,7 @@ CREATE TABLE packages (
     units TEXT NOT NULL DEFAULT '',
     curated INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX packages_source ON packages (source);  -- "dovecot" names the source of dovecot-core
 CREATE TABLE provides (virtual TEXT NOT NULL, package TEXT NOT NULL);
 CREATE INDEX provides_virtual ON provides (virtual);
 CREATE VIRTUAL TABLE packages_fts USING fts5(
