@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
     from cortex.config import Config
 
-START_HINT = "start it with 'cortex daemon start' (or 'cortex up')"
-
 
 class DaemonError(Exception):
     """cortexd answered with an error envelope; ``code`` is one of protocol.ErrorCode's values."""
@@ -47,7 +45,11 @@ class DaemonNotRunning(DaemonError):
                 " may (an administrator adds you with 'sudo usermod -aG cortex USER', effective at your next login)"
             )
         else:
-            message = f"cortexd is not running on {socket_path} ({why}); {START_HINT}"
+            from cortex.hints import start_hint
+            from cortex.paths import SOCKET_FILE, locate
+
+            mode = "system" if socket_path == os.path.join(locate("system")["run_dir"], SOCKET_FILE) else "user"
+            message = f"cortexd is not running on {socket_path} ({why}); {start_hint('cortexd', mode)}"
         super().__init__("not_running", message)
         self.socket_path = socket_path
 

@@ -254,6 +254,26 @@ def test_kill_9_of_cortexd_is_restarted_and_loses_no_alert(machine: Container) -
         machine.run("cortex daemon reload-config")
 
 
+def test_with_a_service_stopped_every_hint_names_systemctl(machine: Container) -> None:
+    machine.run("systemctl stop cortex-llm")
+    try:
+        said = wait_for(
+            "cortexd seeing cortex-llm down",
+            lambda: "cortex-llm  down" in (out := machine.run("cortex daemon status", user="alice").stdout) and out,
+        )
+        assert "sudo systemctl start cortex-llm" in str(said) and "cortex llm start" not in str(said)
+        llm = machine.run("cortex llm status").stdout
+        assert "sudo systemctl start cortex-llm" in llm and "cortex llm start" not in llm
+    finally:
+        machine.run("systemctl start cortex-llm")
+    machine.run("systemctl stop cortexd")
+    try:
+        refused = machine.run("cortex daemon status", user="alice", check=False)
+        assert refused.returncode == 1 and "sudo systemctl start cortexd" in refused.stderr
+    finally:
+        machine.run("systemctl start cortexd")
+
+
 def test_memory_limits_are_set_on_the_units(machine: Container) -> None:
     assert show(machine, "cortexd", "MemoryMax")["MemoryMax"] == str(256 * 2**20)
     assert show(machine, "cortex-llm", "MemoryMax")["MemoryMax"] == str(16 * 2**30)

@@ -1,17 +1,24 @@
 """System mode's parts that need no systemd: how a member finds the system socket, what a refused user is
-told, what reload-config says applies a cortex-llm change. The real thing runs in tests/test_system_mode.py."""
+told, what reload-config says applies a cortex-llm change, which command each "start it" hint names. The real
+thing runs in tests/test_system_mode.py."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 import cortex.paths
+from cortex.cli.daemon_status import lines
 from cortex.config import load_config
+from cortex.daemon.inference import InferenceQueue
 from cortex.daemon_client import CortexDaemonClient, DaemonNotRunning, socket_for
+from cortex.hints import start_hint
 from cortex.llm_service.supervisor import system_hint
 from cortex.paths import Paths
+from cortex.protocol import ProtocolError
 
 
 @pytest.fixture
@@ -104,3 +111,41 @@ def test_reload_hint_names_install_llm_configure_when_llm_env_overrides(
 def test_reload_hint_is_a_restart_when_llm_env_does_not_override(tmp_path: Path, key: str, conf: str) -> None:
     config, _ = system_config(tmp_path, conf, "# nothing set\n")
     assert system_hint(config, [key]) == "apply it with 'sudo systemctl restart cortex-llm'"
+
+
+# Every "start it with" hint, in the run mode's words (cortex/hints.py): a user-mode hint shown to an
+# administrator would start a private copy instead of the service that is down.
+
+
+def test_start_hints_name_systemctl_in_system_mode_and_the_cli_in_user_mode() -> None:
+    for service in ("cortexd", "cortex-llm"):
+        assert f"sudo systemctl start {service}" in start_hint(service, "system")
+        assert f"journalctl -u {service}" in start_hint(service, "system")
+    assert start_hint("cortexd", "user") == "start it with 'cortex daemon start' (or 'cortex up')"
+    assert start_hint("cortex-llm", "user") == "start it with 'cortex llm start' (or 'cortex up')"
+
+
+def test_cortexd_not_running_on_the_system_socket_names_systemctl(tmp_path: Path) -> None:
+    assert "sudo systemctl start cortexd" in DaemonNotRunning("/run/cortex/cortex.sock", "no socket").message
+    assert "cortex daemon start" in DaemonNotRunning(str(tmp_path / "cortex.sock"), "no socket").message
+
+
+def test_status_of_a_system_cortexd_with_cortex_llm_down_names_systemctl() -> None:
+    data = {
+        "pid": 1, "uptime_seconds": 5, "version": "0.1.0", "mode": "system", "socket": "/run/cortex/cortex.sock",
+        "llm": {"state": "down", "url": "http://127.0.0.1:8085", "backend": "llama_cpp", "model": "m"},
+        "alerts": {"active": 0, "critical": 0}, "queue": {"depth": 0, "max": 4},
+    }  # fmt: skip
+    assert "sudo systemctl start cortex-llm" in lines(data)[-1]
+    assert "cortex llm start" in lines({**data, "mode": "user"})[-1]
+
+
+@pytest.mark.parametrize(
+    ("mode", "said"), [("system", "sudo systemctl start cortex-llm"), ("user", "cortex llm start")]
+)
+def test_inference_with_cortex_llm_down_names_the_modes_start_command(tmp_path: Path, mode: str, said: str) -> None:
+    config = load_config(env={"CORTEX_HOME": str(tmp_path), "CORTEX_LLM_PORT": str(free_port())})
+    queue = InferenceQueue({**config.section("llm"), "base_url": config.llm_url}, None, mode)
+    with pytest.raises(ProtocolError) as e:
+        asyncio.run(queue.run({"prompt": "hi", "max_tokens": 4}))
+    assert e.value.code == "llm_unavailable" and said in e.value.message

@@ -33,7 +33,9 @@ def lines(data: dict[str, Any]) -> list[str]:
     width = max(len(k) for k, _ in rows)
     out = [f"{key:<{width}}  {value}" for key, value in rows]
     if llm["state"] == "down":
-        out.append("hint: start cortex-llm with 'cortex llm start' (or 'cortex up')")
+        from cortex.hints import start_hint
+
+        out.append(f"hint: cortex-llm is down; {start_hint('cortex-llm', data['mode'])}")
     return out
 
 

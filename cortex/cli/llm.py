@@ -81,7 +81,9 @@ def status(as_json: bool) -> None:
         click.echo(f"  tokens/s: {tps}")
     click.echo(f"  log:     {st['log']}")
     if st["state"] == "down":
-        click.echo("  start it with: cortex up (or cortex llm start)")
+        from cortex.hints import start_hint
+
+        click.echo(f"  {start_hint('cortex-llm', get_config().paths.mode)}")
 
 
 @llm.command()
