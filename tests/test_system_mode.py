@@ -225,6 +225,13 @@ def test_kill_9_of_llama_server_is_restarted_and_reported_down_then_up(machine: 
     )
     assert after["MainPID"] != props["MainPID"]  # type: ignore[index]
     wait_for("cortexd reporting cortex-llm up", lambda: status(machine)["llm"]["state"] == "up")
+    llm = json.loads(machine.run("cortex llm status --json").stdout)  # what systemd knows, not a pid file
+    assert llm["state"] == "ready" and llm["log"] == "journalctl -u cortex-llm"
+    assert str(llm["pid"]) == after["MainPID"] and str(llm["restarts"]) == after["NRestarts"]  # type: ignore[index]
+    again = json.loads(machine.run("cortex llm start --json").stdout)  # idempotent: the unit's server, as it is
+    assert str(again["pid"]) == after["MainPID"] and show(machine, "cortex-llm", "NRestarts") == {  # type: ignore[index]
+        "NRestarts": after["NRestarts"]  # type: ignore[index]
+    }
 
 
 def test_kill_9_of_cortexd_is_restarted_and_loses_no_alert(machine: Container) -> None:
@@ -264,6 +271,9 @@ def test_with_a_service_stopped_every_hint_names_systemctl(machine: Container) -
         assert "sudo systemctl start cortex-llm" in str(said) and "cortex llm start" not in str(said)
         llm = machine.run("cortex llm status").stdout
         assert "sudo systemctl start cortex-llm" in llm and "cortex llm start" not in llm
+        started = json.loads(machine.run("cortex llm start --json").stdout)  # the unit, not a private copy
+        assert started["state"] == "ready" and machine.run("systemctl is-active cortex-llm").stdout.strip() == "active"
+        assert str(started["pid"]) == show(machine, "cortex-llm", "MainPID")["MainPID"]
     finally:
         machine.run("systemctl start cortex-llm")
     machine.run("systemctl stop cortexd")

@@ -21,7 +21,7 @@ def llm() -> None:
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the model to load.")
 @json_option
 def start(timeout: float, as_json: bool) -> None:
-    """Check the model file, start llama-server in the background and wait until it is ready."""
+    """Check the model file, start llama-server in the background (the unit in system mode), wait until ready."""
     from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     try:
