@@ -84,7 +84,11 @@ def pristine_root() -> Path:
         if done.returncode != 0:
             raise ContainerError(f"debootstrap failed: {done.stdout[-2000:]}{done.stderr[-2000:]}")
         (building / "etc/machine-id").write_text("")  # each boot makes its own
-        building.rename(root)  # atomic: a concurrent session sees a whole root or none
+        try:
+            building.rename(root)  # atomic: a concurrent session sees a whole root or none
+        except OSError:
+            if not (root / "etc/os-release").exists():  # not another session's root, made meanwhile
+                raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return root
