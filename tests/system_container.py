@@ -130,6 +130,20 @@ def ignored_files(checkout: Path) -> list[str]:
     return [line.rstrip("/") for line in out.splitlines() if line]
 
 
+def gone(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` has exited (gone, or a zombie nobody has reaped yet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text():
+                return True
+        except OSError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
 class Container:
     """One booted container; ``root`` is its working root as the host sees it."""
 
@@ -225,19 +239,22 @@ class Container:
             raise ContainerError(f"{command!r} as {user} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done
 
-    def remove(self) -> None:
-        """Power off (kill if it will not), unmount, delete the working root. Safe to call in any state."""
+    def remove(self, grace: float = 60) -> None:
+        """Power off (kill if it has not within ``grace`` seconds), unmount, delete the working root. Safe to call
+        in any state."""
         if self.nspawn is not None and self.nspawn.poll() is None:
             if self.leader:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.run("systemctl poweroff --no-block", check=False, timeout=30)
             try:
-                self.nspawn.wait(timeout=60)
+                self.nspawn.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 if self.leader:
                     os.kill(self.leader, 9)  # PID 1 of its namespace: every process in it dies
                 self.nspawn.kill()
                 self.nspawn.wait(timeout=30)
+                if self.leader:
+                    gone(self.leader, timeout=30)  # the namespace is torn down before the mounts are free
         for mount in reversed(self.mounts):
             subprocess.run(["umount", "--lazy", str(mount)], capture_output=True, timeout=30, check=False)
         self.mounts.clear()

@@ -82,6 +82,31 @@ def set_daemon_conf(box: Container, text: str) -> None:
     (box.root / "etc/cortex/daemon.conf").write_text(text)
 
 
+def mounts_under(path: Path) -> list[str]:
+    return [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if str(path) in line]
+
+
+def test_remove_cleans_up_a_container_that_will_not_power_off(tmp_path: Path) -> None:
+    why = system_container.unavailable()
+    if why:
+        pytest.skip(why)
+    never_booted = Container(tmp_path / "never")
+    never_booted.remove()  # a boot that failed before anything started: nothing to do, no error
+    box = Container(Path(tempfile.mkdtemp(prefix="cortex-system.")))
+    try:
+        box.boot(REPO)
+        # A unit whose stop never ends holds the shutdown: remove() must kill the container instead.
+        unit = "[Service]\nExecStart=/bin/sleep infinity\nExecStop=/bin/sleep infinity\nTimeoutStopSec=infinity\n"
+        (box.root / "etc/systemd/system/stuck.service").write_text(unit)
+        box.run("systemctl daemon-reload && systemctl start stuck")
+        leader = box.leader
+    finally:
+        box.remove(grace=3)
+    assert box.nspawn is not None and box.nspawn.poll() is not None
+    assert system_container.gone(leader, timeout=0)  # the container's PID 1 has exited
+    assert mounts_under(box.work) == [] and not box.work.exists() and not box.log.exists()
+
+
 def status(box: Container, user: str = "root") -> dict:
     return json.loads(box.run("cortex daemon status --json", user=user).stdout)
 
