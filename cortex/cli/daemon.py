@@ -18,9 +18,9 @@ from cortex.cli.common import emit_json, fail, get_config, json_option
 
 
 def _client() -> Any:
-    from cortex.daemon_client import CortexDaemonClient
+    from cortex.daemon_client import CortexDaemonClient, socket_for
 
-    return CortexDaemonClient(get_config().socket_path)
+    return CortexDaemonClient(socket_for(get_config()))
 
 
 def _call(method: Callable[[], Any]) -> Any:

@@ -33,16 +33,18 @@ def lines(data: dict[str, Any]) -> list[str]:
     width = max(len(k) for k, _ in rows)
     out = [f"{key:<{width}}  {value}" for key, value in rows]
     if llm["state"] == "down":
-        out.append("hint: start cortex-llm with 'cortex llm start' (or 'cortex up')")
+        from cortex.hints import start_hint
+
+        out.append(f"hint: cortex-llm is down; {start_hint('cortex-llm', data['mode'])}")
     return out
 
 
 def run(as_json: bool) -> int:
     """Print cortexd's status; return the exit code (1 with one line on stderr when it cannot)."""
-    from cortex.daemon_client import CortexDaemonClient, DaemonError
+    from cortex.daemon_client import CortexDaemonClient, DaemonError, socket_for
 
     try:
-        data = CortexDaemonClient(load_config().socket_path).status()
+        data = CortexDaemonClient(socket_for(load_config())).status()
     except ConfigError as e:
         print(f"cortex: configuration error: {printable(str(e))}", file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ def llm() -> None:
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the model to load.")
 @json_option
 def start(timeout: float, as_json: bool) -> None:
-    """Check the model file, start llama-server in the background and wait until it is ready."""
+    """Check the model file, start llama-server in the background (the unit in system mode), wait until ready."""
     from cortex.llm_service.supervisor import LlamaServer, ServiceError
 
     try:
@@ -81,7 +81,9 @@ def status(as_json: bool) -> None:
         click.echo(f"  tokens/s: {tps}")
     click.echo(f"  log:     {st['log']}")
     if st["state"] == "down":
-        click.echo("  start it with: cortex up (or cortex llm start)")
+        from cortex.hints import start_hint
+
+        click.echo(f"  {start_hint('cortex-llm', get_config().paths.mode)}")
 
 
 @llm.command()
@@ -118,10 +120,10 @@ def unload(as_json: bool) -> None:
 @json_option
 def ps(as_json: bool) -> None:
     """Models cortexd keeps loaded for requests that name one: memory, idle time, time left before unloading."""
-    from cortex.daemon_client import CortexDaemonClient, DaemonError
+    from cortex.daemon_client import CortexDaemonClient, DaemonError, socket_for
 
     try:
-        data = CortexDaemonClient(get_config().socket_path).call("models")
+        data = CortexDaemonClient(socket_for(get_config())).call("models")
     except DaemonError as e:
         fail(e.message if e.code == "not_running" else f"cortexd: {e.code}: {e.message}")
     if as_json:

@@ -17,9 +17,9 @@ from cortex.cli.common import FiniteFloatRange, emit_json, fail, get_config, jso
 def top(interval: float, as_json: bool) -> None:
     """Live view of CPU, memory and disk, firing alerts and cortex-llm, from cortexd. q quits."""
     from cortex.cli.dashboard import fetch, run
-    from cortex.daemon_client import CortexDaemonClient
+    from cortex.daemon_client import CortexDaemonClient, socket_for
 
-    client = CortexDaemonClient(get_config().socket_path, timeout=10.0)
+    client = CortexDaemonClient(socket_for(get_config()), timeout=10.0)
     first = fetch(client)
     if first.error:
         fail(first.error)

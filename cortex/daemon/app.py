@@ -51,7 +51,7 @@ class Daemon:
         self.version = __version__
         self.started = time.monotonic()
         self.monitor: Monitor = monitor if monitor is not None else load_monitor(config, self.infer_from_thread)
-        self.inference = InferenceQueue(config.section("llm"), config.llm_key_file)
+        self.inference = InferenceQueue(config.section("llm"), config.llm_key_file, config.paths.mode)
         self.stats = Stats()
         self.shutdown_requested = asyncio.Event()
         self.models: ModelCache | None = None  # made by the first request that names a model

