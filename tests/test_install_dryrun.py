@@ -68,3 +68,111 @@ def test_cortex_install_nginx_dry_run_json_changes_nothing(tmp_path):
     assert dpkg_query("nginx") == before
     listed = subprocess.run([CORTEX, "history", "--json"], capture_output=True, text=True, env=env, check=False)
     assert json.loads(listed.stdout) == []  # a dry run is not recorded
+
+
+# apt's resolver in this process against apt-get itself -------------------------------------------------------------
+
+
+def apt_get_s(*args: str) -> tuple[bool, set[tuple[str, str]], set[tuple[str, str, str]], set[str]]:
+    """What plain ``apt-get -s -y ARGS`` (apt's own configuration, nothing of Cortex) says: ok, installs, upgrades,
+    removals."""
+    env = {**os.environ, "LC_ALL": "C", "DEBIAN_FRONTEND": "noninteractive"}
+    result = subprocess.run(["apt-get", "-s", "-y", *args], capture_output=True, text=True, env=env, check=False)
+    install, upgrade, remove = set(), set(), set()
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if words[:1] == ["Inst"] and words[2].startswith("["):
+            upgrade.add((words[1], words[2].strip("[]"), words[3].lstrip("(")))
+        elif words[:1] == ["Inst"]:
+            install.add((words[1], words[2].lstrip("(")))
+        elif words[:1] in (["Remv"], ["Purg"]):
+            remove.add(words[1])
+    ok = result.returncode == 0 and "\nE:" not in "\n" + result.stderr
+    return ok, install, upgrade, remove
+
+
+def first_upgradable() -> str | None:
+    """An installed package apt would upgrade, if this machine has one."""
+    _, _, upgrade, _ = apt_get_s("upgrade")
+    return min(name for name, _, _ in upgrade) if upgrade else None
+
+
+def installed_newest() -> str:
+    """An installed package already at apt's candidate (installing it changes nothing)."""
+    upgradable = {name for name, _, _ in apt_get_s("upgrade")[2]}
+    state = apt.dpkg_state()
+    return next(n for n in ("tmux", "socat", "git", "make", "procps") if n in state and n not in upgradable)
+
+
+CASES = {
+    "not installed, with new dependencies": (["nginx"], [], False),
+    "already installed": (["@newest"], [], False),
+    "installed, upgraded": (["@upgradable"], [], False),
+    "virtual, one provider": (["python3-pypubsub"], [], False),
+    "virtual, several providers": (["xmlformat"], [], False),
+    "not found": (["no-such-package-cortex"], [], False),
+    "removal with what depends on it": ([], ["python3-apt"], False),
+    "purge": ([], ["tmux"], True),
+    "essential": ([], ["coreutils"], False),
+    "install and remove in one transaction": (["nginx"], ["socat"], False),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_in_process_resolver_answers_as_apt_get_does(case, monkeypatch):
+    """The same lists of packages to install, upgrade and remove (with versions) as apt-get -s, or an error both."""
+    from cortex.install import aptpkg
+
+    if aptpkg.load() is None:
+        pytest.skip("python3-apt is not linked into this virtualenv (scripts/bootstrap.sh does it)")
+    install, remove, purge = CASES[case]
+    if install == ["@newest"]:
+        install = [installed_newest()]
+    elif install == ["@upgradable"]:
+        install = [first_upgradable() or pytest.skip("nothing on this machine is upgradable")]
+    if install:
+        args = ["install", *(["--purge"] if purge else []), "--", *install, *(f"{r}-" for r in remove)]
+    else:
+        args = ["purge" if purge else "remove", "--", *remove]
+    ok, want_install, want_upgrade, want_remove = apt_get_s(*args)
+    sim = aptpkg.simulate(install, remove, purge)
+    assert sim.ok == ok, sim.error
+    if not ok:
+        assert sim.error.startswith("E: ") and "\n" not in sim.error
+        return
+    assert {(p["name"], p["version"]) for p in sim.install} == want_install
+    assert {(p["name"], p["from"], p["version"]) for p in sim.upgrade} == want_upgrade
+    assert {p["name"] for p in sim.remove} == want_remove
+    monkeypatch.setenv(aptpkg.SWITCH, "0")  # apt-get and apt-cache show, as before: the download size agrees
+    assert simulate(install, remove=remove, purge=purge).download_bytes == sim.download_bytes
+
+
+def test_cli_dry_run_lists_what_apt_get_would_install(tmp_path):
+    ok, want_install, want_upgrade, _ = apt_get_s("install", "--", "nginx")
+    env = {**os.environ, "CORTEX_HOME": str(tmp_path / "home"), "CORTEX_PROVIDER": "fake"}
+    result = subprocess.run(
+        [CORTEX, "install", "nginx", "--dry-run", "--json"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0 and ok, result.stderr
+    sim = json.loads(result.stdout)["simulation"]
+    assert {(p["name"], p["version"]) for p in sim["install"]} == want_install
+    assert {(p["name"], p["from"], p["version"]) for p in sim["upgrade"]} == want_upgrade
+
+
+@pytest.mark.parametrize("inprocess", ["1", "0"])
+def test_a_broken_apt_index_is_one_clear_line(tmp_path, inprocess):
+    """apt cannot read its data (here dpkg's status file): the dry run says so in one line and exits 1."""
+    status = tmp_path / "status"
+    status.write_bytes(b"Package: foo\nStatus: garbage\nVersion\n\n\x00\x01")
+    conf = tmp_path / "apt.conf"
+    conf.write_text(f'Dir::State::status "{status}";\n')
+    env = {
+        **os.environ, "CORTEX_HOME": str(tmp_path / "home"), "CORTEX_PROVIDER": "fake", "APT_CONFIG": str(conf),
+        "CORTEX_APT_INPROCESS": inprocess,
+    }  # fmt: skip
+    result = subprocess.run(
+        [CORTEX, "install", "nginx", "--dry-run"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "apt refuses this plan: E: " in result.stderr and str(status) in result.stderr

@@ -56,6 +56,11 @@ class FakeApt:
         log = self.root / "calls.log"
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
+    def simulations(self) -> list[list[str]]:
+        """The ``apt-get -s`` calls, without apt's ``-o`` options."""
+        calls = [c for c in self.calls if c[0] == "apt-get" and "-s" in c]
+        return [[a for i, a in enumerate(c) if a != "-o" and c[i - 1] != "-o"] for c in calls]
+
     def runs(self, program: str) -> list[list[str]]:
         """Calls that change packages (queries and simulations left out)."""
         verbs = {"install", "remove", "purge"}
@@ -73,6 +78,7 @@ def fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeApt:
     (root / "state.json").write_text(json.dumps(START))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_APT_DIR", str(root))
+    monkeypatch.setenv("CORTEX_APT_INPROCESS", "0")  # apt's resolver in this process would read the real system
     return FakeApt(root)
 
 
@@ -287,7 +293,10 @@ def test_simulation_parses_installs_upgrades_removals_and_sizes():
     assert sim.upgrade == [{"name": "libfoo", "from": "1.0", "version": "2.0"}]
     assert sim.remove == [{"name": "old-lib", "version": "1.0"}]
     assert sim.download_bytes == 3345
-    assert calls[0][:3] == ["apt-get", "-s", "-y"] and sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
+    from cortex.install.apt import cache_options
+
+    assert calls[0][:7] == ["apt-get", *cache_options(), "-s", "-y"]  # apt's cache kept in Cortex's state directory
+    assert sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
 
 
 def test_cli_plan_without_flags_changes_nothing_and_history_reads_back(fake_apt, planner_index):
@@ -388,7 +397,28 @@ def test_cli_mixed_request_is_one_plan_simulated_as_one_apt_transaction(fake_apt
     assert doc["packages"] == ["htop", "tree"] and doc["remove"] == ["htop"]
     sim = doc["simulation"]
     assert [p["name"] for p in sim["remove"]] == ["htop"] and [p["name"] for p in sim["install"]] == ["tree"]
-    assert ["apt-get", "-s", "-y", "install", "--", "tree", "htop-"] in fake_apt.calls
+    assert fake_apt.simulations() == [["apt-get", "-s", "-y", "install", "--", "tree", "htop-"]]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "dry_run", "simulations"),
+    [
+        ("tree", False, 0),  # a plan alone asks apt nothing: the package index has the names
+        ("tree", True, 1),
+        ("purge htop", False, 1),  # a removal is weighed from apt's answer before it is shown as runnable
+        ("purge htop", True, 1),  # ... and --dry-run shows that same answer
+        ("remove htop and install tree", True, 1),
+        ("uninstall htop and purge coreutils", True, 1),  # two removal steps, one transaction
+    ],
+)
+def test_every_plan_kind_asks_apt_for_one_simulation_at_most(
+    fake_apt, planner_index, request_text, dry_run, simulations
+):
+    result = CliRunner().invoke(cli, ["install", request_text, "--json", *(["--dry-run"] if dry_run else [])])
+    assert result.exit_code == 0, result.output
+    assert len(fake_apt.simulations()) == simulations, fake_apt.simulations()
+    if dry_run:
+        assert json.loads(result.output)["simulation"]["ok"]
 
 
 def test_cli_removal_of_packages_that_are_not_installed_plans_nothing(fake_apt, planner_index):

@@ -18,6 +18,8 @@ from pathlib import Path
 root = Path(os.environ["FAKE_APT_DIR"])
 prog = Path(sys.argv[0]).name
 args = sys.argv[1:]
+while "-o" in args:  # apt's configuration options ("-o Dir::Cache::pkgcache=..."): nothing to fake
+    del args[args.index("-o") : args.index("-o") + 2]
 with open(root / "calls.log", "a") as log:
     log.write(json.dumps([prog, *args]) + "\n")
 repo = json.loads((root / "repo.json").read_text())
