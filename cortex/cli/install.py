@@ -143,7 +143,7 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
 
     config = get_config()
     try:
-        plan = make_plan(text, config, get_provider(None, config))  # the library's one route to a checked plan
+        plan = make_plan(text, config, lambda: get_provider(None, config))  # the library's one route to a plan
     except (PlanError, PackageIndexError) as e:
         fail(str(e))
     simulation = None

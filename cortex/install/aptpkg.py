@@ -124,9 +124,13 @@ def _read(cache: Any, depcache: Any) -> Simulation:
     """The marked changes, as apt-get -s's ``Inst`` and ``Remv`` lines list them, and the archives' sizes."""
     sim = Simulation()
     essential = []
+    left = depcache.inst_count + depcache.del_count  # changes to find: stop there, not after all 108,000 packages
     for pkg in cache.packages:
+        if left <= 0:
+            break
         if depcache.marked_keep(pkg):
             continue
+        left -= 1
         name = pkg.get_fullname(True)
         if depcache.marked_delete(pkg):
             sim.remove.append({"name": name, "version": pkg.current_ver.ver_str})
