@@ -488,3 +488,23 @@ def test_the_executor_weighs_a_removal_again_before_running_it(fake_apt, tmp_pat
     with pytest.raises(ExecutionError, match=r"step 1 .* is blocked: .*Priority: required"):
         Executor(History(tmp_path / "h.db"), root=True).execute(plan)
     assert fake_apt.runs("apt-get") == []
+
+
+@pytest.mark.parametrize("request_text", ["nginx", "install tree and htop"])
+def test_a_plan_naming_its_packages_loads_neither_numpy_nor_the_models_client(planner_index, request_text):
+    """The fast path of 'cortex install': no vectors to compare (numpy, 110 ms) and no model to ask (http.client
+    and ssl, about 30 ms); modules are the measure here, not the clock."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted(m for m in ('numpy._core', 'http.client', 'ssl') if m in sys.modules),"
+        " file=sys.stderr))\n"
+        "from cortex.cli.entry import main\n"
+        f"sys.argv = ['cortex', 'install', {request_text!r}, '--json']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["steps"] and result.stderr.strip().splitlines()[-1] == "[]", result.stderr
