@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,48 @@ def test_a_broken_apt_index_is_one_clear_line(tmp_path, inprocess):
     assert result.returncode == 1, result.stdout
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "apt refuses this plan: E: " in result.stderr and str(status) in result.stderr
+
+
+@pytest.mark.parametrize("inprocess", ["1", "0"])
+def test_a_dry_run_answers_while_another_apt_holds_its_locks(tmp_path, inprocess):
+    """apt's locks guard changes: while another process holds dpkg's and the lists' locks (of a copy of this
+    machine's apt state, so no real apt waits), a dry run still answers, the same as without them."""
+    lists, dpkg = tmp_path / "lists", tmp_path / "dpkg"
+    lists.mkdir()
+    dpkg.mkdir()
+    for path in Path("/var/lib/apt/lists").iterdir():
+        if path.is_file() and path.name != "lock":
+            (lists / path.name).symlink_to(path)
+    shutil.copy("/var/lib/dpkg/status", dpkg / "status")
+    conf = tmp_path / "apt.conf"
+    conf.write_text(f'Dir::State::status "{dpkg / "status"}";\nDir::State::lists "{lists}/";\n')
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCKS, str(dpkg / "lock-frontend"), str(dpkg / "lock"), str(lists / "lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        env = {
+            **os.environ, "CORTEX_HOME": str(tmp_path / "home"), "CORTEX_PROVIDER": "fake", "APT_CONFIG": str(conf),
+            "CORTEX_APT_INPROCESS": inprocess,
+        }  # fmt: skip
+        result = subprocess.run(
+            [CORTEX, "install", "nginx", "--dry-run", "--json"], capture_output=True, text=True, env=env, check=False
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0, result.stderr
+    sim = json.loads(result.stdout)["simulation"]
+    _, want_install, _, _ = apt_get_s("install", "--", "nginx")
+    assert sim["ok"] and {(p["name"], p["version"]) for p in sim["install"]} == want_install
+
+
+HOLD_LOCKS = """
+import fcntl, sys, time
+files = [open(path, "a") for path in sys.argv[1:]]
+for f in files:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # apt's own kind of lock (fcntl F_SETLK)
+print("held", flush=True)
+time.sleep(600)
+"""

@@ -293,10 +293,35 @@ def test_simulation_parses_installs_upgrades_removals_and_sizes():
     assert sim.upgrade == [{"name": "libfoo", "from": "1.0", "version": "2.0"}]
     assert sim.remove == [{"name": "old-lib", "version": "1.0"}]
     assert sim.download_bytes == 3345
-    from cortex.install.apt import cache_options
-
-    assert calls[0][:7] == ["apt-get", *cache_options(), "-s", "-y"]  # apt's cache kept in Cortex's state directory
+    assert calls[0][0] == "apt-get" and calls[0][5:7] == ["-s", "-y"]
     assert sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
+
+
+def test_every_apt_question_reads_apt_s_cache_in_the_state_directory(cortex_home):
+    """Without a binary cache every apt-get or apt-cache parses all of apt's lists again (2 s here; Debian's
+    container images switch apt's own cache off): policy, madison, show and -s all name Cortex's."""
+    import subprocess
+
+    from cortex.install.apt import cache_options
+    from cortex.install.removal import installed
+    from cortex.install.simulate import simulate
+
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "Inst tree (2.1.0-1 Debian:12/stable [amd64])\n", "")
+
+    apt.candidates(["tree"], run)
+    apt.versions("tree", run)
+    simulate(["tree"], run)  # apt-get -s, then apt-cache show
+    installed(["tree"], run)
+    options = cache_options()
+    assert options[1].startswith("Dir::Cache::pkgcache=" + str(cortex_home / "state" / "apt-cache"))
+    asked = [c for c in calls if c[0] in ("apt-get", "apt-cache")]
+    assert [c[0] for c in asked] == ["apt-cache", "apt-cache", "apt-get", "apt-cache"]
+    assert all(c[1:5] == options for c in asked), asked
+    assert [c[0] for c in calls if c not in asked] == ["dpkg-query"] and "-o" not in calls[-1]
 
 
 def test_cli_plan_without_flags_changes_nothing_and_history_reads_back(fake_apt, planner_index):
@@ -419,6 +444,19 @@ def test_every_plan_kind_asks_apt_for_one_simulation_at_most(
     assert len(fake_apt.simulations()) == simulations, fake_apt.simulations()
     if dry_run:
         assert json.loads(result.output)["simulation"]["ok"]
+
+
+def test_a_held_dpkg_lock_is_one_clear_line(fake_apt, planner_index):
+    """Another apt is installing: the dry run still answers (simulations take no lock), the run stops at its
+    first step with apt's reason on one line, and nothing changed."""
+    (fake_apt.root / "lock").touch()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["install", "tree", "--dry-run"]).exit_code == 0
+    result = runner.invoke(cli, ["install", "tree", "--execute", "--yes"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("cortex: ")]
+    assert "failed with exit code 100" in line and "Unable to acquire the dpkg frontend lock" in line
+    assert fake_apt.state == START
 
 
 def test_cli_removal_of_packages_that_are_not_installed_plans_nothing(fake_apt, planner_index):

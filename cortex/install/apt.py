@@ -43,6 +43,9 @@ def cache_options() -> list[str]:
 
 
 def run_apt(argv: list[str], run: Runner = subprocess.run) -> subprocess.CompletedProcess:
+    """A question to apt or dpkg; apt-get and apt-cache read apt's cache in Cortex's state directory."""
+    if argv[0] in ("apt-get", "apt-cache"):
+        argv = [argv[0], *cache_options(), *argv[1:]]
     try:
         return run(argv, capture_output=True, text=True, env={**os.environ, **APT_ENV}, check=False)
     except FileNotFoundError:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cortex.install.apt import Runner, cache_options, run_apt
+from cortex.install.apt import Runner, run_apt
 
 if TYPE_CHECKING:
     from cortex.install.plan import Plan
@@ -66,7 +66,7 @@ def simulate(
         argv = ["install", *(["--purge"] if purge else []), "--", *packages, *(f"{r}-" for r in remove)]
     else:
         argv = ["purge" if purge else "remove", "--", *remove]
-    result = run_apt(["apt-get", *cache_options(), "-s", "-y", *argv], run)
+    result = run_apt(["apt-get", "-s", "-y", *argv], run)
     sim = Simulation()
     error = apt_error(result.stderr + "\n" + result.stdout)
     if result.returncode != 0 or error.startswith("E:"):  # apt-get may say E: and still exit 0 (a bad status file)
@@ -90,7 +90,7 @@ def download_size(packages: list[dict[str, str]], run: Runner = subprocess.run) 
     if not packages:
         return 0
     exact = [f"{p['name']}={p['version']}" for p in packages]
-    result = run_apt(["apt-cache", *cache_options(), "show", "--no-all-versions", *exact], run)
+    result = run_apt(["apt-cache", "show", "--no-all-versions", *exact], run)
     return sum(int(m) for m in re.findall(r"^Size: (\d+)$", result.stdout, re.M))
 
 
