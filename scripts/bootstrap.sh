@@ -77,9 +77,8 @@ say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is
 apt_pkg_so=$(.venv/bin/python -c 'import sysconfig; print("apt_pkg" + sysconfig.get_config_var("EXT_SUFFIX"))')
 apt_pkg_src=$(dpkg -L python3-apt 2>/dev/null | grep "/$apt_pkg_so\$" | head -1 || true)
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("platlib"))')
-if [[ -n "$apt_pkg_src" ]] && ln -sfn "$apt_pkg_src" "$site/$apt_pkg_so" && .venv/bin/python -c 'import apt_pkg'; then
-  :
-else
+if ! { [[ -n "$apt_pkg_src" ]] && ln -sfn "$apt_pkg_src" "$site/$apt_pkg_so" \
+  && .venv/bin/python -c 'import apt_pkg' 2>/dev/null; }; then
   rm -f "$site/$apt_pkg_so"
   say "python3-apt has no apt_pkg for this Python ($apt_pkg_so): plan simulations run apt-get -s (slower)"
 fi
