@@ -56,6 +56,11 @@ class FakeApt:
         log = self.root / "calls.log"
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
+    def simulations(self) -> list[list[str]]:
+        """The ``apt-get -s`` calls, without apt's ``-o`` options."""
+        calls = [c for c in self.calls if c[0] == "apt-get" and "-s" in c]
+        return [[a for i, a in enumerate(c) if a != "-o" and c[i - 1] != "-o"] for c in calls]
+
     def runs(self, program: str) -> list[list[str]]:
         """Calls that change packages (queries and simulations left out)."""
         verbs = {"install", "remove", "purge"}
@@ -73,6 +78,7 @@ def fake_apt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeApt:
     (root / "state.json").write_text(json.dumps(START))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_APT_DIR", str(root))
+    monkeypatch.setenv("CORTEX_APT_INPROCESS", "0")  # apt's resolver in this process would read the real system
     return FakeApt(root)
 
 
@@ -287,7 +293,35 @@ def test_simulation_parses_installs_upgrades_removals_and_sizes():
     assert sim.upgrade == [{"name": "libfoo", "from": "1.0", "version": "2.0"}]
     assert sim.remove == [{"name": "old-lib", "version": "1.0"}]
     assert sim.download_bytes == 3345
-    assert calls[0][:3] == ["apt-get", "-s", "-y"] and sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
+    assert calls[0][0] == "apt-get" and calls[0][5:7] == ["-s", "-y"]
+    assert sorted(calls[1][-2:]) == ["libfoo=2.0", "newpkg=3.1-2"]
+
+
+def test_every_apt_question_reads_apt_s_cache_in_the_state_directory(cortex_home):
+    """Without a binary cache every apt-get or apt-cache parses all of apt's lists again (2 s here; Debian's
+    container images switch apt's own cache off): policy, madison, show and -s all name Cortex's."""
+    import subprocess
+
+    from cortex.install.apt import cache_options
+    from cortex.install.removal import installed
+    from cortex.install.simulate import simulate
+
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "Inst tree (2.1.0-1 Debian:12/stable [amd64])\n", "")
+
+    apt.candidates(["tree"], run)
+    apt.versions("tree", run)
+    simulate(["tree"], run)  # apt-get -s, then apt-cache show
+    installed(["tree"], run)
+    options = cache_options()
+    assert options[1].startswith("Dir::Cache::pkgcache=" + str(cortex_home / "state" / "apt-cache"))
+    asked = [c for c in calls if c[0] in ("apt-get", "apt-cache")]
+    assert [c[0] for c in asked] == ["apt-cache", "apt-cache", "apt-get", "apt-cache"]
+    assert all(c[1:5] == options for c in asked), asked
+    assert [c[0] for c in calls if c not in asked] == ["dpkg-query"] and "-o" not in calls[-1]
 
 
 def test_cli_plan_without_flags_changes_nothing_and_history_reads_back(fake_apt, planner_index):
@@ -388,7 +422,41 @@ def test_cli_mixed_request_is_one_plan_simulated_as_one_apt_transaction(fake_apt
     assert doc["packages"] == ["htop", "tree"] and doc["remove"] == ["htop"]
     sim = doc["simulation"]
     assert [p["name"] for p in sim["remove"]] == ["htop"] and [p["name"] for p in sim["install"]] == ["tree"]
-    assert ["apt-get", "-s", "-y", "install", "--", "tree", "htop-"] in fake_apt.calls
+    assert fake_apt.simulations() == [["apt-get", "-s", "-y", "install", "--", "tree", "htop-"]]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "dry_run", "simulations"),
+    [
+        ("tree", False, 0),  # a plan alone asks apt nothing: the package index has the names
+        ("tree", True, 1),
+        ("purge htop", False, 1),  # a removal is weighed from apt's answer before it is shown as runnable
+        ("purge htop", True, 1),  # ... and --dry-run shows that same answer
+        ("remove htop and install tree", True, 1),
+        ("uninstall htop and purge coreutils", True, 1),  # two removal steps, one transaction
+    ],
+)
+def test_every_plan_kind_asks_apt_for_one_simulation_at_most(
+    fake_apt, planner_index, request_text, dry_run, simulations
+):
+    result = CliRunner().invoke(cli, ["install", request_text, "--json", *(["--dry-run"] if dry_run else [])])
+    assert result.exit_code == 0, result.output
+    assert len(fake_apt.simulations()) == simulations, fake_apt.simulations()
+    if dry_run:
+        assert json.loads(result.output)["simulation"]["ok"]
+
+
+def test_a_held_dpkg_lock_is_one_clear_line(fake_apt, planner_index):
+    """Another apt is installing: the dry run still answers (simulations take no lock), the run stops at its
+    first step with apt's reason on one line, and nothing changed."""
+    (fake_apt.root / "lock").touch()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["install", "tree", "--dry-run"]).exit_code == 0
+    result = runner.invoke(cli, ["install", "tree", "--execute", "--yes"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("cortex: ")]
+    assert "failed with exit code 100" in line and "Unable to acquire the dpkg frontend lock" in line
+    assert fake_apt.state == START
 
 
 def test_cli_removal_of_packages_that_are_not_installed_plans_nothing(fake_apt, planner_index):
@@ -458,3 +526,23 @@ def test_the_executor_weighs_a_removal_again_before_running_it(fake_apt, tmp_pat
     with pytest.raises(ExecutionError, match=r"step 1 .* is blocked: .*Priority: required"):
         Executor(History(tmp_path / "h.db"), root=True).execute(plan)
     assert fake_apt.runs("apt-get") == []
+
+
+@pytest.mark.parametrize("request_text", ["nginx", "install tree and htop"])
+def test_a_plan_naming_its_packages_loads_neither_numpy_nor_the_models_client(planner_index, request_text):
+    """The fast path of 'cortex install': no vectors to compare (numpy, 110 ms) and no model to ask (http.client
+    and ssl, about 30 ms); modules are the measure here, not the clock."""
+    import subprocess
+    import sys
+
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted(m for m in ('numpy._core', 'http.client', 'ssl') if m in sys.modules),"
+        " file=sys.stderr))\n"
+        "from cortex.cli.entry import main\n"
+        f"sys.argv = ['cortex', 'install', {request_text!r}, '--json']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["steps"] and result.stderr.strip().splitlines()[-1] == "[]", result.stderr

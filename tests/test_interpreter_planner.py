@@ -117,6 +117,24 @@ def test_a_close_model_pick_wins(real_index: PackageIndex) -> None:
     assert picked is close and "chosen by the model" in why
 
 
+def test_the_model_is_built_only_when_a_choice_needs_it(real_index: PackageIndex) -> None:
+    """A plan takes what builds the provider and calls it at the first close choice, once: a plan that names its
+    packages, or whose ranking has no close second, never pays for the provider's imports."""
+    built: list[PickProvider] = []
+
+    def build() -> PickProvider:
+        built.append(PickProvider("tmux"))
+        return built[-1]
+
+    make_plan("install nginx and tree", index=real_index, provider=build)
+    assert built == []
+    best, runner_up = rank("a terminal multiplexer", real_index)[:2]
+    close = Candidate(runner_up.package, best.score - MODEL_MARGIN / 2 * abs(best.score), runner_up.why)
+    picked, why = choose("a terminal multiplexer", [best, close], build)
+    assert len(built) == 1 and built[0].offered == [[best.package.name, close.package.name]]
+    assert picked in (best, close) and "model" in why
+
+
 def test_an_unreachable_or_nonsense_model_falls_back_to_the_ranking(real_index: PackageIndex) -> None:
     best, runner_up = rank("a terminal multiplexer", real_index)[:2]
     candidates = [best, Candidate(runner_up.package, best.score - MODEL_MARGIN / 2 * abs(best.score), runner_up.why)]

@@ -35,9 +35,6 @@ def _argv(argv: list[str]) -> str:
 
 
 def _show_simulation(sim: Any) -> None:
-    if not sim.ok:
-        click.echo(f"apt simulation failed: {printable(sim.error)}")
-        return
     for key, label in (("install", "would install"), ("upgrade", "would upgrade"), ("remove", "would REMOVE")):
         items = getattr(sim, key)
         if items:
@@ -146,7 +143,7 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
 
     config = get_config()
     try:
-        plan = make_plan(text, config, get_provider(None, config))  # the library's one route to a checked plan
+        plan = make_plan(text, config, lambda: get_provider(None, config))  # the library's one route to a plan
     except (PlanError, PackageIndexError) as e:
         fail(str(e))
     simulation = None
@@ -160,9 +157,12 @@ def install(request: tuple[str, ...], dry_run: bool, execute: bool, yes: bool, a
             fail(str(e))
     if as_json and not execute:
         emit_json({**plan.to_dict(), "simulation": simulation.to_dict() if simulation else None})
-        return
-    if not as_json:
+    elif not as_json:
         _show_plan(plan, err=execute)
+    if simulation is not None and not simulation.ok:
+        fail(f"apt refuses this plan: {simulation.error}")
+    if as_json and not execute:
+        return
     if simulation is not None:
         _show_simulation(simulation)
     if not execute:

@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cortex.install import apt, removal
 from cortex.install.plan import Plan, Step
+from cortex.install.simulate import Simulation, simulate_plan
 from cortex.safety.validator import validate
 
 PACKAGE_VERBS = frozenset({"install", "reinstall", "remove", "purge"})
@@ -48,23 +50,37 @@ def validate_step(step: Step) -> Step:
     return step
 
 
-def check_step(step: Step, run: apt.Runner = subprocess.run) -> Step:
-    """The validator's verdict, and for a removal what dpkg's and apt's data add to it (``removal.assess``)."""
+def check_step(
+    step: Step, run: apt.Runner = subprocess.run, sim: Simulation | None = None, named: Sequence[str] = ()
+) -> Step:
+    """The validator's verdict, and for a removal what dpkg's and apt's data add to it (``removal.assess``):
+    from ``sim``, the whole plan's simulation where given (``named``: every package its steps remove), else
+    from a simulation of this step alone."""
     validate_step(step)
     if removes(step):
-        blocks, warnings = removal.assess(step_packages(step), "purge" in step.argv, run)
+        blocks, warnings = removal.assess(step_packages(step), "purge" in step.argv, run, sim=sim, named=named)
         if blocks:
             step.verdict = "block"
         step.reasons = [*blocks, *step.reasons, *warnings]
     return step
 
 
+def check_steps(plan: Plan, run: apt.Runner = subprocess.run) -> Plan:
+    """Validate every step and weigh every removal: a plan that removes is simulated once, as a whole
+    (``simulate_plan``), and each removal step weighed from that answer."""
+    removing = [s for s in plan.steps if removes(s)]
+    sim = simulate_plan(plan, run) if removing else None
+    named = [p for s in removing for p in step_packages(s)]
+    for step in plan.steps:
+        check_step(step, run, sim, named)
+    return plan
+
+
 def check_plan(plan: Plan, run: apt.Runner = subprocess.run, index: PackageIndex | None = None) -> Plan:
-    """Validate every step (once: the planners leave it to this) and, for steps that install packages, that
+    """``check_steps`` (once: the planners leave it to this) and, for steps that install packages, that
     apt's index has them: by the package index when given (built from apt's lists and kept current, so no
     apt process: 0.5 s less per plan), else by asking apt."""
-    for step in plan.steps:
-        check_step(step, run)
+    check_steps(plan, run)
     installing = [s for s in plan.steps if step_packages(s) and not removes(s)]
     names = list(dict.fromkeys(p for s in installing for p in step_packages(s)))
     if not names:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cortex.install import apt
-from cortex.install.checks import check_step
+from cortex.install.checks import check_steps
 from cortex.install.history import History
 from cortex.install.plan import Plan, Step
 
@@ -86,8 +86,9 @@ class Executor:
         """Refuse to start a plan that has nothing to run, a blocked step, or root steps without sudo."""
         if not plan.steps:
             raise ExecutionError("the plan has no steps to run")
+        plan.simulation = None  # the plan may have been edited, or dpkg's state changed, since it was checked
+        check_steps(plan, self.run_query)
         for i, step in enumerate(plan.steps, 1):
-            check_step(step, self.run_query)  # the plan may have been edited since it was checked
             if step.verdict not in ("allow", "confirm"):
                 raise ExecutionError(f"step {i} ({' '.join(step.argv)}) is blocked: {'; '.join(step.reasons)}")
         if any(s.needs_root for s in plan.steps) and not self.root:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cortex.install.simulate import Simulation
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Plan:
     remove: list[str] = field(default_factory=list)  # those of them the plan removes (or purges)
     steps: list[Step] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # why these packages, what was uncertain
+    simulation: Simulation | None = None  # apt's answer, once asked (``simulate_plan``): checks and --dry-run share it
 
     @property
     def runnable(self) -> bool:

@@ -26,9 +26,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from cortex.install.checks import check_plan
@@ -55,6 +57,11 @@ CHOOSER_SYSTEM = (
 )
 _SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bplus\b|&)\s*")
 _DETERMINER = re.compile(r"^(?:a|an|the|some|install|set up|setup|add|get)\b")
+
+
+# The model, or what builds it: called only when the model must choose (building llama.cpp's client imports
+# http.client and ssl, 30 ms that most plans never need).
+Chooser = Provider | Callable[[], Provider] | None
 
 
 class PlanError(RuntimeError):
@@ -87,12 +94,14 @@ def split_request(request: str, index: PackageIndex | None = None) -> list[str]:
     return parts if all(starts_request(p) for p in parts[1:]) else [request]
 
 
-def choose(request: str, candidates: list[Candidate], provider: Provider | None) -> tuple[Candidate, str]:
+def choose(request: str, candidates: list[Candidate], provider: Chooser) -> tuple[Candidate, str]:
     """The candidate to install and why: the ranking's best, or the model's pick when it is close enough."""
     best = candidates[0]
     close = [c for c in candidates[1:CHOICES] if c.score >= best.score - MODEL_MARGIN * abs(best.score)]
     if provider is None or not close:
         return best, "best match in the package index"  # the model could only confirm it: 0.5 s saved
+    if not isinstance(provider, Provider):
+        provider = provider()
     shown = candidates[:CHOICES]
     names = [c.package.name for c in shown]
     listing = "\n".join(f"- {c.package.name}: {c.package.summary}" for c in shown)
@@ -153,7 +162,7 @@ def remove_steps(part: Part, plan: Plan) -> list[Step]:
     return [Step(["apt-get", part.action, "-y", *names], why=why, needs_root=True)]
 
 
-def install_packages(request: str, plan: Plan, index: PackageIndex, provider: Provider | None) -> list[str]:
+def install_packages(request: str, plan: Plan, index: PackageIndex, provider: Chooser) -> list[str]:
     """The packages that fulfil an install request, with the notes saying why each was chosen."""
     exact = exact_packages(request, index)
     if exact:
@@ -179,15 +188,15 @@ def install_packages(request: str, plan: Plan, index: PackageIndex, provider: Pr
     return packages
 
 
-def make_plan(
-    request: str, config: Any = None, provider: Provider | None = None, index: PackageIndex | None = None
-) -> Plan:
+def make_plan(request: str, config: Any = None, provider: Chooser = None, index: PackageIndex | None = None) -> Plan:
     """The checked plan for ``request`` (every step validated, every package in apt's index); raises
     PlanError when nothing in the index fits or the request cannot be read safely, PackageIndexError when
     apt's lists are missing."""
     if not request.strip():
         raise PlanError("the request is empty; say what to install, e.g. 'cortex install \"a web server\"'")
     index = index or open_index(config)
+    if provider is not None and not isinstance(provider, Provider):
+        provider = functools.cache(provider)  # built once, by the first choice that needs the model
     plan = Plan(request=request)
     try:
         folded = check(request, index)

@@ -18,11 +18,11 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cortex.install.apt import INSTALLED, Runner, run_apt
-from cortex.install.simulate import simulate
+from cortex.install.simulate import Simulation, simulate
 
 SHOWN = 8  # names listed in one reason before "and N more"
 
@@ -85,11 +85,20 @@ def _listed(names: list[str]) -> str:
 
 
 def assess(
-    names: list[str], purge: bool = False, run: Runner = subprocess.run, env: Mapping[str, str] = os.environ
+    names: list[str],
+    purge: bool = False,
+    run: Runner = subprocess.run,
+    env: Mapping[str, str] = os.environ,
+    sim: Simulation | None = None,
+    named: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """Why removing ``names`` must not run (blocks) and what the user should know before saying yes (warnings)."""
-    sim = simulate([], run, remove=names, purge=purge)
-    extra = [p["name"] for p in sim.remove if p["name"] not in names]
+    """Why removing ``names`` must not run (blocks) and what the user should know before saying yes (warnings).
+
+    ``sim`` is the whole plan's simulation when the plan has one (``named``: every package the plan removes by
+    name); without it this removal alone is simulated."""
+    if sim is None:
+        sim = simulate([], run, remove=names, purge=purge)
+    extra = [p["name"] for p in sim.remove if p["name"] not in names and p["name"] not in named]
     gone = [*names, *extra]
     facts = installed(gone, run)
     needed = owners(running_needs(env), run)

@@ -26,6 +26,7 @@ weights and the tokenizer. Without them plans use full-text search alone.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -34,14 +35,35 @@ import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from cortex.models import bundled
 
 # One BLAS thread, unless the user chose: a request's vector is a few small matrix products, where OpenBLAS's
 # threads cost more than they give, and far more while llama-server generates on the same cores
-# (bench/plan_latency.py). Read when numpy loads, and numpy loads here first.
+# (bench/plan_latency.py). Read when numpy loads, and numpy loads through here first.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-import numpy as np
 
-from cortex.models import bundled
+
+def _lazy(name: str) -> ModuleType:
+    """``name`` imported at its first use (the importlib documentation's LazyLoader recipe): a plan that names
+    its packages needs no vectors, and numpy costs it 110 ms."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = _lazy("numpy")
 
 MODEL = "all-MiniLM-L6-v2"  # the vectors of another model are not comparable: part of the stamp
 DIMENSIONS = 384

@@ -5,8 +5,9 @@ Installed as symlinks named after the real programs in a directory put first
 on PATH. ``$FAKE_APT_DIR`` holds ``repo.json`` ({package: {"versions": [newest
 first], "depends": [...], "essential": bool, "priority": str, "files": [...]}}),
 ``state.json`` ({package: version}) and ``calls.log`` (one JSON argv per line,
-every call recorded). ``apt-get -s`` prints what it would do as apt does
-(``Inst``, ``Remv``, ``Purg``) and changes nothing; removing a package removes
+every call recorded); a file ``lock`` there is another apt holding dpkg's lock.
+``apt-get -s`` prints what it would do as apt does (``Inst``, ``Remv``, ``Purg``)
+and changes nothing; removing a package removes
 the installed packages that depend on it, as apt does.
 """
 
@@ -18,6 +19,8 @@ from pathlib import Path
 root = Path(os.environ["FAKE_APT_DIR"])
 prog = Path(sys.argv[0]).name
 args = sys.argv[1:]
+while "-o" in args:  # apt's configuration options ("-o Dir::Cache::pkgcache=..."): nothing to fake
+    del args[args.index("-o") : args.index("-o") + 2]
 with open(root / "calls.log", "a") as log:
     log.write(json.dumps([prog, *args]) + "\n")
 repo = json.loads((root / "repo.json").read_text())
@@ -80,6 +83,14 @@ def dpkg_query() -> int:
 
 
 def apt_get() -> int:
+    if "-s" not in args and (root / "lock").exists():  # another apt holds dpkg's lock: apt's own two lines
+        held = "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 (apt-get)"
+        print(held, file=sys.stderr)
+        print(
+            "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?",
+            file=sys.stderr,
+        )
+        return 100
     verb, names = words[0], words[1:]
     purge = verb == "purge" or "--purge" in args
     if verb == "install":
