@@ -148,7 +148,8 @@ class LlamaServer:
         API key file, created on the first start."""
         binary = find_server(self.config)
         try:
-            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
+            cache = self.config.paths.model_header
+            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"], cache=cache)
             if self.key_file:
                 api_key.ensure(self.key_file, self.config.paths.mode)
         except (ModelFileError, api_key.KeyFileError) as e:
