@@ -24,7 +24,7 @@ full stop there. Decisions depend on the text alone, never on how it arrived in 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cortex.ask.howto import commands_in
@@ -93,43 +93,58 @@ def words(text: str, final: bool) -> list[Word]:
     return out
 
 
-Slot = tuple[Callable[[Word], bool], bool]  # (does the word fit, may it be left out)
+class OneOf:
+    """A slot for one of a few words."""
+
+    def __init__(self, words: str):
+        self.options = frozenset(words.split())
+
+    def fits(self, w: Word) -> bool:
+        return w.low in self.options
+
+    def could(self, w: Word) -> bool:
+        """Whether the word still being written may become one that fits."""
+        return any(o.startswith(w.low) for o in self.options)
+
+
+class Like:
+    """A slot for a word matching ``pattern``; ``start`` matches every beginning of such a word."""
+
+    def __init__(self, pattern: str, start: str):
+        self.pattern, self.start = re.compile(pattern), re.compile(start)
+
+    def fits(self, w: Word) -> bool:
+        return self.pattern.fullmatch(w.low) is not None
+
+    def could(self, w: Word) -> bool:
+        return self.start.fullmatch(w.low) is not None
+
+
+Slot = tuple[OneOf | Like, bool]  # (the words that fit, may it be left out)
 FULL, PARTIAL = "full", "partial"
-
-
-def _one_of(text: str) -> Callable[[Word], bool]:
-    options = frozenset(text.split())
-    return lambda w: w.low in options
-
-
-def _is(pattern: str) -> Callable[[Word], bool]:
-    rx = re.compile(pattern)
-    return lambda w: rx.fullmatch(w.low) is not None
-
-
-NEGATION = _is(r"not|never|\w+n['’]t")
-STATE = _one_of("installed running active")
-UNIT = _one_of("gib gb mib mb tib tb cpu cpus core cores")
-NUMBER = _is(r"\d+(?:\.\d+)?")
+NEGATIONS = "is are was were do does did has have had wo ca could should would ai"
+NEGATION = OneOf(" ".join(["not never", *(f"{w}n{q}t" for w in NEGATIONS.split() for q in "'’")]))
+STATE = OneOf("installed running active")
+UNIT = OneOf("gib gb mib mb tib tb cpu cpus core cores")
+NUMBER = Like(r"\d+(?:\.\d+)?", r"\d[\d.]*")
 TALK_VERBS = (
     "provide provides provided ask asks asked asking want wants wanted request requests requested mention "
     "mentions mentioned looking seems explain explains explained give gives gave"
 )
 TALK: list[list[Slot]] = [
-    [(_one_of("this the that my your"), False), (_one_of("answer response question explanation summary"), False)],
-    [(_one_of("as"), False), (_one_of("an"), False), (_one_of("ai"), False)],
-    [(_one_of("the"), False), (_one_of("user assistant"), False), (_one_of("also is"), True),
-     (_one_of(TALK_VERBS), False)],
-]  # fmt: skip
-DOUBT: list[list[Slot]] = [
-    [(_one_of("lie lies lying false incorrect wrong mistake mistaken"), False)],
-    [(_one_of("not"), False), (_one_of("true"), False)],
+    [(OneOf("this the that my your"), False), (OneOf("answer response question explanation summary"), False)],
+    [(OneOf("as"), False), (OneOf("an"), False), (OneOf("ai"), False)],
+    [(OneOf("the"), False), (OneOf("user assistant"), False), (OneOf("also is"), True), (OneOf(TALK_VERBS), False)],
 ]
-CLAIM_INSTALLED: list[Slot] = [(_one_of("is are was been"), False), (_one_of("already now"), True), (STATE, False)]
-CLAIM_NOT_INSTALLED: list[Slot] = [(NEGATION, False), (lambda w: not w.raw.startswith("`"), True), (STATE, False)]
+DOUBT: list[list[Slot]] = [
+    [(OneOf("lie lies lying false incorrect wrong mistake mistaken"), False)],
+    [(OneOf("not"), False), (OneOf("true"), False)],
+]
+CLAIM_INSTALLED: list[Slot] = [(OneOf("is are was been"), False), (OneOf("already now"), True), (STATE, False)]
+CLAIM_NOT_INSTALLED: list[Slot] = [(NEGATION, False), (Like(r"[^`].*", r"[^`].*"), True), (STATE, False)]
 AMOUNTS: list[list[Slot]] = [
     [(NUMBER, False), (UNIT, False)],
-    [(_is(r"\d+(?:\.\d+)?(?:gib|gb|mib|mb|tib|tb|cpus?|cores?)"), False)],
+    [(Like(r"\d+(?:\.\d+)?(?:gib|gb|mib|mb|tib|tb|cpus?|cores?)", r"\d[\d.]*[a-z]*"), False)],
 ]
 
 
@@ -141,12 +156,12 @@ def _slots(slots: list[Slot], ws: list[Word], i: int) -> Iterator[tuple[str, int
         if s == len(slots):
             yield FULL, k
             return
-        fits, optional = slots[s]
+        slot, optional = slots[s]
         if optional:
             yield from go(s + 1, k)
-        if k == len(ws) or not ws[k].complete:
+        if k == len(ws) or (not ws[k].complete and slot.could(ws[k])):
             yield PARTIAL, -1
-        elif fits(ws[k]):
+        elif ws[k].complete and slot.fits(ws[k]):
             yield from go(s + 1, k + 1)
 
     return go(0, i)
@@ -199,10 +214,16 @@ class ExplanationFilter:
         """The lead, word for word (as its letters and digits), from word ``i``."""
         at, k = 0, i
         while at < len(self.lead_words):
-            if k == len(ws) or not ws[k].complete:
+            if k == len(ws):
                 yield PARTIAL, -1
                 return
             parts = _norm(ws[k].raw).split()
+            if not ws[k].complete:  # may it still become the lead's next words?
+                n = at + len(parts) - 1
+                lead = self.lead_words
+                if parts and n < len(lead) and lead[at:n] == parts[:-1] and lead[n].startswith(parts[-1]):
+                    yield PARTIAL, -1
+                return
             if not parts or self.lead_words[at : at + len(parts)] != parts:
                 return
             at, k = at + len(parts), k + 1
@@ -224,8 +245,11 @@ class ExplanationFilter:
             for kind, end in _slots(slots, ws, i):
                 if kind == PARTIAL or self._unknown_amount(text[ws[i].start : ws[end - 1].end].lower()):
                     yield kind, end
-        if i < len(ws) and ws[i].raw.startswith("`") and ws[i].complete and ungrounded(ws[i].raw, self.allowed):
-            yield FULL, i + 1
+        if i < len(ws) and ws[i].raw.startswith("`"):
+            if not ws[i].complete:
+                yield PARTIAL, -1
+            elif ungrounded(ws[i].raw, self.allowed):
+                yield FULL, i + 1
 
     def _status(self, ws: list[Word], j: int, text: str, final: bool) -> str | None:
         """FULL when a rule's pattern (after up to two lead-in words) begins at word ``j``, PARTIAL while one
@@ -236,7 +260,12 @@ class ExplanationFilter:
         while True:
             for kind, _ in self._offences(ws, k, text):
                 full, partial = full or kind == FULL, partial or kind == PARTIAL
-            if k == len(ws) or not ws[k].complete or ws[k].low not in self.lead_in or k - j == LEAD_INS:
+            if k == len(ws) or k - j == LEAD_INS:
+                break
+            if not ws[k].complete:  # a lead-in still being written: a pattern may follow it
+                partial = partial or any(w.startswith(ws[k].low) for w in self.lead_in)
+                break
+            if ws[k].low not in self.lead_in:
                 break
             k += 1
         if partial and not final:
