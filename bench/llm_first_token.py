@@ -190,10 +190,11 @@ def main() -> None:
         warm = answer(args.question, config)  # builds the package index once, like a first ask would,
         warm.response.text()  # and puts the prompt in llama-server's cache, as a user's earlier ask would
         lead = warm.lead
-        outputs, explained, cortex_ft, direct_ft = [], [], [], []
+        outputs, explained, cortex_ft, direct_ft, bodies = [], [], [], [], set()
         for _ in range(args.runs):  # each cortex ask, then its own request again straight to llama-server
             first_output, first_explained, from_request = cli_first_token(ask_env, args.question, lead, relay)
             outputs.append(first_output)
+            bodies.add(relay.last_chat()[1])
             direct_ft.append(direct_first_token(relay, relay.last_chat()[1], server.key))
             if from_request is not None:
                 explained.append(first_explained)
@@ -209,7 +210,8 @@ def main() -> None:
         print(
             f"first explanation character: {statistics.median(explained) * 1000:.0f} ms after cortex ask started, "
             f"{ours * 1000:.1f} ms after it sent its request ({len(cortex_ft)} of {args.runs} runs had one); "
-            f"the same request direct: first token {direct * 1000:.1f} ms; ratio {ours / direct:.2f}"
+            f"the same request direct: first token {direct * 1000:.1f} ms; ratio {ours / direct:.2f}; "
+            f"{len(bodies)} different request(s) in {args.runs} runs (one: every prompt was in the cache)"
         )
     finally:
         server.stop()
