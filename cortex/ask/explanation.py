@@ -175,8 +175,12 @@ class ExplanationFilter:
         self.lead_words = self.lead_norm.split()
         self.allowed = allowed
         self.truths = [t.lower() for t in truths]
-        # A fact's subject may come before a claim about it: "Nginx [is installed]" ("No, nginx is not ...": nginx).
-        subjects = {re.sub(r"^(yes|no)\W+", "", t).split(" ", 1)[0].strip(",.:") for t in self.truths}
+        # A fact's subject may come before a claim about it: "Nginx [is installed]" ("No, nginx is not ...",
+        # "Package nginx: ...": nginx).
+        subjects = {
+            re.sub(r"^((yes|no)\W+)?((command|package|service)\s+)?", "", t).split(" ", 1)[0] for t in self.truths
+        }
+        subjects = {s.strip(",.:") for s in subjects}
         self.lead_in = LEAD_IN | subjects | {s.split(".")[0] for s in subjects}
         self.known: dict[str, set[str]] = {}
         for truth in self.truths:
