@@ -69,6 +69,11 @@ class Paths(namedtuple("Paths", "mode config_dir state_dir run_dir log_dir model
     def bundled_model(self) -> Path:
         return self.models_dir / BUNDLED_MODEL_FILE
 
+    @property
+    def model_header(self) -> Path:
+        """The last model file's checked header, while that file is unchanged (``modelfile.read_header_cached``)."""
+        return self.state_dir / "model-header.json"
+
     def pid_file(self, service: str) -> Path:
         return self.run_dir / f"{service}.pid"
 

@@ -58,6 +58,50 @@ def spawn(argv: Sequence[str], pid_file: Path, log_file: Path, env: Mapping[str,
     return proc.pid
 
 
+def spawn_kept(
+    argv: Sequence[str], keeper: Sequence[str], pid_file: Path, keeper_pid_file: Path, log_file: Path
+) -> tuple[int, int]:
+    """Start ``argv`` now and a keeper that is its parent: one forked process, in its own session with output
+    appended to ``log_file``, starts ``argv`` and then becomes ``keeper + [its pid, "--", *argv]``. So the
+    keeper's own start (a Python interpreter) runs while the program starts, and the keeper still waits for
+    it as its child, exit status included. Records and returns both pids: (program, keeper)."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab", buffering=0) as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
+        told, tell = os.pipe()  # the program's pid, from the forked process to this one
+        kept = os.fork()
+        if kept == 0:  # pragma: no cover (the forked process; it ends in exec or _exit)
+            try:
+                os.setsid()
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                os.dup2(log.fileno(), 1)
+                os.dup2(log.fileno(), 2)
+                child = os.posix_spawn(argv[0], list(argv), os.environ)
+                os.write(tell, f"{child}".encode())
+                os.execv(keeper[0], [*keeper, str(child), "--", *argv])
+            finally:
+                os._exit(127)
+    os.close(tell)
+    child = 0
+    try:
+        with os.fdopen(told, "rb") as f:
+            child = int(f.read() or 0)
+        if not child:
+            raise OSError(f"could not start {argv[0]} (log: {log_file})")
+        for pid, path in ((child, pid_file), (kept, keeper_pid_file)):
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(f"{pid}\n")
+            tmp.replace(path)
+    except BaseException:  # nothing may be left running that no pid file names
+        for pid in (kept, child):
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        raise
+    return child, kept
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

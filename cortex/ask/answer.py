@@ -8,9 +8,10 @@
   how-to: :mod:`cortex.ask.howto` finds the commands in this machine's manual
   pages and Debian's index, and they lead, each with its source. When nothing
   grounds one, the lead says so in one line; the model never picks a command.
-* **The model's sentences** are dropped when they repeat the lead, contradict
-  any fact given to it, or name a command that is neither on this machine nor
-  among the grounded suggestions.
+* **The model's explanation** streams word by word through
+  :mod:`cortex.ask.explanation`, which never prints what repeats the lead,
+  contradicts any fact given to it, or names a command that is neither on this
+  machine nor among the grounded suggestions.
 * **The context.** The facts that fit ``Config.llm_ctx`` (about four characters
   a token for SmolLM2's tokenizer, room left for the answer) go into the user
   message. The system prompt is one constant string, byte for byte the same on
@@ -20,13 +21,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cortex.ask.explanation import grounded_stream
 from cortex.ask.facts import Fact, gather, gib
-from cortex.ask.howto import HowTo, commands_in
-from cortex.packages.index import PackageIndex, PackageIndexError, on_path, open_index
+from cortex.ask.howto import HowTo
+from cortex.packages.index import PackageIndex, PackageIndexError, open_index
 from cortex.providers import Options, Provider, Response, get_provider
 
 SYSTEM_PROMPT = (
@@ -159,108 +160,6 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
         state = "installed" if d["installed"] else "not installed"
         return f"{d['name']} is a Debian package ({state}): {d['summary']}."
     return ""
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-SENTENCE_END = re.compile(r"[.!?\n][\"')\]]*(\s|$)")
-DOUBT = re.compile(r"\b(lie|lies|lying|false|incorrect|wrong|not true|mistaken?)\b")
-INSTALLED = re.compile(r"\b(is|are|was|been)\s+(already\s+|now\s+)?(installed|running|active)\b")
-# A sentence about the answer itself ("This answer is a great example of...") says nothing about the subject.
-META = re.compile(  # sentences about the conversation, not the subject ("The user provides a clear explanation")
-    r"\b(this|the|that|my|your)\s+(answer|response|question|explanation|summary)\b|\bas an ai\b"
-    r"|\bthe\s+(user|assistant)\s+(also\s+|is\s+)?(provides?|provided|asks?|asked|asking|wants?|wanted|requests?"
-    r"|requested|mentions?|mentioned|looking|seems|explains?|explained|gives?|gave)\b"
-)
-NOT_INSTALLED = re.compile(r"(\bnot|n't|\bnever)\s+(\w+\s+)?(installed|running|active)\b")
-AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(gib|gb|mib|mb|tib|tb|cpus?|cores?)\b")
-UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "tib": "bytes", "tb": "bytes"}
-
-
-def _amounts(text: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for number, unit in AMOUNT.findall(text.lower()):
-        out.setdefault(UNIT_FAMILY.get(unit, "cpus"), set()).add(number)
-    return out
-
-
-def contradicts(sentence: str, truths: list[str]) -> bool:
-    """Whether a sentence of the model's explanation goes against the lead or any fact it was given: doubts
-    them, says a package the facts call not installed is installed (or the reverse), or quotes an amount none
-    of them has."""
-    said = sentence.lower()
-    if DOUBT.search(said):
-        return True
-    for truth in truths:
-        fact = truth.lower()
-        subject = fact.split(" ", 1)[0].strip(",.:")
-        names = "|".join(re.escape(n) for n in {subject, subject.split(".")[0]} if n)  # docker.io is "docker"
-        about = fact.startswith(("yes", "no")) or re.search(rf"(?<![\w-])({names})(?![\w-])", said)
-        if not about:
-            continue
-        if NOT_INSTALLED.search(fact) and INSTALLED.search(said) and not NOT_INSTALLED.search(said):
-            return True
-        installed = (fact.startswith("yes") or INSTALLED.search(fact)) and not NOT_INSTALLED.search(fact)
-        if installed and NOT_INSTALLED.search(said):
-            return True
-    known: dict[str, set[str]] = {}
-    for truth in truths:
-        for family, numbers in _amounts(truth).items():
-            known.setdefault(family, set()).update(numbers)
-    return any(known.get(family) and not numbers <= known[family] for family, numbers in _amounts(said).items())
-
-
-def ungrounded(sentence: str, allowed: set[str]) -> bool:
-    """Whether a sentence names (in backticks) a command that is neither on this machine nor in ``allowed``,
-    the programs the grounded suggestions show with their packages."""
-    return any(name not in allowed and not on_path(name) for name in commands_in(sentence))
-
-
-def _sentence_end(text: str) -> int | None:
-    """Where the first complete sentence of ``text`` ends, or None: not inside a quotation or a command in
-    backticks (`find . -name x`: the grounding check needs the whole command), and not before a lower-case word
-    ('the question "Is X installed?" is ...' goes on)."""
-    for m in SENTENCE_END.finditer(text):
-        following = text[m.end() :]  # empty: the next word has not arrived yet, so we cannot tell
-        before = text[: m.end()]
-        if following and not following[0].islower() and before.count('"') % 2 == 0 and before.count("`") % 2 == 0:
-            return m.end()
-    return None
-
-
-def _echoes(text: str, lead_norm: str) -> bool:
-    said = _norm(text)
-    return bool(said) and (lead_norm in said or (len(said) >= 15 and said in lead_norm))
-
-
-def grounded_stream(chunks: Iterator[str], lead: str, truths: list[str], allowed: set[str]) -> Iterator[str]:
-    """The model's explanation, sentence by sentence, minus sentences that repeat the lead (small models like
-    to), contradict it or another fact ("This answer is a lie.", another amount of memory, "nginx is
-    installed"), name a command nothing grounds, or talk about the answer instead of the subject."""
-    lead_norm = _norm(lead)
-    buffered = ""
-    first = True
-
-    def dropped(sentence: str) -> bool:
-        return bool(
-            (lead_norm and _echoes(sentence, lead_norm))
-            or contradicts(sentence, truths)
-            or ungrounded(sentence, allowed)
-            or META.search(sentence.lower())
-        )
-
-    for chunk in chunks:
-        buffered += chunk
-        while (end := _sentence_end(buffered)) is not None:
-            sentence, buffered = buffered[:end], buffered[end:]
-            if dropped(sentence):
-                continue
-            yield sentence.lstrip() if first else sentence
-            first = False
-    if buffered.strip() and not dropped(buffered):
-        yield buffered.lstrip() if first else buffered
 
 
 def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.cli.llm_start import DEFAULT_TIMEOUT
+from cortex.cli.llm_start import run as run_start
 
 
 @click.group()
@@ -18,20 +22,11 @@ def llm() -> None:
 
 
 @llm.command()
-@click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the model to load.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, show_default=True, help="Seconds to wait for the model to load.")
 @json_option
 def start(timeout: float, as_json: bool) -> None:
     """Check the model file, start llama-server in the background (the unit in system mode), wait until ready."""
-    from cortex.llm_service.supervisor import LlamaServer, ServiceError
-
-    try:
-        st = LlamaServer(get_config()).start(timeout)
-    except ServiceError as e:
-        fail(str(e))
-    if as_json:
-        emit_json(st.to_dict())
-    else:
-        click.echo(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
+    sys.exit(run_start(timeout, as_json))
 
 
 def _stop(as_json: bool, done: str) -> None:

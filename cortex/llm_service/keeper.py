@@ -1,8 +1,11 @@
 """cortex-llm in user mode: keep llama-server running, as systemd's ``Restart=on-failure`` does in system mode.
 
-``LlamaServer.start`` runs ``python -m cortex.llm_service.keeper URL STATE PID -- LLAMA-SERVER-ARGV...`` in
-the background; this process starts llama-server as its child, writes the child's pid to cortex-llm's pid
-file, and when the child dies starts it again after the shared back-off (1 s doubling to 60 s; a
+``LlamaServer.start`` starts llama-server and, in the same forked process, then runs ``python -m
+cortex.llm_service.keeper URL STATE PID CHILD -- LLAMA-SERVER-ARGV...`` (``process.spawn_kept``): llama-server
+is already this process's child ``CHILD``, loading its model while this interpreter starts, which is
+most of the time ``cortex llm start`` would otherwise add. Without ``CHILD`` the keeper starts llama-server
+itself. It writes the child's pid to cortex-llm's pid file, and when the child dies starts it again after
+the shared back-off (1 s doubling to 60 s; a
 server that was up for ``STABLE`` seconds starts from 1 s again). Every restart is a log line and a
 count in the ``STATE`` file that ``cortex llm status`` shows. A server that dies before it was ever
 ready is not restarted (``cortex llm start`` reports why), and after ``GIVE_UP`` deaths in a row before
@@ -28,12 +31,51 @@ STABLE = 60.0  # seconds up after which a death counts as new trouble, not the s
 GIVE_UP = 5  # deaths in a row before llama-server answered again
 
 
+class Adopted:
+    """A child this process did not start itself (it was forked from the one that did), with the part of
+    ``Popen``'s interface the keeper uses."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def _reap(self, flags: int) -> int | None:
+        try:
+            pid, status = os.waitpid(self.pid, flags)
+        except ChildProcessError:  # reaped already, by the SIGTERM handler's poll() while wait() was blocked
+            return self.returncode if self.returncode is not None else -signal.SIGTERM
+        if pid and self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def poll(self) -> int | None:
+        return self.returncode if self.returncode is not None else self._reap(os.WNOHANG)
+
+    def wait(self) -> int:
+        while self.returncode is None:
+            self.returncode = self._reap(0)
+        return self.returncode
+
+    def terminate(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signal.SIGTERM)
+
+
 class Keeper:
-    def __init__(self, argv: list[str], url: str, pid_file: Path, state_file: Path, backoff: Backoff | None = None):
+    def __init__(
+        self,
+        argv: list[str],
+        url: str,
+        pid_file: Path,
+        state_file: Path,
+        backoff: Backoff | None = None,
+        adopt: int | None = None,
+    ):
         self.argv, self.url, self.pid_file, self.state_file = argv, url, pid_file, state_file
         self.backoff = backoff or Backoff()
         self.stopping = threading.Event()
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: subprocess.Popen[bytes] | Adopted | None = None
+        self.adopt = adopt  # llama-server, started already as this process's child
         self.restarts = 0
 
     def say(self, line: str) -> None:
@@ -49,7 +91,10 @@ class Keeper:
     def run_once(self) -> tuple[bool, float, int]:
         """Start llama-server and wait for it to end: (was it ever ready, seconds it ran, exit status)."""
         started = time.monotonic()
-        self.child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
+        if self.adopt is not None:
+            self.child, self.adopt = Adopted(self.adopt), None
+        else:
+            self.child = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL)
         if self.stopping.is_set():  # SIGTERM came while it was being started
             self.child.terminate()
         tmp = self.pid_file.with_suffix(".tmp")
@@ -104,11 +149,13 @@ class Keeper:
 
 
 def main(args: list[str]) -> int:
-    url, state, pid_file, sep, *argv = args
-    if sep != "--" or not argv:
-        print("usage: python -m cortex.llm_service.keeper URL STATE PID -- LLAMA-SERVER-ARGV...", file=sys.stderr)
+    head, argv = (args[: args.index("--")], args[args.index("--") + 1 :]) if "--" in args else (args, [])
+    if len(head) not in (3, 4) or not argv or not all(p.isdigit() for p in head[3:]):
+        usage = "usage: python -m cortex.llm_service.keeper URL STATE PID [CHILD] -- LLAMA-SERVER-ARGV..."
+        print(usage, file=sys.stderr)
         return 2
-    keeper = Keeper(argv, url, Path(pid_file), Path(state))
+    url, state, pid_file, *child = head
+    keeper = Keeper(argv, url, Path(pid_file), Path(state), adopt=int(child[0]) if child else None)
     signal.signal(signal.SIGTERM, keeper.stop)
     signal.signal(signal.SIGINT, keeper.stop)
     try:

@@ -165,7 +165,8 @@ class LlamaServer:
         API key file, created on the first start."""
         binary = find_server(self.config)
         try:
-            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"])
+            cache = self.config.paths.model_header
+            model = check_model(self.model, self.config.llm_ctx * self.config["llm.parallel"], cache=cache)
             if self.key_file:
                 api_key.ensure(self.key_file, self.config.paths.mode)
         except (ModelFileError, api_key.KeyFileError) as e:
@@ -226,16 +227,28 @@ class LlamaServer:
         return self.launch(binary, model, timeout)
 
     def launch(self, binary: Path, model: ModelInfo, timeout: float = START_TIMEOUT) -> Status:
-        """Spawn llama-server (its checks already passed; cortex-llm's under the keeper) and wait until it is ready."""
+        """Spawn llama-server (its checks already passed; cortex-llm's with its keeper as its parent) and wait
+        until it is ready. A start that fails in any way, an interrupt or an error of this process included,
+        leaves nothing running."""
         self.config.paths.ensure()
         argv = self.argv(binary, model)
-        if not self.kept:
-            return self.wait_ready(process.spawn(argv, self.pid_file, self.log_file), timeout)
         state = self.config.paths.state_file(KEEPER)
-        state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
-        keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
-        keeper += ["--", *argv]
-        return self.wait_ready(process.spawn(keeper, self.keeper_pid_file, self.log_file), timeout, keeper=True)
+        spawned: list[int] = []  # stopped by pid, not through the pid files: a process that is still in exec
+        try:  # does not show its command line yet, so read_pid would not know it
+            if not self.kept:
+                spawned.append(process.spawn(argv, self.pid_file, self.log_file))
+                return self.wait_ready(spawned[0], timeout)
+            state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
+            keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
+            server, kept = process.spawn_kept(argv, keeper, self.pid_file, self.keeper_pid_file, self.log_file)
+            spawned += [kept, server]  # the keeper first: it would start a server that died again
+            return self.wait_ready(kept, timeout, keeper=True)
+        except BaseException:
+            for pid in spawned:
+                process.stop(pid)
+            for path in (self.pid_file, *([self.keeper_pid_file, state] if self.kept else [])):
+                path.unlink(missing_ok=True)
+            raise
 
     def wait_ready(self, pid: int, timeout: float, keeper: bool = False) -> Status:
         """Poll /health until ready (and, for the ``keeper`` process ``pid``, until the keeper saw it ready too:

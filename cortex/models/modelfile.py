@@ -9,6 +9,8 @@ never the weights, so it is cheap and detects truncated files without numpy;
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import struct
 from dataclasses import dataclass
@@ -248,9 +250,40 @@ def available_memory() -> int:
     return 0
 
 
-def check_model(path: Path, ctx_size: int = 512, available: int | None = None) -> ModelInfo:
-    """Everything llama-server needs of the file: present, readable, GGUF, whole, and fits in free memory."""
+def _identity(path: Path) -> str | None:
+    """What changes whenever the file's bytes may have: device, inode, size, mtime and ctime (which no one
+    can set back), and where it is."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{os.path.realpath(path)} {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+
+
+def read_header_cached(path: Path, cache: Path) -> ModelInfo:
+    """``read_header``, kept in ``cache`` for the last file walked while the file is the same one, unchanged:
+    walking a vocabulary of 49,152 strings costs 25 ms of every ``cortex llm start``."""
+    key = _identity(path)
+    try:
+        doc = json.loads(cache.read_text(encoding="utf-8"))
+        if key is not None and doc["key"] == key:
+            return ModelInfo(Path(path), **doc["info"])
+    except (OSError, ValueError, TypeError, KeyError):
+        pass
     info = read_header(path)
+    fields = {"size_bytes": info.size_bytes, "version": info.version, "tensors": info.tensors}
+    fields.update(metadata=info.metadata, parameters=info.parameters)
+    with contextlib.suppress(OSError, TypeError, ValueError):  # a cache it cannot write is only slower
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "info": fields}), encoding="utf-8")
+        tmp.replace(cache)
+    return info
+
+
+def check_model(path: Path, ctx_size: int = 512, available: int | None = None, cache: Path | None = None) -> ModelInfo:
+    """Everything llama-server needs of the file: present, readable, GGUF, whole, and fits in free memory
+    (the header from ``cache`` when it is there for this very file)."""
+    info = read_header(path) if cache is None else read_header_cached(path, cache)
     need = estimate_ram(info, ctx_size)
     free = available_memory() if available is None else available
     if free and need > free:

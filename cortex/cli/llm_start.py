@@ -1,0 +1,36 @@
+"""``cortex llm start`` without click: every millisecond of it is added to the wait for the model.
+
+``cortex.cli.entry.main`` routes ``cortex llm start [--json]`` here before click is imported (click costs
+about as much as the checks before llama-server starts), and the click command calls the same ``run``, so
+there is one implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from cortex.config import ConfigError, load_config
+from cortex.redact import redact
+from cortex.terminal import printable
+
+DEFAULT_TIMEOUT = 120.0
+
+
+def run(timeout: float, as_json: bool) -> int:
+    """Start cortex-llm and print where it serves; return the exit code (1 with one line on stderr)."""
+    from cortex.llm_service.supervisor import LlamaServer, ServiceError
+
+    try:
+        st = LlamaServer(load_config()).start(timeout)
+    except ConfigError as e:
+        print(f"cortex: configuration error: {printable(redact(str(e)))}", file=sys.stderr)
+        return 1
+    except ServiceError as e:
+        print(f"cortex: {printable(redact(str(e)))}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(st.to_dict(), indent=2, default=str))
+    else:
+        print(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
+    return 0
