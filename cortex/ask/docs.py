@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cortex.ask import manpage
-from cortex.packages import semantic
+from cortex.packages import building, semantic
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -229,15 +229,24 @@ def _meaning(kind: str, tag: str, text: str) -> str:
 
 def open_store(config: Any, index: Any, progress: Callable[[int, int], None] | None = None) -> DocStore:
     """The store of ``config``'s home, refreshed when dpkg's status changed since it last was (a package
-    installed or removed pages); the check is one file read."""
-    store = DocStore(config.paths.state_dir / "manuals.db", config.paths.models_dir)
-    stamp_path = config.paths.state_dir / "manuals.stamp"
+    installed or removed pages); the check is one file read. While another process builds it (building.py),
+    the store as it is serves."""
+    state = config.paths.state_dir
+    store = DocStore(state / "manuals.db", config.paths.models_dir)
+    stamp_path = state / "manuals.stamp"
     stamp = index.status_stamp()
-    try:
-        current = stamp_path.read_text(encoding="utf-8") == stamp
-    except OSError:
-        current = False
-    if not current:
-        store.refresh(index.installed_command_pages(), progress)
-        stamp_path.write_text(stamp, encoding="utf-8")
+    if _read(stamp_path) != stamp:
+        with building.exclusive(state, wait=False) as mine:
+            if not mine:
+                building.tell(state)
+            elif _read(stamp_path) != stamp:  # (or another builder finished meanwhile)
+                store.refresh(index.installed_command_pages(), progress)
+                stamp_path.write_text(stamp, encoding="utf-8")
     return store
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None

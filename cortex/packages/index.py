@@ -34,7 +34,7 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-from cortex.packages import appstream, contents, debian, descriptions, manuals, semantic
+from cortex.packages import appstream, building, contents, debian, descriptions, manuals, semantic
 from cortex.packages.services import service_unit
 from cortex.packages.vocabulary import is_part
 
@@ -188,9 +188,10 @@ class ManualHit:
 
 @dataclass(frozen=True)
 class BuildReport:
-    action: str  # "built" | "refreshed" | "unchanged"
+    action: str  # "built" | "refreshed" | "vectors" | "unchanged"
     packages: int
     seconds: float
+    pending: bool = False  # the vectors are out of date and another process is building them (building.py)
 
 
 # Debtags facets that say what a package is for; the others (implementation language, culture...) are noise
@@ -305,9 +306,11 @@ class PackageIndex:
         except sqlite3.DatabaseError:
             return {}  # corrupt or foreign file: rebuild it
 
-    def ensure(self, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
-        """Bring the index up to date with apt's lists and dpkg's status, and its vectors with it; cheap when
-        nothing changed. ``progress(stage, done, total)`` hears about a build."""
+    def ensure(self, progress: Callable[[str, int, int], None] | None = None, vectors: bool = True) -> BuildReport:
+        """Bring the index up to date with apt's lists and dpkg's status, and its vectors with it (unless
+        ``vectors`` is false); cheap when nothing changed. ``progress(stage, done, total)`` hears about a build.
+        While another process builds the vectors, the ones there are (or none) serve: the report says so, and
+        so does a line on stderr."""
         start = time.monotonic()
         lists = self._lists() + self._translations() + self._appstream() + self._contents()
         lists_sig = json.dumps([*_signature(lists), *manuals.signature()])
@@ -323,12 +326,18 @@ class PackageIndex:
             self._refresh_installed(status_sig)
             action = "refreshed"
         stamp = f"{semantic.MODEL} {meta.get('built_at')} {meta.get('packages')}"
-        if not self.vectors.current(stamp) and semantic.available(self.vectors.models_dir):
-            self.vectors.build(
-                self._vector_texts(), stamp, lambda done, total: progress and progress("vectors", done, total)
-            )
-            action = "built" if action == "built" else "vectors"
-        return BuildReport(action, int(meta.get("packages", 0)), time.monotonic() - start)
+        pending = False
+        if vectors and not self.vectors.current(stamp) and semantic.available(self.vectors.models_dir):
+            with building.exclusive(self.db_path.parent, wait=False) as mine:
+                pending = not mine
+                if pending:
+                    building.tell(self.db_path.parent)
+                elif not self.vectors.current(stamp):  # (or another builder finished meanwhile)
+                    self.vectors.build(
+                        self._vector_texts(), stamp, lambda done, total: progress and progress("vectors", done, total)
+                    )
+                    action = "built" if action == "built" else "vectors"
+        return BuildReport(action, int(meta.get("packages", 0)), time.monotonic() - start, pending)
 
     def _vector_texts(self) -> dict[str, list[tuple[int, str]]]:
         """What the semantic signal encodes: the summaries of packages that are programs, not parts of them

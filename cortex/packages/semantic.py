@@ -266,7 +266,10 @@ class Vectors:
             matrix = np.zeros((max((r for r, _ in rows), default=0) + 1, DIMENSIONS), np.float32)
             for row, text in rows:
                 matrix[row] = known[text_key(text)]
-            np.save(self.directory / f"{kind}.npy", matrix)
+            # Written aside and renamed: a command reading the old matrix (memory-mapped) keeps it whole.
+            with (self.directory / f"{kind}.npy.new").open("wb") as f:
+                np.save(f, matrix)
+            os.replace(self.directory / f"{kind}.npy.new", self.directory / f"{kind}.npy")
         (self.directory / "stamp").write_text(stamp, encoding="utf-8")
         self._arrays = {}
         return len(missing)
