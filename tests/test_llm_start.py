@@ -107,7 +107,14 @@ def test_llama_server_is_the_keepers_child_and_started_first(tmp_path: Path) -> 
 def test_an_interrupted_start_leaves_no_keeper_and_no_server(tmp_path: Path, loading: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, **_env(home, free_port(), loading)}
-    cli = subprocess.Popen([sys.executable, "-m", "cortex", "llm", "start"], env=env, stderr=subprocess.PIPE)
+    # As in a terminal: Ctrl-C raises KeyboardInterrupt. A run started in the background inherits SIGINT ignored,
+    # and Python then keeps ignoring it, so the child gets the default action back first.
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "cortex", "llm", "start"],
+        env=env,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     pids = _wait_for_both(home)
     cli.send_signal(signal.SIGINT)  # Ctrl-C while the model "loads"
     cli.wait(60)
