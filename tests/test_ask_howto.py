@@ -208,8 +208,8 @@ def test_pages_are_composed_only_while_they_can_still_be_suggested(
     composed = {f.manual.cite: howto.score(f) for f in howto.features(pages, query, named, index)}
     assert 0 < len(composed) <= len(pages)
     for page in pages.values():
-        signals = {"bm25": 0.5, "name_sim": page.name_sim, "package_sim": page.package_sim, "popularity": 1.0}
-        exact = howto.score(howto._compose(page, signals, query, named))
-        assert howto._upper_bound(page, signals, query, named) >= exact - 1e-9, page.manual.cite
+        program, name_cover, signals = howto._page_signals(page, query, {page.manual.package: 3}, 1.0)
+        exact = howto.score(howto._compose(page, program, name_cover, signals, query, named))
+        assert howto._upper_bound(page, signals, named) >= exact - 1e-9, page.manual.cite
     best = max(composed.values())
     assert all(score >= 0 for score in composed.values()) and best > 0

@@ -482,58 +482,58 @@ def features(pages: dict[tuple[str, str], _Page], query: Query, named: Values, i
     popularity = index.popularity_of({p.manual.package for p in pages.values()})
     known = []
     for page in pages.values():
-        m = page.manual
-        signals = {
-            "bm25": m.relevance / best_name,
-            "name_sim": page.name_sim,
-            "package_sim": page.package_sim,  # how close the question is to its package's summary
-            "popularity": min(math.log1p(popularity.get(m.package, 0)), 5.0),
-        }
-        known.append((_upper_bound(page, signals, query, named), page, signals))
+        program, name_cover, signals = _page_signals(page, query, popularity, best_name)
+        known.append((_upper_bound(page, signals, named), page, program, name_cover, signals))
     known.sort(key=lambda k: -k[0])
     out: list[Features] = []
     top = -math.inf
-    for bound, page, signals in known:
+    for bound, page, program, name_cover, signals in known:
         if bound < ALSO * top:
             break
-        out.append(_compose(page, signals, query, named))
+        out.append(_compose(page, program, name_cover, signals, query, named))
         top = max(top, score(out[-1]))
     return out
 
 
-def _upper_bound(page: _Page, signals: dict[str, float], query: Query, named: Values) -> float:
+def _page_signals(
+    page: _Page, query: Query, popularity: dict[str, int], best_name: float
+) -> tuple[str, set[int], dict[str, float]]:
+    """What to type for a page, the concepts its NAME line covers, and the signals known before an invocation is
+    composed."""
+    m = page.manual
+    program, installed = program_of(m)
+    name_cover = _covered(query, f"{' '.join(m.names)} {program} {m.description}")
+    signals = {
+        "name_share": _share(query, name_cover),  # of the question's concepts, by IDF, the NAME line covers
+        "bm25": m.relevance / best_name,
+        "name_sim": page.name_sim,
+        "package_sim": page.package_sim,  # how close the question is to its package's summary
+        "installed": float(installed),
+        "popularity": min(math.log1p(popularity.get(m.package, 0)), 5.0),
+    }
+    return program, name_cover, signals
+
+
+def _upper_bound(page: _Page, signals: dict[str, float], named: Values) -> float:
     """The most a page can score: its known signals, and those of its invocation at their most (all of the
     question covered, every named value filled, as close as its closest entry). The weights are positive."""
-    program, installed = program_of(page.manual)
-    most = {
-        "share": 1.0,
-        "name_share": _share(query, _name_cover(page.manual, program, query)),
-        "fills": len(named.by_kind),
-        "entry_sim": max(page.sims.values(), default=0.0),
-        "installed": float(installed),
-    }
+    most = {"share": 1.0, "fills": len(named.by_kind), "entry_sim": max(page.sims.values(), default=0.0)}
     return score_of({**signals, **most})
 
 
-def _name_cover(m: ManualHit, program: str, query: Query) -> set[int]:
-    return _covered(query, f"{' '.join(m.names)} {program} {m.description}")
-
-
-def _compose(page: _Page, signals: dict[str, float], query: Query, named: Values) -> Features:
+def _compose(
+    page: _Page, program: str, name_cover: set[int], signals: dict[str, float], query: Query, named: Values
+) -> Features:
     """A page's best invocation and all its signals."""
-    program, installed = program_of(page.manual)
-    name_cover = _name_cover(page.manual, program, query)
     command, detail, covered, entry_sim = _invocation(page, program, query, named, name_cover)
     signals = {
         **signals,
-        "share": _share(query, covered),  # of the question's concepts, by IDF, the NAME line and chosen entry cover
-        "name_share": _share(query, name_cover),  # the same for the NAME line alone
+        "share": _share(query, covered),  # the same for the NAME line and the chosen entry
         "fills": sum(1 for value in named.by_kind.values() if value in command.split()),
         "entry_sim": entry_sim,
-        "installed": float(installed),
     }
     grounded = signals["share"] >= GROUNDED or max(page.name_sim, entry_sim) >= MEANT
-    return Features(page.manual, program, installed, command, detail, signals, grounded)
+    return Features(page.manual, program, bool(signals["installed"]), command, detail, signals, grounded)
 
 
 def score(f: Features) -> float:

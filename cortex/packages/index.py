@@ -494,8 +494,9 @@ class PackageIndex:
     ) -> None:
         """The manual pages of the indexed packages: this machine's installed pages, the archive's for the rest,
         each with the package of the command it documents."""
-        local = manuals.attribute(manuals.read_local(), commands, depends)
-        archive = manuals.attribute(manuals.read_archive(), commands, depends)
+        local = manuals.read_local()
+        pages = manuals.attribute(local + manuals.read_archive(), commands, depends)  # one map of who ships what
+        local, archive = pages[: len(local)], pages[len(local) :]
         local_keys = {(m.package, m.page, m.section) for m in local}
         rows = [
             (
