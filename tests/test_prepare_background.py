@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cortex.ask.answer import answer
-from cortex.ask.docs import open_store
+from cortex.ask.docs import open_store, status_stamp
 from cortex.ask.prepare import background
 from cortex.config import load_config
 from cortex.install.planner import make_plan
@@ -170,5 +170,5 @@ def test_the_background_build_finishes_with_index_and_store_current(tmp_path: Pa
     assert "package index built" in log and "manual pages:" in log.splitlines()[-1]
     index = PackageIndex(state / "packages.db", models_dir=config.paths.models_dir)
     assert index.ensure().action == "unchanged"
-    assert (state / "manuals.stamp").read_text() == index.status_stamp()
+    assert (state / "manuals.stamp").read_text() == status_stamp(index)
     assert open_store(config, index).count() > 0

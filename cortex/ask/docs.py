@@ -22,7 +22,7 @@ from typing import Any
 from cortex.ask import manpage
 from cortex.packages import building, semantic
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE pages (
     id INTEGER PRIMARY KEY, page TEXT NOT NULL, section TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
@@ -45,7 +45,7 @@ class DocHit:
 
     page: str
     section: str
-    kind: str  # option | command | example
+    kind: str  # option | command | example | about (the usage line, and the DESCRIPTION's first paragraph)
     tag: str
     text: str
     placeholders: tuple[str, ...]
@@ -139,6 +139,8 @@ class DocStore:
                         continue
                     rows = [("option", e) for e in man.options] + [("command", e) for e in man.commands]
                     rows += [("example", e) for e in man.examples]
+                    if man.about and man.synopsis:  # the usage line, and what the program is for
+                        rows.append(("about", manpage.Entry(man.synopsis[0], man.about, "DESCRIPTION")))
                     for kind, e in rows:
                         eid = conn.execute(
                             "INSERT INTO entries (page_id, kind, tag, text, placeholders) VALUES (?,?,?,?,?)",
@@ -234,7 +236,7 @@ def open_store(config: Any, index: Any, progress: Callable[[int, int], None] | N
     state = config.paths.state_dir
     store = DocStore(state / "manuals.db", config.paths.models_dir)
     stamp_path = state / "manuals.stamp"
-    stamp = index.status_stamp()
+    stamp = status_stamp(index)
     if _read(stamp_path) != stamp:
         with building.exclusive(state, wait=False) as mine:
             if not mine:
@@ -243,6 +245,12 @@ def open_store(config: Any, index: Any, progress: Callable[[int, int], None] | N
                 store.refresh(index.installed_command_pages(), progress)
                 stamp_path.write_text(stamp, encoding="utf-8")
     return store
+
+
+def status_stamp(index: Any) -> str:
+    """What the store was built from: dpkg's status, and the store's layout (a new one is parsed again, as new
+    pages are)."""
+    return f"{SCHEMA_VERSION} {index.status_stamp()}"
 
 
 def _read(path: Path) -> str | None:
