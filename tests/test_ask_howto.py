@@ -163,6 +163,32 @@ def test_a_placeholder_no_word_names_takes_a_value_shaped_like_none(
     assert howto.values(question, index).fill(placeholder, "timedatectl") == value
 
 
+@pytest.mark.parametrize(
+    ("entities", "placeholder", "command", "value"),
+    [
+        (["rsync"], "NAME", "killall", "rsync"),
+        (["killall", "rsync"], "NAME", "killall", "rsync"),  # not the program itself
+        (["check", "db1"], "HOST", "ssh", "db1"),  # "check" is a package's name too; "db1" is shaped like a name
+        (["units"], "[PATTERN...]", "list-units", None),  # "list failed systemd units": the sub-command says it
+        (["db1", "db2"], "HOST", "scp db1", "db2"),  # a value fills one place
+        (["db1"], "NAME", "", None),
+    ],
+)
+def test_a_name_placeholder_takes_a_name_the_command_does_not_already_say(
+    entities: list[str], placeholder: str, command: str, value: str | None
+) -> None:
+    assert howto.Values(entities=entities).fill(placeholder, command) == value
+
+
+def test_a_sub_command_that_says_the_name_takes_no_argument_for_it(small: tuple[PackageIndex, DocStore]) -> None:
+    index, _ = small
+    page = howto._Page(ManualHit("systemd", "systemctl", "1", ("systemctl",), "Control systemd", True, 1.0))
+    page.entries = [DocHit("systemctl", "1", "command", "list-units [PATTERN...]", "List units", (), 1.0)]
+    named = howto.Values(entities=["units"])  # "units" is a Debian package's name
+    query = howto.question_query("list failed systemd units", index, named, None)
+    assert howto._invocation(page, "systemctl", query, named, set())[0] == "systemctl list-units"
+
+
 def test_the_installed_page_wins_over_an_archive_namesake() -> None:
     archive = ManualHit("systemctl", "systemctl", "1", ("systemctl",), "manage services without systemd", False, 2.0)
     installed = ManualHit("systemd", "systemctl", "1", ("systemctl",), "Control the systemd system", True, 1.0)

@@ -175,8 +175,10 @@ class Values:
         for kind, names in PLACEHOLDERS.items():
             if name in names and kind in self.by_kind:
                 return self.by_kind[kind]
-        if name in NAMES:  # "kill every rsync process": the one name the question gives that is not the program
-            return next((e for e in self.entities if e != program.split()[0]), None) if program else None
+        if name in NAMES:  # "kill every rsync process": a name the question gives that the command does not
+            said = set(re.split(r"[-_\s]+", program.lower()))  # already say ("list-units" for "units")
+            names = [e for e in self.entities if e.lower() not in said] if program else []
+            return min(names, key=lambda e: not re.search(r"[\d./]", e), default=None)  # "db1" before "check"
         if name.isalpha() and name.isupper():  # TIMEZONE, ZONE: a value shaped like none of the words around it
             return next((e for e in self.entities if "/" in e or re.fullmatch(r"[\d.:/]+", e)), None)
         return None
@@ -314,7 +316,7 @@ def _fill(words: list[str], named: Values) -> list[str]:
         if not _placeholder(word):
             out.append(word)
         else:  # filled, or shown as a placeholder: "killall NAME", not "killall name"
-            out.append(named.fill(word, words[0]) or (word.upper() if word.islower() else word))
+            out.append(named.fill(word, " ".join(out)) or (word.upper() if word.islower() else word))
     return out
 
 
@@ -366,7 +368,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
                 continue  # a udev rule, a config line, a heading: not something to type
         elif e.kind == "command":
             words = [w.strip(". ") for w in e.tag.split()[:2]]
-            if words[1:] and words[1].startswith("[") and named.fill(words[1], program) is None:
+            if words[1:] and words[1].startswith("[") and named.fill(words[1], f"{program} {words[0]}") is None:
                 words = words[:1]  # "list-timers [PATTERN...]": an optional argument only when the question names it
             command = " ".join([program, *_fill(words, named)]).replace("[", "").replace("]", "")
         else:  # a usage line, alone or with what the program is for (about)
