@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cortex.ask import docs, howto, manpage
+from cortex.ask import docs, howto
 from cortex.ask.answer import answer
 from cortex.ask.docs import DocHit, DocStore, open_store
 from cortex.config import load_config
@@ -240,22 +240,6 @@ def test_pages_are_composed_only_while_they_can_still_be_suggested(
         assert howto._upper_bound(page, signals, named) >= exact - 1e-9, page.manual.cite
     best = max(composed.values())
     assert all(score >= 0 for score in composed.values()) and best > 0
-
-
-@pytest.mark.parametrize(
-    ("page", "says"), [(("free", "1"), "memory"), (("ss", "8"), "socket statistics"), (("lsblk", "8"), "block devices")]
-)
-def test_a_page_says_what_its_program_is_for_and_the_store_keeps_it_with_the_usage(
-    small: tuple[PackageIndex, DocStore], page: tuple[str, str], says: str
-) -> None:
-    """ssh-copy-id(1) says what it does only in its DESCRIPTION: its first sentences are an entry of their own,
-    under the usage line, and nothing after them (the rest is how, and would match any question)."""
-    man = manpage.load(*page)
-    assert says in man.about
-    assert man.about.count(". ") <= 1
-    _, store = small
-    about = [h for h in store.entries_of([page]) if h.kind == "about"]
-    assert [(h.tag, h.text) for h in about] == [(man.synopsis[0], man.about)]
 
 
 def test_a_store_of_an_older_layout_is_parsed_again(

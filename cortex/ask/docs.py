@@ -22,7 +22,7 @@ from typing import Any
 from cortex.ask import manpage
 from cortex.packages import building, semantic
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE pages (
     id INTEGER PRIMARY KEY, page TEXT NOT NULL, section TEXT NOT NULL, path TEXT NOT NULL UNIQUE,
@@ -45,7 +45,7 @@ class DocHit:
 
     page: str
     section: str
-    kind: str  # option | command | example | about (the usage line, and the DESCRIPTION's first paragraph)
+    kind: str  # option | command | example
     tag: str
     text: str
     placeholders: tuple[str, ...]
@@ -139,8 +139,6 @@ class DocStore:
                         continue
                     rows = [("option", e) for e in man.options] + [("command", e) for e in man.commands]
                     rows += [("example", e) for e in man.examples]
-                    if man.about and man.synopsis:  # the usage line, and what the program is for
-                        rows.append(("about", manpage.Entry(man.synopsis[0], man.about, "DESCRIPTION")))
                     for kind, e in rows:
                         eid = conn.execute(
                             "INSERT INTO entries (page_id, kind, tag, text, placeholders) VALUES (?,?,?,?,?)",

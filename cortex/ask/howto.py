@@ -56,7 +56,7 @@ WEIGHTS = {
 NEAREST = 40  # pages taken by closeness in meaning alone
 OPTION_MEANT = 0.65  # an option this close to the question is added even when it covers no new word (0.45 added noise)
 ALSO = 0.85  # other programs are suggested when they score this close to the best
-KIND_ORDER = {"example": 3, "command": 2, "option": 1, "about": 0, "usage": 0}  # at equal cover, the fuller entry
+KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
     "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
     "user": ("USER", "LOGIN", "USERNAME", "NEW_LOGIN"),
@@ -371,7 +371,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             if words[1:] and words[1].startswith("[") and named.fill(words[1], f"{program} {words[0]}") is None:
                 words = words[:1]  # "list-timers [PATTERN...]": an optional argument only when the question names it
             command = " ".join([program, *_fill(words, named)]).replace("[", "").replace("]", "")
-        else:  # a usage line, alone or with what the program is for (about)
+        else:  # usage
             command = " ".join(_fill(_usage(e.tag).split(), named))
             if not command or not _runs(command, program):
                 continue

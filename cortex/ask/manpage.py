@@ -48,7 +48,6 @@ class ManPage:
     synopsis: list[str] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     examples: list[Entry] = field(default_factory=list)  # tag: the command line; text: what it does
-    about: str = ""  # the DESCRIPTION's first paragraph: what the program is for, in more words than NAME
 
     @property
     def cite(self) -> str:
@@ -127,8 +126,6 @@ def parse(text: str, page: str, section: str) -> ManPage:
             man.name_line = " ".join(p for _, p, _ in body if p)
         elif heading == "SYNOPSIS":
             man.synopsis = [p for _, p, _ in body if p]
-        elif heading == "DESCRIPTION":
-            man.about = _first_paragraph(body)
         entries = _entries(body, heading)
         if "EXAMPLE" in heading:
             man.examples.extend(_examples(body, heading, page))
@@ -156,19 +153,6 @@ def _entries(body: list[tuple[int, str, list[str]]], heading: str) -> list[Entry
             tag_words = set(re.findall(r"\S+", plain))
             out.append(Entry(plain, " ".join(text), heading, tuple(p for p in placeholders if p in plain or tag_words)))
     return out
-
-
-def _first_paragraph(body: list[tuple[int, str, list[str]]]) -> str:
-    """The lines up to the first blank line after some text: ssh-copy-id(1) says what it is for ("uses ssh(1)
-    to log into a remote machine ... enables logins with those keys") there, in none of its options."""
-    text: list[str] = []
-    for _, plain, _ in body:
-        if not plain and text:
-            break
-        if plain:
-            text.append(plain)
-    sentences = re.split(r"(?<=[\w)])\.\s+(?=[A-Z])", " ".join(text))
-    return ". ".join(sentences[:2])  # what it is for; the rest is how it does it, and would match any question
 
 
 def _is_command(plain: str, page: str) -> str:
