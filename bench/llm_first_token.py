@@ -12,10 +12,15 @@ Each figure is set against a baseline measured in the same run:
   from its stdout (after the lead and its space), so it holds the stream's parsing, the look-ahead filter
   and the printing; for the direct request it is that moment to the first token read from the response.
   The direct request replays the bytes ``cortex ask`` sent (same messages, options, prompt cache), right
-  after each ``cortex ask``. Runs whose whole explanation the rules dropped have no such character and are
-  counted apart; the default question is one whose explanation the bundled model writes so it is kept.
+  after each ``cortex ask``. The relay also notes when each token of ``cortex ask``'s answer passed, so the
+  figure splits into the model's first token (what the direct request waits for too), the tokens the
+  look-ahead rules held the first word for, and the way from the releasing token to stdout (parsing, rules,
+  printing, the pipe). Each question's ratio is its median over its median; the summary is the median of the
+  questions' ratios. Runs whose whole explanation the rules dropped have no such character and are counted
+  apart; the default questions are ones whose explanation the bundled model writes, of several kinds.
+  Each question also shows both times from the process's start, as a user waits for them.
 
-Run: .venv/bin/python bench/llm_first_token.py [--runs N] [--question Q]
+Run: .venv/bin/python bench/llm_first_token.py [--runs N] [--question Q]...
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from cortex.config import load_config
@@ -39,7 +45,12 @@ from cortex.llm_service.supervisor import LlamaServer, health
 from cortex.paths import BUNDLED_MODEL_FILE, get_paths
 from cortex.terminal import printable
 
-QUESTION = "What is curl?"  # the bundled model's explanation of "What is nginx?" is all echo: dropped
+# Questions of several kinds whose explanation the bundled model writes (of "What is nginx?" it writes only
+# echoes of the lead, which are dropped: no first character to time).
+QUESTIONS = [
+    "What is curl?", "What does htop do?", "What is ffmpeg?", "What is postfix?", "What does ls do?",
+    "What is openssh-server?", "Is python3 installed?", "How much memory does this machine have?",
+]  # fmt: skip
 
 
 def free_port() -> int:
@@ -77,13 +88,15 @@ def cortex_start(env: dict[str, str]) -> float:
 class Relay:
     """A TCP relay in front of llama-server that notes when each request's first byte arrives and what it
     was: the moment ``cortex ask`` sends its request, seen from outside the process, and its exact bytes to
-    send again. Both measured requests pass through it, so its cost (well under a millisecond) is in both."""
+    send again; and when each piece of the answer passes back, so the moment each token reached ``cortex ask``
+    is known too. Both measured requests pass through it, so its cost (well under a millisecond) is in both."""
 
     def __init__(self, port: int):
         self.upstream = port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.requests: list[tuple[float, bytes]] = []  # (first byte's monotonic time, the request's bytes)
+        # per connection: [request's first byte's monotonic time, the request's bytes, [(time, answer bytes)]]
+        self.requests: list[list] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -92,18 +105,20 @@ class Relay:
             server = socket.create_connection(("127.0.0.1", self.upstream))
             for s in (client, server):
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            record: list = [None, bytearray()]
-            self.requests.append(record)  # type: ignore[arg-type]
-            threading.Thread(target=self._pump, args=(client, server, record), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, None), daemon=True).start()
+            record: list = [None, bytearray(), []]
+            self.requests.append(record)
+            threading.Thread(target=self._pump, args=(client, server, record, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, None, record[2]), daemon=True).start()
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket, record: list | None) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, record: list | None, answer: list | None) -> None:
         try:
             while data := src.recv(65536):
                 if record is not None:
                     record[0] = record[0] or time.monotonic()
                     record[1] += data
+                if answer is not None:
+                    answer.append((time.monotonic(), data))
                 dst.sendall(data)
         except OSError:
             pass
@@ -112,12 +127,21 @@ class Relay:
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
 
-    def last_chat(self) -> tuple[float, bytes]:
-        """The last chat request: when its first byte came, and its body."""
-        for sent, raw in reversed(self.requests):
+    def last_chat(self) -> tuple[float, bytes, list[tuple[float, bytes]]]:
+        """The last chat request: when its first byte came, its body, and its answer's pieces as they passed."""
+        for sent, raw, answer in reversed(self.requests):
             if bytes(raw).startswith(b"POST /v1/chat/completions"):
-                return sent, bytes(raw).split(b"\r\n\r\n", 1)[1]
+                return sent, bytes(raw).split(b"\r\n\r\n", 1)[1], answer
         raise RuntimeError("no chat request went through the relay")
+
+
+def token_times(answer: list[tuple[float, bytes]]) -> list[float]:
+    """When each piece of text of a streamed answer passed the relay."""
+    reader, rest, times = StreamReader(), b"", []
+    for at, data in answer:
+        *lines, rest = (rest + data).split(b"\n")
+        times += [at for line in lines if reader.feed(line.decode("utf-8", "replace"))]
+    return times
 
 
 def direct_first_token(relay: Relay, body: bytes, key: str) -> float:
@@ -135,11 +159,22 @@ def direct_first_token(relay: Relay, body: bytes, key: str) -> float:
     raise RuntimeError("no token")
 
 
-def cli_first_token(
-    env: dict[str, str], question: str, lead: str, relay: Relay
-) -> tuple[float, float | None, float | None]:
-    """A fresh `cortex ask` process: (its first output, and its first explanation character, from its start;
-    that character from the moment its request was sent). None when the rules dropped the whole explanation."""
+@dataclass
+class Ask:
+    """One ``cortex ask`` process; times in seconds from the moment it sent its request, except where named."""
+
+    first_output: float  # from the process's start: the first byte on stdout (the lead)
+    sent: float  # from the process's start: its request's first byte reached the relay
+    first_token: float  # the model's first token passed the relay on its way to cortex ask
+    explained: float | None = None  # the first character of the explanation read from its stdout
+    released: float | None = None  # the token after which that character came passed the relay
+    held: int = 0  # tokens that came after the first one before that character was printed
+    words: str = ""  # what the explanation began with
+
+
+def cli_ask(env: dict[str, str], question: str, lead: str, relay: Relay) -> Ask:
+    """A fresh `cortex ask` process, and when each part of its answer came (explained None: the rules dropped
+    the whole explanation)."""
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "cortex", "ask", question], env=env, stdout=subprocess.PIPE)
     seen, first_byte, explained = b"", None, None
@@ -151,15 +186,63 @@ def cli_first_token(
         if explained is None and len(seen.rstrip(b"\n")) > need:
             explained = now
     proc.wait()
-    if explained is None:
-        return first_byte - t0, None, None
-    return first_byte - t0, explained - t0, explained - relay.last_chat()[0]
+    sent, _, answer = relay.last_chat()
+    tokens = token_times(answer)
+    run = Ask(first_byte - t0, sent - t0, tokens[0] - sent)
+    if explained is not None:
+        held = max(i for i, at in enumerate(tokens) if at <= explained)
+        run.explained, run.released, run.held = explained - sent, tokens[held] - sent, held
+        run.words = " ".join(seen[need:].decode(errors="replace").split()[:3])
+    return run
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def first_explanation(env: dict[str, str], config, server: LlamaServer, question: str, runs: int) -> float | None:
+    """Print one question's figures; its ratio (median first explanation character over median direct first
+    token), None when the rules dropped every explanation."""
+    from cortex.ask.answer import answer
+
+    relay = Relay(config["service.port"])
+    ask_env = {**env, "LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{relay.port}"}
+    warm = answer(question, config)  # builds the package index once, like a first ask would,
+    warm.response.text()  # and puts the prompt in llama-server's cache, as a user's earlier ask would
+    asks, direct, bodies = [], [], set()
+    for _ in range(runs):  # each cortex ask, then its own request again straight to llama-server
+        asks.append(cli_ask(ask_env, question, warm.lead, relay))
+        bodies.add(relay.last_chat()[1])
+        direct.append(direct_first_token(relay, relay.last_chat()[1], server.key))
+    kept = [a for a in asks if a.explained is not None]
+    head = (
+        f"{question!r}: first output {ms(statistics.median(a.first_output for a in asks))} after the start; "
+        f"direct first token {ms(statistics.median(direct))}; "
+        f"{len(bodies)} different request(s) in {runs} runs (one: every prompt was in the cache)"
+    )
+    if not kept:
+        print(f"{head}; the rules dropped every explanation")
+        return None
+
+    def med(part) -> float:
+        return statistics.median(part(a) for a in kept)
+
+    ours, theirs = med(lambda a: a.explained), statistics.median(direct)
+    print(
+        f"{head}\n  first explanation character {ms(ours)} after the request ({len(kept)} of {runs} runs had one), "
+        f"ratio {ours / theirs:.2f}: the first token reached cortex ask at {ms(med(lambda a: a.first_token))}, "
+        f"the rules held {med(lambda a: a.held):g} token(s) more ({ms(med(lambda a: a.released - a.first_token))}), "
+        f"then {ms(med(lambda a: a.explained - a.released))} to stdout; from the start: "
+        f"{ms(med(lambda a: a.sent + a.explained))}, the first token reached it at "
+        f"{ms(med(lambda a: a.sent + a.first_token))}; began: " + ", ".join(sorted({repr(a.words) for a in kept}))
+    )
+    return ours / theirs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--question", default=QUESTION)
+    parser.add_argument("--question", action="append", help=f"repeatable; default: {'; '.join(QUESTIONS)}")
     args = parser.parse_args()
     model = get_paths("user", env={k: v for k, v in os.environ.items() if k != "CORTEX_HOME"}).models_dir
     home = tempfile.mkdtemp(prefix="cortex-bench-")
@@ -182,37 +265,14 @@ def main() -> None:
 
     server = LlamaServer(config)
     server.start()
-    relay = Relay(config["service.port"])
-    ask_env = {**env, "LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{relay.port}"}
     try:
-        from cortex.ask.answer import answer
-
-        warm = answer(args.question, config)  # builds the package index once, like a first ask would,
-        warm.response.text()  # and puts the prompt in llama-server's cache, as a user's earlier ask would
-        lead = warm.lead
-        outputs, explained, cortex_ft, direct_ft, bodies = [], [], [], [], set()
-        for _ in range(args.runs):  # each cortex ask, then its own request again straight to llama-server
-            first_output, first_explained, from_request = cli_first_token(ask_env, args.question, lead, relay)
-            outputs.append(first_output)
-            bodies.add(relay.last_chat()[1])
-            direct_ft.append(direct_first_token(relay, relay.last_chat()[1], server.key))
-            if from_request is not None:
-                explained.append(first_explained)
-                cortex_ft.append(from_request)
-        print(f"cortex ask (new process, warm service) first output {statistics.median(outputs) * 1000:.0f} ms")
-        direct = statistics.median(direct_ft)
-        if not cortex_ft:
+        questions = args.question or QUESTIONS
+        ratios = [r for q in questions if (r := first_explanation(env, config, server, q, args.runs)) is not None]
+        if ratios:
             print(
-                f"the rules dropped every explanation of {args.question!r}; direct first token {direct * 1000:.1f} ms"
+                f"first explanation character against the direct first token: median ratio "
+                f"{statistics.median(ratios):.2f} over {len(ratios)} question(s) with one (of {len(questions)})"
             )
-            return
-        ours = statistics.median(cortex_ft)
-        print(
-            f"first explanation character: {statistics.median(explained) * 1000:.0f} ms after cortex ask started, "
-            f"{ours * 1000:.1f} ms after it sent its request ({len(cortex_ft)} of {args.runs} runs had one); "
-            f"the same request direct: first token {direct * 1000:.1f} ms; ratio {ours / direct:.2f}; "
-            f"{len(bodies)} different request(s) in {args.runs} runs (one: every prompt was in the cache)"
-        )
     finally:
         server.stop()
 

@@ -17,7 +17,8 @@ from cortex.ask.explanation import ExplanationFilter, grounded_stream
 NOT_INSTALLED = "No, nginx is not installed on this machine."
 WHAT_IS = "nginx is a Debian package (not installed): small, powerful, scalable web/proxy server."
 MEMORY = "This machine has 23.5 GiB of memory, 22.1 GiB of it available now."
-TRUTHS = [NOT_INSTALLED, MEMORY, "git 2.39.5 is installed on this machine.", "This machine has 2 CPUs (2 cores)."]
+INSTALLED = "git 2.39.5 is installed on this machine."
+TRUTHS = [NOT_INSTALLED, MEMORY, INSTALLED, "This machine has 2 CPUs (2 cores)."]
 
 # Words the rules look at, mixed with harmless ones, so random texts hit every rule and every half-match.
 WORDS = (
@@ -60,6 +61,8 @@ def test_any_split_prints_what_the_whole_text_prints(text: str, cuts: list[int])
 def test_character_by_character_prints_what_the_whole_text_prints(text: str) -> None:
     assert filtered(list(text)) == filtered([text])
     assert filtered(list(text), WHAT_IS, []) == filtered([text], WHAT_IS, [])
+    for truths in ([INSTALLED], [MEMORY]):  # rules no fact can make hold are left out
+        assert filtered(list(text), "", truths) == filtered([text], "", truths)
 
 
 @settings(max_examples=300, deadline=None)
@@ -74,16 +77,54 @@ def test_nothing_a_rule_drops_is_printed(text: str) -> None:
 
 
 def test_words_are_printed_before_their_sentence_ends() -> None:
-    rules = ExplanationFilter(NOT_INSTALLED, [NOT_INSTALLED], set())
+    rules = ExplanationFilter(NOT_INSTALLED, [NOT_INSTALLED, MEMORY], set())
     printed = [rules.feed(token) for token in ["Apt", " fetches", " packages", " from", " mirrors"]]
-    # Each word as soon as the next one begins ("Apt" might still grow into "Apt's"); no full stop yet.
-    assert printed == ["", "Apt", " fetches", " packages", " from"]
-    assert rules.feed(". It") == " mirrors. "
+    # Each word as it comes: no rule begins at any word these may grow into; no full stop yet.
+    assert printed == ["Apt", " fetches", " packages", " from", " mirrors"]
+    assert rules.feed(". It") == ". "
     # "It has" waits for one more word: "It has 16 GB" would be dropped whole; "lo..." cannot become a number.
     assert rules.feed(" has") == ""
-    assert rules.feed(" lo") == "It has"
-    assert rules.feed("ts of users") == " lots of"
-    assert rules.feed(".") + rules.close() == " users."
+    assert rules.feed(" lo") == "It has lo"
+    assert rules.feed("ts of users") == "ts of users"
+    assert rules.feed(".") + rules.close() == "."
+
+
+@pytest.mark.parametrize(
+    ("lead", "truths", "token", "printed"),
+    [
+        (NOT_INSTALLED, [NOT_INSTALLED], "Apt", "Apt"),  # no rule begins at any word "Apt" may become
+        ("", [], "To", "To"),
+        (MEMORY, [MEMORY], "Curl", "Curl"),
+        (NOT_INSTALLED, [NOT_INSTALLED], "Th", ""),  # "The answer...", "This is wrong"
+        (NOT_INSTALLED, [NOT_INSTALLED], "wro", ""),  # "wrong"
+        (NOT_INSTALLED, [NOT_INSTALLED], "Ngi", ""),  # "Nginx [is installed]": a fact's subject
+        (MEMORY, [MEMORY], "Thi", ""),  # the lead's first word
+        ("", [], "`ls", ""),  # a command, to its closing backtick
+    ],
+)
+def test_a_word_is_printed_while_still_growing_once_nothing_it_may_become_begins_a_rule(
+    lead: str, truths: list[str], token: str, printed: str
+) -> None:
+    rules = ExplanationFilter(lead, truths, set())
+    assert rules.feed(token) == printed
+    if printed:  # the rest of the word follows as it comes
+        assert rules.feed("s") + rules.feed(" do") + rules.feed(" it") == "s do"
+
+
+@pytest.mark.parametrize(
+    ("truths", "text", "printed"),
+    [
+        ([INSTALLED], "It is install", "It is install"),  # no fact says anything is not installed or running
+        ([NOT_INSTALLED], "It is install", ""),  # "It is installed" would contradict it
+        ([NOT_INSTALLED], "It isn", "It isn"),  # no fact says anything is installed or running
+        ([INSTALLED], "It isn", ""),  # "It isn't installed" would contradict it
+        ([INSTALLED], "It has 16", "It has 16"),  # no fact has an amount
+        ([MEMORY], "It has 16", ""),  # "It has 16 GB" would be an amount no fact has
+        ([INSTALLED], "It is n", ""),  # "It is not true": doubt needs no fact
+    ],
+)
+def test_a_rule_no_fact_can_make_hold_holds_back_no_word(truths: list[str], text: str, printed: str) -> None:
+    assert ExplanationFilter("", truths, set()).feed(text) == printed
 
 
 def test_a_rule_after_the_start_closes_the_sentence_there() -> None:
@@ -106,8 +147,8 @@ def test_an_echo_of_the_lead_is_held_while_it_copies_the_lead_and_dropped() -> N
 def test_a_command_is_held_to_its_closing_backtick() -> None:
     rules = ExplanationFilter("", [], {"ss"})
     assert rules.feed("Then `ss -tlnp") == ""
-    assert rules.feed("` lists sockets") == "Then `ss -tlnp` lists"
-    assert rules.feed(". Or try `nosuch") == " sockets. "
+    assert rules.feed("` lists sockets") == "Then `ss -tlnp` lists sockets"
+    assert rules.feed(". Or try `nosuch") == ". "
     assert rules.feed(" -x` now.") + rules.close() == ""
 
 

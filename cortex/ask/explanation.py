@@ -14,8 +14,11 @@ The rules (what the explanation may not say):
 
 Each rule is a short pattern of words, which may follow up to two lead-in words ("It has 16 GB", "Nginx is
 installed", "Run `x`"). A word is printed as soon as no pattern can begin at it (or at a word still held
-before it), so the look-ahead is the pattern in progress: nothing for most words, a word or three where one
-has begun, the lead's length while the model copies the lead, a command up to its closing backtick. When a
+before it), even while it is still being written, once nothing it may grow into can begin one ("Apt" is
+printed as it comes, "Th" waits: "The answer..."). So the look-ahead is the pattern in progress: nothing for
+most words, a word or three where one has begun, the lead's length while the model copies the lead, a command
+up to its closing backtick. A rule no fact can make hold holds nothing: a claim that something is (not)
+installed when no fact says what is (not), an amount when no fact has one. When a
 pattern completes, the sentence ends where the pattern began: a sentence whose first word began it is
 dropped whole, as when sentences were buffered whole; one whose start was already printed is closed with a
 full stop there. Decisions depend on the text alone, never on how it arrived in chunks.
@@ -186,6 +189,13 @@ class ExplanationFilter:
         for truth in self.truths:
             for family, numbers in _amounts(truth).items():
                 self.known.setdefault(family, set()).update(numbers)
+        # Only the rules some fact can make hold: a rule that never holds for this answer would only hold words.
+        claims = (
+            (CLAIM_INSTALLED, self._contradicts_installed, any(NOT_INSTALLED.search(t) for t in self.truths)),
+            (CLAIM_NOT_INSTALLED, self._contradicts_not_installed, any(map(_installed, self.truths))),
+        )
+        self.claims = [(slots, contradicts) for slots, contradicts, possible in claims if possible]
+        self.amounts = AMOUNTS if self.known else []
         self.buffer = ""  # the sentence being written (and the start of the next, until it is known to end)
         self.shown = 0  # characters of the current sentence printed (or decided)
         self.cut = ""  # "dropped" (the whole current sentence) or "closed" (early, with a full stop)
@@ -204,10 +214,7 @@ class ExplanationFilter:
         )
 
     def _contradicts_not_installed(self, said: str) -> bool:
-        def installed(t: str) -> bool:
-            return bool((t.startswith("yes") or INSTALLED.search(t)) and not NOT_INSTALLED.search(t))
-
-        return any(installed(t) and self._about(t, said) for t in self.truths)
+        return any(_installed(t) and self._about(t, said) for t in self.truths)
 
     def _unknown_amount(self, said: str) -> bool:
         return any(
@@ -239,13 +246,11 @@ class ExplanationFilter:
             yield from self._echo(ws, i)
         for slots in (*TALK, *DOUBT):
             yield from _slots(slots, ws, i)
-        for kind, end in _slots(CLAIM_INSTALLED, ws, i):
-            if kind == PARTIAL or self._contradicts_installed(text[: ws[end - 1].end].lower()):
-                yield kind, end
-        for kind, end in _slots(CLAIM_NOT_INSTALLED, ws, i):
-            if kind == PARTIAL or self._contradicts_not_installed(text[: ws[end - 1].end].lower()):
-                yield kind, end
-        for slots in AMOUNTS:
+        for slots, contradicts in self.claims:
+            for kind, end in _slots(slots, ws, i):
+                if kind == PARTIAL or contradicts(text[: ws[end - 1].end].lower()):
+                    yield kind, end
+        for slots in self.amounts:
             for kind, end in _slots(slots, ws, i):
                 if kind == PARTIAL or self._unknown_amount(text[ws[i].start : ws[end - 1].end].lower()):
                     yield kind, end
@@ -303,7 +308,7 @@ class ExplanationFilter:
         upto = self.shown
         for j in range(next((j for j, w in enumerate(ws) if w.end > self.shown), len(ws)), len(ws)):
             status = self._status(ws, j, text, final)
-            if status == PARTIAL or not ws[j].complete:
+            if status == PARTIAL:
                 break
             if status == FULL:  # a rule holds from word j on
                 if j == 0:
@@ -313,6 +318,8 @@ class ExplanationFilter:
                 space = text[len(text.rstrip()) :] if final else ""
                 return self._emit(text[self.shown : ws[j - 1].end], ws[j - 1].end) + "." + space
             upto = ws[j].end
+            if not ws[j].complete:  # nothing it may grow into begins a pattern: what came of it is printed
+                break
         said = _norm(text)
         if final:
             if said and len(said) >= ECHO_MIN and said in self.lead_norm:
@@ -328,6 +335,11 @@ class ExplanationFilter:
             text = text.lstrip()
             self.started = bool(text)
         return text
+
+
+def _installed(truth: str) -> bool:
+    """Whether a fact says something is installed (or running, active)."""
+    return bool((truth.startswith("yes") or INSTALLED.search(truth)) and not NOT_INSTALLED.search(truth))
 
 
 def _amounts(text: str) -> dict[str, set[str]]:
