@@ -190,14 +190,16 @@ class DocStore:
         }
         return [found.get(r) for r in rows]
 
-    def entries_of(self, pages: Iterable[tuple[str, str]]) -> list[DocHit]:
-        """Every entry of the installed pages ``pages`` ((page, section) pairs)."""
-        rows = self.conn.execute(
-            "SELECT p.page, p.section, e.* FROM entries e JOIN pages p ON p.id = e.page_id"
-            " WHERE p.page || '(' || p.section || ')' IN (SELECT value FROM json_each(?))",
+    def entry_rows(self, pages: Iterable[tuple[str, str]]) -> list[tuple[int, str, str]]:
+        """(id, page, section) of every entry of the installed pages ``pages`` ((page, section) pairs), in the
+        order of their ids: which entries they have, without reading them (:meth:`entries` reads those needed).
+        The pages are looked up first (CROSS JOIN keeps that order), then their entries by the page index; SQLite's
+        own plan scans every entry."""
+        return self.conn.execute(
+            "SELECT e.id, p.page, p.section FROM pages p CROSS JOIN entries e ON e.page_id = p.id"
+            " WHERE p.page || '(' || p.section || ')' IN (SELECT value FROM json_each(?)) ORDER BY e.id",
             (json.dumps([f"{page}({section})" for page, section in pages]),),
         ).fetchall()
-        return [_hit(r, 0.0) for r in rows]
 
     def count(self, fts: str = "") -> int:
         """How many entries match the FTS5 query ``fts`` (all entries without one)."""
@@ -205,9 +207,9 @@ class DocStore:
             return self.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH ?", (fts,)).fetchone()[0]
 
-    def similarity(self, vector: Any, hits: list[DocHit]) -> list[float]:
-        """Cosine of ``vector`` with each of ``hits`` (NaN without vectors)."""
-        return [float(x) for x in self.vectors.similarity(vector, "entries", [h.row for h in hits])]
+    def similarity(self, vector: Any, rows: list[int]) -> list[float]:
+        """Cosine of ``vector`` with each of the entries ``rows`` (NaN without vectors)."""
+        return [float(x) for x in self.vectors.similarity(vector, "entries", rows)]
 
     def synopsis(self, page: str, section: str) -> list[str]:
         row = self.conn.execute("SELECT synopsis FROM pages WHERE page = ? AND section = ?", (page, section)).fetchone()
