@@ -202,7 +202,8 @@ class QueryEncoder:
             context = (scores @ v).transpose(1, 0, 2).reshape(length, DIMENSIONS)
             x = self._norm(x + context @ layer["out"] + layer["out_bias"], layer["norm1"])
             h = x @ layer["up"] + layer["up_bias"]
-            h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * h**3)))  # GELU
+            # GELU (tanh form); h * h * h, not h**3: numpy's float32 power is a powf per element, 1 ms a layer
+            h = 0.5 * h * (1.0 + np.tanh(0.7978845608 * (h + 0.044715 * (h * h * h))))
             x = self._norm(x + h @ layer["down"] + layer["down_bias"], layer["norm2"])
         return _pool(x[None], mask)[0]
 
