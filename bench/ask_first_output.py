@@ -55,7 +55,7 @@ def main() -> int:
     if args.before:
         variants = {"before": {**env, "PYTHONPATH": args.before[0], "HOME": args.before[1]}, **variants}
     times: dict[tuple[str, str], list[float]] = {}
-    for name, venv in variants.items():
+    for venv in variants.values():
         for question in args.questions:
             first_output([str(CORTEX), "ask", question], venv)  # .pyc files written, caches filled
     for _ in range(args.runs):

