@@ -34,6 +34,7 @@ import math
 import re
 import shlex
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cortex.ask.docs import DocHit, DocStore
@@ -566,14 +567,17 @@ def score_of(signals: dict[str, float]) -> float:
 
 def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
     """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
-    are close to it in meaning, each with all its entries and how close each is."""
+    are close to it in meaning, each with how close it and each of its entries are."""
     pages: dict[tuple[str, str], _Page] = {}
-    for manual in index.search_manuals(query.terms, limit=300, per_package=4):
-        _add_page(pages, manual)
+    with ThreadPoolExecutor(1) as pool:  # the packages' vectors (~100 MB) scanned on the other core meanwhile
+        packages = pool.submit(index.nearest_packages, vector, NEAREST // 2) if vector is not None else None
+        for manual in index.search_manuals(query.terms, limit=300, per_package=4):
+            _add_page(pages, manual)
+        if vector is not None:
+            for manual, sim in index.nearest_manuals(vector, NEAREST):
+                _add_page(pages, manual).name_sim = sim
+        near = [name for name, _ in packages.result()] if packages is not None else []
     if vector is not None:
-        for manual, sim in index.nearest_manuals(vector, NEAREST):
-            _add_page(pages, manual).name_sim = sim
-        near = [name for name, _ in index.nearest_packages(vector, NEAREST // 2)]
         for manual in index.manuals_of(near, per_package=3):
             _add_page(pages, manual)
     if store is not None:
