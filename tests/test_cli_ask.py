@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import LlamaServer, free_port
 
 from cortex.config import load_config
@@ -96,3 +98,38 @@ def test_provider_never_prints_the_api_key(monkeypatch) -> None:
         assert "OPENAI_BASE_URL" in str(e)
     else:
         raise AssertionError("a closed port must fail")
+
+
+RECORD = """
+import atexit, sys
+out, sys.argv = sys.argv[1], ["cortex", *sys.argv[2:]]
+atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
+from cortex.cli.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("question", ["What is nginx?", "How do I kill a process by its name?", "Is   zsh installed"])
+def test_ask_without_options_skips_click_and_answers_as_click_does(
+    llama_server: LlamaServer, tmp_path: Path, question: str
+) -> None:
+    # cortex.cli.entry routes `cortex ask WORDS...` before click is imported (~20 ms of a first line); `--` makes
+    # click parse the same question: the same output, byte for byte, and the same exit code.
+    env = {**os.environ, **llama_server.env(), "CORTEX_PROVIDER": "fake"}
+    runs = []
+    for n, argv in enumerate([["ask", *question.split(" ")], ["ask", "--", *question.split(" ")]]):
+        out = tmp_path / f"modules{n}"
+        proc = subprocess.run([sys.executable, "-c", RECORD, str(out), *argv], env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        runs.append((proc.returncode, proc.stdout, proc.stderr, "click" in out.read_text().splitlines()))
+    (code, stdout, stderr, clicked), by_click = runs
+    assert (code, stdout, stderr) == by_click[:3] and code == 0 and stdout.strip()
+    assert not clicked and by_click[3]
+
+
+def test_ask_with_the_service_down_fails_alike_on_both_routes() -> None:
+    env = {**os.environ, "LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    fast, by_click = (run(args, env) for args in (["How", "do", "I", "list", "block", "devices?"],
+                                                  ["--", "How", "do", "I", "list", "block", "devices?"]))  # fmt: skip
+    assert (fast.returncode, fast.stdout, fast.stderr) == (by_click.returncode, by_click.stdout, by_click.stderr)
+    assert fast.returncode == 1 and "not reachable" in fast.stderr
