@@ -24,13 +24,13 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from cortex.ask.explanation import grounded_stream
 from cortex.ask.facts import TOPICS, Fact, gather, gib
 from cortex.ask.howto import HowTo
+from cortex.meanwhile import Meanwhile
 from cortex.packages.index import PackageIndex, PackageIndexError, open_index
 from cortex.providers import Options, Provider, Response, get_provider
 
@@ -213,8 +213,7 @@ def answer(
             index = None  # package facts then come from dpkg-query and apt-cache alone
     howto = None
     if index is not None and not could_lead(question):  # a how-to: its facts are read meanwhile
-        with ThreadPoolExecutor(1) as pool:
-            gathering = pool.submit(gather, question, index)
+        with Meanwhile(gather, question, index) as gathering:
             howto = suggest_commands(question, config, index)
             facts = gathering.result()
     else:

@@ -9,7 +9,6 @@ installing a package parses only the new pages.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import sqlite3
@@ -17,10 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cortex.ask import manpage
 from cortex.packages import building, semantic
+
+if TYPE_CHECKING:
+    from cortex.ask import manpage
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -94,6 +95,10 @@ class DocStore:
         self, pages: Iterable[tuple[str, str]], progress: Callable[[int, int], None] | None = None, jobs: int = 2
     ) -> RefreshReport:
         """Parse the pages ``(page, section)`` that are new or changed on disk, forget the ones gone."""
+        import concurrent.futures  # here, as the parser: what a question reads from the store needs neither
+
+        from cortex.ask import manpage
+
         start = time.monotonic()
         wanted: dict[str, tuple[str, str, int]] = {}
         for page, section in pages:

@@ -34,10 +34,10 @@ import math
 import re
 import shlex
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cortex.ask.docs import DocHit, DocStore
+from cortex.meanwhile import Meanwhile
 from cortex.packages.index import ManualHit, PackageIndex, fts_query, on_path
 from cortex.packages.search import Query, build_query, covers, stem, text_keys, weigh
 from cortex.packages.vocabulary import STOP_WORDS
@@ -569,14 +569,13 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
     """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
     are close to it in meaning, each with how close it and each of its entries are."""
     pages: dict[tuple[str, str], _Page] = {}
-    with ThreadPoolExecutor(1) as pool:  # the packages' vectors (~100 MB) scanned on the other core meanwhile
-        packages = pool.submit(index.nearest_packages, vector, NEAREST // 2) if vector is not None else None
+    with Meanwhile(_nearest_packages, index, vector) as packages:  # ~100 MB of vectors, on the other core
         for manual in index.search_manuals(query.terms, limit=300, per_package=4):
             _add_page(pages, manual)
         if vector is not None:
             for manual, sim in index.nearest_manuals(vector, NEAREST):
                 _add_page(pages, manual).name_sim = sim
-        near = [name for name, _ in packages.result()] if packages is not None else []
+        near = packages.result()
     if vector is not None:
         for manual in index.manuals_of(near, per_package=3):
             _add_page(pages, manual)
@@ -591,6 +590,11 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
         for page in pages.values():
             page.package_sim = sims.get(page.manual.package, 0.0)
     return pages
+
+
+def _nearest_packages(index: PackageIndex, vector) -> list[str]:
+    """The packages whose summary is closest in meaning to the question (none without its vector)."""
+    return [name for name, _ in index.nearest_packages(vector, NEAREST // 2)] if vector is not None else []
 
 
 def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:

@@ -27,7 +27,6 @@ weights and the tokenizer. Without them plans use full-text search alone.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import math
@@ -223,6 +222,8 @@ def query_encoder(models_dir: Path) -> QueryEncoder:
 
 
 def text_key(text: str) -> bytes:
+    import hashlib  # index builds only: not at the top, where every question's vector would import it
+
     return hashlib.blake2b(text.encode(), digest_size=12).digest()
 
 
