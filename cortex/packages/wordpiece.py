@@ -1,11 +1,11 @@
 """all-MiniLM-L6-v2's tokenizer (BERT's WordPiece, lower-cased) for one question at a time, in Python.
 
 A question's vector needs its token ids first. The ``tokenizers`` library gives them too, but importing it and
-loading its ``tokenizer.json`` take ~25 ms of a how-to answer's first output; reading the vocabulary from the same
-file and splitting one sentence here takes ~8 ms. The steps are those the file names (``BertNormalizer``,
-``BertPreTokenizer``, ``WordPiece``, ``[CLS] A [SEP]``), as ``tokenizers`` implements them;
-tests/test_packages_wordpiece.py checks the ids against the library's on thousands of real texts. Index builds
-still use the library (``semantic.BulkEncoder``).
+loading its ``tokenizer.json`` take ~25 ms of a how-to answer's first output; looking the question's word
+pieces up in the same file and splitting one sentence here take ~2 ms. The steps are those the file names
+(``BertNormalizer``, ``BertPreTokenizer``, ``WordPiece``, ``[CLS] A [SEP]``), as ``tokenizers`` implements them;
+tests/test_packages_wordpiece.py checks the ids against the library's on thousands of real texts and every
+entry of the vocabulary. Index builds still use the library (``semantic.BulkEncoder``).
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ class WordPiece:
     """The token ids of a text, ``[CLS]`` and ``[SEP]`` included, at most ``max_tokens`` of them."""
 
     def __init__(self, path: Path, max_tokens: int):
-        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = Path(path).read_bytes()
+        self.vocab = Vocabulary(data)
+        spec = json.loads(data[: self.vocab.start] + b'"vocab":{}}}')  # the rest of the file, without the vocabulary
         model = spec["model"]
         assert model["type"] == "WordPiece" and spec["normalizer"]["type"] == "BertNormalizer", path
-        self.vocab: dict[str, int] = model["vocab"]
-        self.unknown = self.vocab[model["unk_token"]]
+        self.unknown = self.vocab.get(model["unk_token"])
         self.prefix = model["continuing_subword_prefix"]
         self.longest = model["max_input_chars_per_word"]  # a longer word is [UNK]
         self.special = {t["content"]: t["id"] for t in spec["added_tokens"]}  # matched in the raw text
@@ -63,15 +64,39 @@ class WordPiece:
         while start < len(word):
             end = len(word)
             while end > start:
-                piece = word[start:end] if start == 0 else self.prefix + word[start:end]
-                if piece in self.vocab:
-                    pieces.append(self.vocab[piece])
+                found = self.vocab.get(word[start:end] if start == 0 else self.prefix + word[start:end])
+                if found is not None:
+                    pieces.append(found)
                     break
                 end -= 1
             else:
                 return [self.unknown]
             start = end
         return pieces
+
+
+class Vocabulary:
+    """The word pieces' ids, looked up in tokenizer.json's bytes: a question looks up a few dozen pieces, and
+    parsing all 30,522 took ~10 ms. The ``"vocab"`` object closes the file (``tokenizers`` writes it last, and
+    the bundled file is pinned by its sha256); a piece is a key there, after its ``{`` or ``,``, as JSON writes
+    it, followed by its id."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.start = data.index(b'"vocab":{')
+        assert data.rstrip().endswith(b"}}}"), "the vocabulary is not the file's last object"
+
+    def get(self, piece: str) -> int | None:
+        key = json.dumps(piece, ensure_ascii=False).encode() + b":"
+        at = self.data.find(key, self.start)
+        while at != -1:
+            if self.data[at - 1] in b"{," and (digits := _ID.match(self.data, at + len(key))):
+                return int(digits.group())
+            at = self.data.find(key, at + 1)
+        return None
+
+
+_ID = re.compile(rb"\d+(?=[,}])")
 
 
 def _normalize(text: str) -> str:
