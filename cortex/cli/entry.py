@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # every command's path: annotations need nothing imported
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def main() -> None:
