@@ -10,18 +10,22 @@ plain-HTTP streams to llama-server on loopback and its probes are llama-server's
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import http.client
 
 ERROR_BYTES = 64 * 1024  # of an error answer's body kept for its message
 
 
 def connect(url: str, connect_timeout: float, read_timeout: float | None) -> http.client.HTTPConnection:
     """An open connection to ``url``'s host (https verified); ``read_timeout`` then bounds each read."""
+    import http.client  # here: ~10 ms (email's parser, ssl) that cortex ask's first line need not wait for
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise ValueError(f"expected an http:// or https:// URL, got {url!r}")

@@ -16,6 +16,7 @@ from cortex.ask.answer import (
     SYSTEM_PROMPT,
     answer,
     build_messages,
+    could_lead,
     fit_facts,
     grounded_stream,
     lead_sentence,
@@ -74,6 +75,26 @@ class FakeMachine:
         if argv[0] == "dpkg":
             return "amd64"
         return ""
+
+
+class EveryName(FakeMachine):
+    """A machine where every word is an installed package with a manual page and an active service: the most
+    facts a question can get."""
+
+    def __call__(self, argv: list[str]) -> str:
+        self.calls.append(argv)
+        if argv[0] == "dpkg-query":
+            return "ii \t1.0"
+        if argv[:2] == ["man", "-f"]:
+            return f"{argv[2]} (1)               - does {argv[2]}"
+        if argv[:2] == ["systemctl", "is-active"]:
+            return "active"
+        return "amd64" if argv[0] == "dpkg" else ""
+
+
+def questions(name: str) -> list[str]:
+    path = Path(__file__).parents[1] / "eval" / name
+    return [line.split("\t")[0] for line in path.read_text(encoding="utf-8").splitlines() if line[:1] not in "#"]
 
 
 def ask_lead(question: str, index: PackageIndex, machine: FakeMachine | None = None) -> str:
@@ -147,6 +168,26 @@ def test_running_questions_never_claim_more_than_is_known(index: PackageIndex) -
         machine = FakeMachine(installed={"nginx": "1.22.1-9"})
         lead = ask_lead("Is nginx running?", index, machine)
         assert "cannot be checked" in lead and not any(c[0] == "systemctl" for c in machine.calls)
+
+
+@pytest.mark.parametrize("name", ["ask.tsv", "howto_dev.tsv", "howto_blind_a.tsv"])
+def test_a_question_that_cannot_lead_never_does_whatever_the_facts(index: PackageIndex, name: str) -> None:
+    # answer() reads the facts of such a question while it searches for commands, sure there will be no lead.
+    early = [q for q in questions(name) if not could_lead(q)]
+    for question in early:
+        assert lead_sentence(question, gather(question, index, EveryName())) == "", question
+    leading = [q for q in questions(name) if lead_sentence(q, gather(q, index, EveryName()))]
+    assert leading and all(could_lead(q) for q in leading)
+    if name.startswith("howto"):
+        assert len(early) >= len(questions(name)) // 2  # most how-to questions are known before any fact
+
+
+def test_could_lead_names_each_kind_of_lead(index: PackageIndex) -> None:
+    for question in ["Is tree installed?", "Which version of tree?", "Is nginx running?", "How much memory?",
+                     "How many CPUs?", "Is the disk full?", "Which kernel?", "What architecture?",
+                     "Which distribution is this?", "What is nmap?", "Explain dd"]:  # fmt: skip
+        assert could_lead(question) and ask_lead(question, index, EveryName()), question
+    assert not could_lead("How do I list failed systemd units?")
 
 
 # Context and messages ---------------------------------------------------------------------------------------

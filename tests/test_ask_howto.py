@@ -8,12 +8,14 @@ import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 
 from cortex.ask import docs, howto
-from cortex.ask.answer import answer
+from cortex.ask.answer import answer, could_lead
 from cortex.ask.docs import DocHit, DocStore, open_store
-from cortex.config import load_config
+from cortex.ask.facts import gather
+from cortex.config import Config, load_config
 from cortex.packages.index import ManualHit, PackageIndex
 from cortex.providers.fake import FakeProvider
 from cortex.safety import validator
@@ -95,16 +97,24 @@ def test_nothing_grounded_says_so_in_one_line(small: tuple[PackageIndex, DocStor
     assert len(result.text().splitlines()) == 1 and "cortex model pull" in result.text()
 
 
-def test_ask_leads_with_the_grounded_commands_and_drops_invented_ones(
-    small: tuple[PackageIndex, DocStore], embedder_dir: Path
-) -> None:
-    index, _ = small
+@pytest.fixture
+def config(embedder_dir: Path) -> Config:
+    """This test's home, with the bundled embedder in its models directory."""
     config = load_config()
     config.paths.models_dir.mkdir(parents=True, exist_ok=True)
     for model in embedder_dir.glob("all-MiniLM-L6-v2*"):
         (config.paths.models_dir / model.name).symlink_to(model)
+    return config
+
+
+def test_ask_leads_with_the_grounded_commands_and_drops_invented_ones(
+    small: tuple[PackageIndex, DocStore], config: Config
+) -> None:
+    index, _ = small
+    question = "How do I kill a process by its name?"
     reply = "You can also run `frobkill --name X`. It matches process names."
-    result = answer("How do I kill a process by its name?", config, FakeProvider(reply=reply), index=index)
+    children = psutil.Process().children(recursive=True)  # a session's llama-server may be one
+    result = answer(question, config, FakeProvider(reply=reply), index=index)
     assert result.lead.startswith("Use `")
     assert result.howto is not None and result.howto.suggestions
     text = result.text()
@@ -113,6 +123,13 @@ def test_ask_leads_with_the_grounded_commands_and_drops_invented_ones(
     assert document["commands"][0]["source"].endswith(")")
     for name in howto.commands_in(text):
         assert shutil.which(name) or "apt install" in text
+    # A question that cannot lead has its facts' commands (dpkg-query, man -f) run in another thread while its
+    # commands are searched: the same facts, and every process waited for (no zombie).
+    assert not could_lead(question)
+    facts = [f.text for f in result.facts if f.topic != "howto"]
+    assert facts == [f.text for f in gather(question, index)][: len(facts)]
+    assert any(f.topic == "command" and f.data["name"] == "kill" for f in result.facts)  # man -f ran
+    assert psutil.Process().children(recursive=True) == children
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from conftest import LlamaServer, free_port
 
 from cortex.config import load_config
@@ -96,3 +98,57 @@ def test_provider_never_prints_the_api_key(monkeypatch) -> None:
         assert "OPENAI_BASE_URL" in str(e)
     else:
         raise AssertionError("a closed port must fail")
+
+
+# Run `cortex ARGS...` (after the file to write to); note the modules loaded when the first byte reaches stdout.
+RECORD = """
+import os, sys
+out, sys.argv = sys.argv[1], ["cortex", *sys.argv[2:]]
+
+
+class FirstWrite:
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        if text and not os.path.exists(out):
+            open(out, "w").write("\\n".join(sys.modules))
+        return self.stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+sys.stdout = FirstWrite(sys.stdout)
+from cortex.cli.entry import main
+main()
+"""
+# What a first line need not wait for, each ~10-25 ms to import: click (cortex.cli.entry routes `cortex ask WORDS`
+# around it), http.client (the model's request is sent after the lead), psutil (facts of memory, CPUs, disks
+# only), the tokenizers library (a question's tokens: cortex.packages.wordpiece).
+NOT_BEFORE_FIRST_LINE = {"click", "http.client", "psutil", "tokenizers"}
+
+
+@pytest.mark.parametrize("question", ["What is nginx?", "How do I kill a process by its name?", "Is   zsh installed"])
+def test_ask_without_options_skips_click_and_answers_as_click_does(
+    llama_server: LlamaServer, tmp_path: Path, question: str
+) -> None:
+    # `--` makes click parse the same question: the same output, byte for byte, and the same exit code.
+    env = {**os.environ, **llama_server.env(), "CORTEX_PROVIDER": "fake"}
+    runs = []
+    for n, argv in enumerate([["ask", *question.split(" ")], ["ask", "--", *question.split(" ")]]):
+        out = tmp_path / f"modules{n}"
+        proc = subprocess.run([sys.executable, "-c", RECORD, str(out), *argv], env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        runs.append((proc.returncode, proc.stdout, proc.stderr, set(out.read_text().splitlines())))
+    (code, stdout, stderr, loaded), by_click = runs
+    assert (code, stdout, stderr) == by_click[:3] and code == 0 and stdout.strip()
+    assert loaded & NOT_BEFORE_FIRST_LINE == set() and "click" in by_click[3]
+
+
+def test_ask_with_the_service_down_fails_alike_on_both_routes() -> None:
+    env = {**os.environ, "LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{free_port()}"}
+    fast, by_click = (run(args, env) for args in (["How", "do", "I", "list", "block", "devices?"],
+                                                  ["--", "How", "do", "I", "list", "block", "devices?"]))  # fmt: skip
+    assert (fast.returncode, fast.stdout, fast.stderr) == (by_click.returncode, by_click.stdout, by_click.stderr)
+    assert fast.returncode == 1 and "not reachable" in fast.stderr

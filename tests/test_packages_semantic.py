@@ -3,6 +3,7 @@ packages by meaning where they share no word with the request."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,12 @@ def test_without_the_embedder_plans_use_full_text_alone(tmp_path: Path) -> None:
     assert not index.vectors.directory.exists()
     assert index.nearest(index.vectors.encode("network bandwidth")) == []
     assert rank("network bandwidth measuring", index, limit=1)[0].package.name == "iperf3"
+
+
+def test_the_query_encoder_gives_the_vectors_it_always_gave(embedder_dir: Path) -> None:
+    # tests/data/query_vectors.json: vectors the encoder gave at 1932aac, before it was made faster; a
+    # rearranged computation may round differently, but only in float32's last bits.
+    pinned = json.loads((Path(__file__).parent / "data" / "query_vectors.json").read_text(encoding="utf-8"))
+    encoder = semantic.query_encoder(embedder_dir)
+    for text, vector in pinned.items():
+        assert np.abs(encoder.encode(text) - np.array(vector, np.float32)).max() < 1e-6, text

@@ -8,6 +8,9 @@
   how-to: :mod:`cortex.ask.howto` finds the commands in this machine's manual
   pages and Debian's index, and they lead, each with its source. When nothing
   grounds one, the lead says so in one line; the model never picks a command.
+  A question that says none of the words a lead needs (:func:`could_lead`) is
+  a how-to before any fact is read, so its facts' commands (``dpkg-query``,
+  ``man -f``) run in another thread while the commands are searched.
 * **The model's explanation** streams word by word through
   :mod:`cortex.ask.explanation`, which never prints what repeats the lead,
   contradicts any fact given to it, or names a command that is neither on this
@@ -25,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cortex.ask.explanation import grounded_stream
-from cortex.ask.facts import Fact, gather, gib
+from cortex.ask.facts import TOPICS, Fact, gather, gib
 from cortex.ask.howto import HowTo
+from cortex.meanwhile import Meanwhile
 from cortex.packages.index import PackageIndex, PackageIndexError, open_index
 from cortex.providers import Options, Provider, Response, get_provider
 
@@ -39,6 +43,18 @@ CHARS_PER_TOKEN = 4  # SmolLM2's tokenizer on English and shell text
 TEMPLATE_TOKENS = 24  # chat-template markers around the two messages
 ANSWER_TOKENS = 128  # room kept for the model's explanation
 SCAFFOLD_TOKENS = 24  # "Facts about this machine:", "Question:", "Answer:" and the closing instruction
+# What a question must say for the facts to answer it outright (lead_sentence), besides the topics whose fact
+# alone leads (LEADING_TOPICS): a question that says none of them is a how-to before any fact is read.
+ASKS = {
+    "version": re.compile(r"\bversion\b"),
+    "installed": re.compile(r"\binstalled\b"),
+    "running": re.compile(r"\b(running|active|started|up)\b"),
+    "amount": re.compile(r"\b(how much|amount|total|size)\b"),
+    "count": re.compile(r"\b(how many|number|count)\b"),
+    "room": re.compile(r"\b(free|space|left|available|full|used)\b"),
+    "meaning": re.compile(r"\b(what|explain|describe)\b"),
+}
+LEADING_TOPICS = ("kernel", "arch", "os")
 
 
 @dataclass
@@ -110,9 +126,9 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
     """The answer's first sentence when the facts answer ``question`` outright, else ""."""
     q = question.lower()
     package = _first(facts, "package")
-    if re.search(r"\bversion\b", q) and package is not None and package.data["installed"]:
+    if ASKS["version"].search(q) and package is not None and package.data["installed"]:
         return f"{package.data['name']} {package.data['version']} is installed on this machine."
-    if re.search(r"\binstalled\b", q):
+    if ASKS["installed"].search(q):
         if package is not None:
             d = package.data
             if d["installed"]:
@@ -122,7 +138,7 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
         if m:
             return f"No, {m.group(1)} is not installed on this machine (apt knows no package of that name)."
     service = _first(facts, "service")
-    if service is not None and re.search(r"\b(running|active|started|up)\b", q):
+    if service is not None and ASKS["running"].search(q):
         state, unit = service.data["state"], service.data["unit"]
         if state == "not installed":
             return f"No, {unit} is not running: it is not installed on this machine."
@@ -130,15 +146,15 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
             return f"{unit} is installed, but systemd is not running here, so its service state cannot be checked."
         return f"{'Yes' if state == 'active' else 'No'}, {unit} is {state}."
     memory = _first(facts, "memory")
-    if memory is not None and re.search(r"\b(how much|amount|total|size)\b", q) and "disk" not in q:
+    if memory is not None and ASKS["amount"].search(q) and "disk" not in q:
         d = memory.data
         return f"This machine has {gib(d['total'])} of memory, {gib(d['available'])} of it available now."
     cpu = _first(facts, "cpu")
-    if cpu is not None and re.search(r"\b(how many|number|count)\b", q):
+    if cpu is not None and ASKS["count"].search(q):
         d = cpu.data
         return f"This machine has {d['count']} CPUs ({d['physical']} physical cores)."
     disk = _first(facts, "disk")
-    if disk is not None and re.search(r"\b(free|space|left|available|full|used)\b", q):
+    if disk is not None and ASKS["room"].search(q):
         d = disk.data
         return f"The filesystem {d['mount']} has {gib(d['free'])} free of {gib(d['total'])}."
     kernel = _first(facts, "kernel")
@@ -153,13 +169,20 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
         return f"This machine runs {os_fact.data['name']}."
     subject = _subject(question, facts)
     comparing = re.search(r"\b(difference|differences|compare|versus|vs)\b", q)
-    if subject is not None and not comparing and re.search(r"\b(what|explain|describe)\b", q):
+    if subject is not None and not comparing and ASKS["meaning"].search(q):
         d = subject.data
         if subject.topic == "command":
             return f"{d['name']} is a command: {d['summary']}."
         state = "installed" if d["installed"] else "not installed"
         return f"{d['name']} is a Debian package ({state}): {d['summary']}."
     return ""
+
+
+def could_lead(question: str) -> bool:
+    """Whether the facts may answer ``question`` outright: False means :func:`lead_sentence` is "" whatever they
+    are (every one of its sentences needs one of ``ASKS`` or a fact of ``LEADING_TOPICS`` the question names)."""
+    q = question.lower()
+    return any(p.search(q) for p in ASKS.values()) or any(TOPICS[t].search(q) for t in LEADING_TOPICS)
 
 
 def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:
@@ -188,11 +211,16 @@ def answer(
             index = open_index(config)
         except PackageIndexError:
             index = None  # package facts then come from dpkg-query and apt-cache alone
-    facts = gather(question, index=index)
-    lead = lead_sentence(question, facts)
     howto = None
+    if index is not None and not could_lead(question):  # a how-to: its facts are read meanwhile
+        with Meanwhile(gather, question, index) as gathering:
+            howto = suggest_commands(question, config, index)
+            facts = gathering.result()
+    else:
+        facts = gather(question, index=index)
+    lead = lead_sentence(question, facts)
     if not lead and index is not None:
-        howto = suggest_commands(question, config, index)
+        howto = howto if howto is not None else suggest_commands(question, config, index)
         if howto.grounded or _subject(question, facts) is None:  # a subject's facts still let the model explain
             lead = howto.text()
         facts = [*(Fact("howto", s.line(), {"command": s.command}, 0) for s in howto.suggestions), *facts]

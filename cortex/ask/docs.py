@@ -9,7 +9,6 @@ installing a package parses only the new pages.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import sqlite3
@@ -17,10 +16,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cortex.ask import manpage
 from cortex.packages import building, semantic
+
+if TYPE_CHECKING:
+    from cortex.ask import manpage
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -94,6 +95,10 @@ class DocStore:
         self, pages: Iterable[tuple[str, str]], progress: Callable[[int, int], None] | None = None, jobs: int = 2
     ) -> RefreshReport:
         """Parse the pages ``(page, section)`` that are new or changed on disk, forget the ones gone."""
+        import concurrent.futures  # here, as the parser: what a question reads from the store needs neither
+
+        from cortex.ask import manpage
+
         start = time.monotonic()
         wanted: dict[str, tuple[str, str, int]] = {}
         for page, section in pages:
@@ -190,14 +195,16 @@ class DocStore:
         }
         return [found.get(r) for r in rows]
 
-    def entries_of(self, pages: Iterable[tuple[str, str]]) -> list[DocHit]:
-        """Every entry of the installed pages ``pages`` ((page, section) pairs)."""
-        rows = self.conn.execute(
-            "SELECT p.page, p.section, e.* FROM entries e JOIN pages p ON p.id = e.page_id"
-            " WHERE p.page || '(' || p.section || ')' IN (SELECT value FROM json_each(?))",
+    def entry_rows(self, pages: Iterable[tuple[str, str]]) -> list[tuple[int, str, str]]:
+        """(id, page, section) of every entry of the installed pages ``pages`` ((page, section) pairs), in the
+        order of their ids: which entries they have, without reading them (:meth:`entries` reads those needed).
+        The pages are looked up first (CROSS JOIN keeps that order), then their entries by the page index; SQLite's
+        own plan scans every entry."""
+        return self.conn.execute(
+            "SELECT e.id, p.page, p.section FROM pages p CROSS JOIN entries e ON e.page_id = p.id"
+            " WHERE p.page || '(' || p.section || ')' IN (SELECT value FROM json_each(?)) ORDER BY e.id",
             (json.dumps([f"{page}({section})" for page, section in pages]),),
         ).fetchall()
-        return [_hit(r, 0.0) for r in rows]
 
     def count(self, fts: str = "") -> int:
         """How many entries match the FTS5 query ``fts`` (all entries without one)."""
@@ -205,9 +212,9 @@ class DocStore:
             return self.conn.execute("SELECT count(*) FROM entries").fetchone()[0]
         return self.conn.execute("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH ?", (fts,)).fetchone()[0]
 
-    def similarity(self, vector: Any, hits: list[DocHit]) -> list[float]:
-        """Cosine of ``vector`` with each of ``hits`` (NaN without vectors)."""
-        return [float(x) for x in self.vectors.similarity(vector, "entries", [h.row for h in hits])]
+    def similarity(self, vector: Any, rows: list[int]) -> list[float]:
+        """Cosine of ``vector`` with each of the entries ``rows`` (NaN without vectors)."""
+        return [float(x) for x in self.vectors.similarity(vector, "entries", rows)]
 
     def synopsis(self, page: str, section: str) -> list[str]:
         row = self.conn.execute("SELECT synopsis FROM pages WHERE page = ? AND section = ?", (page, section)).fetchone()

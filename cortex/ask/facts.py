@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from cortex.packages.index import PackageIndex, PackageIndexError
 from cortex.packages.vocabulary import ALIASES
 
@@ -84,6 +82,8 @@ def gib(n: float) -> str:
 
 
 def memory_fact() -> Fact:
+    import psutil  # here, not at the top: 10 ms that answers not about memory, CPUs or disks need not wait
+
     vm, sw = psutil.virtual_memory(), psutil.swap_memory()
     text = (
         f"Memory: {gib(vm.total)} total, {gib(vm.available)} available; swap {gib(sw.total)} total, {gib(sw.used)} used"
@@ -92,6 +92,8 @@ def memory_fact() -> Fact:
 
 
 def cpu_fact() -> Fact:
+    import psutil
+
     count = os.cpu_count() or 1
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
@@ -122,6 +124,8 @@ def arch_fact(run: Runner) -> Fact:
 
 
 def disk_facts() -> list[Fact]:
+    import psutil
+
     facts = []
     seen = set()
     for part in psutil.disk_partitions(all=False):

@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from cortex.ask.docs import DocHit, DocStore
+from cortex.meanwhile import Meanwhile
 from cortex.packages.index import ManualHit, PackageIndex, fts_query, on_path
 from cortex.packages.search import Query, build_query, covers, stem, text_keys, weigh
 from cortex.packages.vocabulary import STOP_WORDS
@@ -272,13 +273,33 @@ def _share(query: Query, covered: set[int]) -> float:
 
 @dataclass
 class _Page:
-    """One manual page's evidence: its NAME line and the entries of the page that matched."""
+    """One manual page's evidence: its NAME line and, for an installed page, its entries."""
 
     manual: ManualHit
-    entries: list[DocHit] = field(default_factory=list)
     name_sim: float = 0.0  # how close in meaning the question is to the NAME line
     package_sim: float = 0.0  # ...and to its package's summary ("Tools to test the reachability of network hosts")
     sims: dict[int, float] = field(default_factory=dict)  # {entry row: the same for each entry}
+    source: _Entries | None = None  # where its entries are read
+
+    @functools.cached_property
+    def entries(self) -> list[DocHit]:
+        """Its entries, then its usage lines; read when an invocation is composed for it, which most candidate
+        pages never are (their score bound rules them out first)."""
+        return self.source.of(self) if self.source is not None else []
+
+
+@dataclass
+class _Entries:
+    """The installed pages' entries in the store; those the question's words found keep their bm25 relevance."""
+
+    store: DocStore
+    found: dict[int, DocHit]
+
+    def of(self, page: _Page) -> list[DocHit]:
+        entries = [self.found.get(hit.row, hit) for hit in self.store.entries(list(page.sims)) if hit is not None]
+        key = (page.manual.page, page.manual.section)
+        usage = [DocHit(*key, "usage", line, "", (), 0.0) for line in self.store.synopsis(*key)] if entries else []
+        return entries + usage
 
 
 def program_of(manual: ManualHit) -> tuple[str, bool]:
@@ -548,14 +569,16 @@ def score_of(signals: dict[str, float]) -> float:
 
 def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
     """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
-    are close to it in meaning, each with all its entries and how close each is."""
+    are close to it in meaning, each with how close it and each of its entries are."""
     pages: dict[tuple[str, str], _Page] = {}
-    for manual in index.search_manuals(query.terms, limit=300, per_package=4):
-        _add_page(pages, manual)
+    with Meanwhile(_nearest_packages, index, vector) as packages:  # ~100 MB of vectors, on the other core
+        for manual in index.search_manuals(query.terms, limit=300, per_package=4):
+            _add_page(pages, manual)
+        if vector is not None:
+            for manual, sim in index.nearest_manuals(vector, NEAREST):
+                _add_page(pages, manual).name_sim = sim
+        near = packages.result()
     if vector is not None:
-        for manual, sim in index.nearest_manuals(vector, NEAREST):
-            _add_page(pages, manual).name_sim = sim
-        near = [name for name, _ in index.nearest_packages(vector, NEAREST // 2)]
         for manual in index.manuals_of(near, per_package=3):
             _add_page(pages, manual)
     if store is not None:
@@ -571,6 +594,11 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
     return pages
 
 
+def _nearest_packages(index: PackageIndex, vector) -> list[str]:
+    """The packages whose summary is closest in meaning to the question (none without its vector)."""
+    return [name for name, _ in index.nearest_packages(vector, NEAREST // 2)] if vector is not None else []
+
+
 def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
     """The page for ``manual``'s name and section; the installed one wins over an archive namesake
     (systemctl(1) of systemd, not of the systemd-less "systemctl" package)."""
@@ -583,7 +611,8 @@ def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
 def _add_entries(
     pages: dict[tuple[str, str], _Page], query: Query, index: PackageIndex, store: DocStore, vector
 ) -> None:
-    """The installed pages whose entries share the question's words or meaning, with all their entries."""
+    """The installed pages whose entries share the question's words or meaning, with how close each of their
+    entries is (the entries themselves are read when needed: :attr:`_Page.entries`)."""
     hits: dict[int, DocHit] = {}
     for n, fts in enumerate(_entry_queries(query)):
         for hit in store.search(fts, limit=200 if n == 0 else 30):
@@ -600,15 +629,13 @@ def _add_entries(
     wanted = {(h.page, h.section) for h in hits.values()} | set(pages)  # and installed namesakes of archive pages
     for manual in index.installed_manuals(wanted - {k for k, p in pages.items() if p.manual.local}).values():
         _add_page(pages, manual)
-    entries = store.entries_of([key for key, page in pages.items() if page.manual.local])
-    sims = store.similarity(vector, entries) if vector is not None else [0.0] * len(entries)
-    for hit, sim in zip(entries, sims, strict=True):
-        page = pages[(hit.page, hit.section)]
-        page.entries.append(hits.get(hit.row, hit))
-        page.sims[hit.row] = 0.0 if math.isnan(sim) else sim
-    for key, page in pages.items():  # usage lines of the installed pages that matched
-        for line in store.synopsis(*key) if page.entries else ():
-            page.entries.append(DocHit(key[0], key[1], "usage", line, "", (), 0.0))
+    rows = store.entry_rows([key for key, page in pages.items() if page.manual.local])
+    sims = store.similarity(vector, [row for row, _, _ in rows]) if vector is not None else [0.0] * len(rows)
+    source = _Entries(store, hits)
+    for (row, *key), sim in zip(rows, sims, strict=True):
+        page = pages[tuple(key)]
+        page.sims[row] = 0.0 if math.isnan(sim) else sim
+        page.source = source
 
 
 def commands_in(text: str) -> list[str]:

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from cortex.cli.common import emit_json, fail, get_config, json_option
+from cortex.cli.ask_run import run
+from cortex.cli.common import json_option
 from cortex.config import PROVIDERS
-from cortex.terminal import printable
 
 
 @click.command()
@@ -45,33 +45,4 @@ def ask(
       cortex ask "How much memory does this machine have?" --json
       cortex ask "How do I list block devices?"
     """
-    from cortex.ask.answer import answer
-    from cortex.providers import ProviderError, get_provider
-
-    text = " ".join(question).strip()
-    if not text:
-        fail('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
-    config = get_config()
-    if via_daemon and provider:
-        fail("--via-daemon uses cortexd's model; drop --provider", 2)
-    try:
-        if via_daemon:
-            from cortex.providers.daemon import DaemonProvider
-
-            backend = DaemonProvider(config.socket_path, timeout=config["llm.timeout"] + 10)
-        else:
-            backend = get_provider(provider, config, model=model)
-        result = answer(text, config, backend, max_tokens=max_tokens)
-        if as_json:
-            emit_json(result.to_dict())
-            return
-        if result.lead:
-            sys.stdout.write(printable(result.lead))
-            sys.stdout.flush()
-        for n, chunk in enumerate(result.response):  # the model may write escapes, or repeat the question's
-            chunk = printable(chunk)
-            sys.stdout.write(" " + chunk if n == 0 and result.lead else chunk)
-            sys.stdout.flush()
-        click.echo()
-    except ProviderError as e:
-        fail(str(e))
+    sys.exit(run(" ".join(question), provider, model, max_tokens, via_daemon, as_json))

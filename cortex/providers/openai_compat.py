@@ -8,16 +8,18 @@ The transport is ``cortex.http_client`` (the standard library's ``http.client``)
 
 from __future__ import annotations
 
-import http.client
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cortex import http_client
 from cortex.config import PROVIDERS
 from cortex.llm_service.llama_api import StreamReader, chat_body
 from cortex.providers import Capability, Messages, Options, Provider, ProviderError, Response, error_detail
+
+if TYPE_CHECKING:
+    import http.client
 
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 120.0
@@ -70,6 +72,8 @@ class OpenAICompatProvider(Provider):
         return ProviderError(f"{self.name} at {self.base_url}: {what}; {self._start_hint}".rstrip("; "))
 
     def _stream(self, body: dict[str, Any], response: Response) -> Iterator[str]:
+        import http.client  # when the answer is read, after cortex ask's first line (cortex.http_client.connect)
+
         headers = {"Accept": "text/event-stream", **self._headers()}
         delay = BACKOFF
         for attempt in range(RETRIES + 1):

@@ -1,0 +1,62 @@
+"""``cortex ask`` without click: a how-to answer's first line should not wait for click's import (~20 ms).
+
+``cortex.cli.entry.main`` routes ``cortex ask WORDS...`` with no option here before click is imported, and the
+click command calls the same ``run``, so there is one implementation.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from cortex.config import ConfigError, load_config
+from cortex.redact import redact
+from cortex.terminal import printable
+
+
+def run(
+    question: str, provider: str | None = None, model: str | None = None, max_tokens: int = 200,
+    via_daemon: bool = False, as_json: bool = False,
+) -> int:  # fmt: skip
+    """Print the answer to ``question`` as it streams (or its JSON document); return the exit code (1 or 2
+    with one line on stderr)."""
+    from cortex.ask.answer import answer
+    from cortex.providers import ProviderError, get_provider
+
+    text = question.strip()
+    if not text:
+        return _fail('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
+    try:
+        config = load_config()
+    except ConfigError as e:
+        return _fail(f"configuration error: {e}")
+    if via_daemon and provider:
+        return _fail("--via-daemon uses cortexd's model; drop --provider", 2)
+    try:
+        if via_daemon:
+            from cortex.providers.daemon import DaemonProvider
+
+            backend = DaemonProvider(config.socket_path, timeout=config["llm.timeout"] + 10)
+        else:
+            backend = get_provider(provider, config, model=model)
+        result = answer(text, config, backend, max_tokens=max_tokens)
+        if as_json:
+            print(json.dumps(result.to_dict(), indent=2, default=str))
+            return 0
+        if result.lead:
+            sys.stdout.write(printable(result.lead))
+            sys.stdout.flush()
+        for n, chunk in enumerate(result.response):  # the model may write escapes, or repeat the question's
+            chunk = printable(chunk)
+            sys.stdout.write(" " + chunk if n == 0 and result.lead else chunk)
+            sys.stdout.flush()
+        print()
+    except ProviderError as e:
+        return _fail(str(e))
+    return 0
+
+
+def _fail(message: str, code: int = 1) -> int:
+    """One clear line on stderr, as ``cortex.cli.common.fail`` writes it (secrets and controls stripped)."""
+    print(f"cortex: {printable(redact(message))}", file=sys.stderr)
+    return code
