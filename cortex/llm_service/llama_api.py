@@ -32,7 +32,7 @@ CHAT_PATH = "/v1/chat/completions"
 COMPLETION_PATH = "/completion"
 MAX_PROBE_BYTES = 1 << 20
 READY_POLL = 0.01  # seconds between /health probes of a starting llama-server: a probe costs about 1 ms,
-# and every poll's wait is added to 'cortex llm start' (0.05 s added 25 ms on average, twice: keeper and CLI)
+# and half a poll's wait is added to 'cortex llm start' on average (0.05 s added 25 ms)
 
 # llama.cpp sampling options a request may pass through unchanged: name -> accepted JSON types.
 _NUM, _INT = (int, float), (int,)

@@ -18,6 +18,7 @@ import itertools
 import json
 import logging
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
@@ -240,9 +241,12 @@ class LlamaServer:
                 return self.wait_ready(spawned[0], timeout)
             state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
             keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
-            server, kept = process.spawn_kept(argv, keeper, self.pid_file, self.keeper_pid_file, self.log_file)
+            server, kept, up = process.spawn_kept(argv, keeper, self.pid_file, self.keeper_pid_file, self.log_file)
             spawned += [kept, server]  # the keeper first: it would start a server that died again
-            return self.wait_ready(kept, timeout, keeper=True)
+            try:
+                return self.wait_ready(kept, timeout, keeper=up)
+            finally:
+                os.close(up)
         except BaseException:
             for pid in spawned:
                 process.stop(pid)
@@ -250,18 +254,38 @@ class LlamaServer:
                 path.unlink(missing_ok=True)
             raise
 
-    def wait_ready(self, pid: int, timeout: float, keeper: bool = False) -> Status:
-        """Poll /health until ready (and, for the ``keeper`` process ``pid``, until the keeper saw it ready too:
-        from then on it restarts the server when it dies); if the process dies or time runs out, stop it and
-        explain."""
+    def wait_ready(self, pid: int, timeout: float, keeper: int | None = None) -> Status:
+        """Wait until llama-server is ready; if it dies first, or time runs out (then process ``pid`` is
+        stopped), explain.
+
+        For cortex-llm, ``pid`` is its keeper and ``keeper`` the pipe on which the keeper says "up" once /health
+        answered 200 (from then on it restarts the server when it dies): the wait costs no probe and ends the
+        moment the keeper knows, or when the pipe ends (EOF): the keeper is gone, as it is when the server died
+        before it was ready. Any other server: poll /health."""
+        if keeper is None:
+            self._poll_health(pid, timeout)
+        elif not select.select([keeper], [], [], timeout)[0]:
+            self._timed_out(pid, timeout)
+        elif os.read(keeper, 16) != b"up\n":
+            self._died()
+        return self.status()
+
+    def _poll_health(self, pid: int, timeout: float) -> None:
+        """Return once /health answers 200 (a server without a keeper to say so)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive(pid):
-                self.pid_file.unlink(missing_ok=True)
-                raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
-            if health(self.url, timeout=0.5) == "ready" and (not keeper or self._keeper().get("state") == "up"):
-                return self.status()
+                self._died()
+            if health(self.url, timeout=0.5) == "ready":
+                return
             time.sleep(READY_POLL)
+        self._timed_out(pid, timeout)
+
+    def _died(self) -> NoReturn:
+        self.pid_file.unlink(missing_ok=True)
+        raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
+
+    def _timed_out(self, pid: int, timeout: float) -> NoReturn:
         process.stop(pid)
         self.pid_file.unlink(missing_ok=True)
         raise ServiceError(f"llama-server did not become ready within {timeout:g} s (log: {self.log_file})")
