@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from cortex.redact import excerpt
 
+TYPE_CHECKING = False  # 'cortex llm start' and the keeper load this module: typing is for type checkers only
 if TYPE_CHECKING:
     from asyncio import StreamReader as AsyncReader  # imported where it is used: 'cortex ask' never needs asyncio
+    from collections.abc import AsyncIterator, Iterator
+    from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
 COMPLETION_PATH = "/completion"
