@@ -31,6 +31,7 @@ HEAVY = {
     "tempfile",
     "subprocess",  # llama-server and its keeper are started with fork and posix_spawn
     "threading",
+    "encodings.idna",  # a probe of 127.0.0.1 needs no international domain names
     "cortex.cli.main",
 }
 

@@ -164,7 +164,10 @@ def _auth(key: str) -> str:
 def get(url: str, timeout: float, key: str = "") -> tuple[int, str]:
     """(status, body) of a plain-HTTP GET: OSError when nothing answers, ValueError when the answer is not HTTP."""
     host, port = _host_port(url)
-    with socket.create_connection((host, port), timeout=timeout) as s:
+    # A str host is encoded with the idna codec, whose first use imports stringprep and unicodedata: 1 ms of
+    # every 'cortex llm start' before llama-server starts. An ASCII name's bytes are what that codec gives.
+    address = host.encode() if host.isascii() else host
+    with socket.create_connection((address, port), timeout=timeout) as s:
         head = f"GET {urlsplit(url).path or '/'} HTTP/1.0\r\nHost: {host}\r\n{_auth(key)}Connection: close\r\n\r\n"
         s.sendall(head.encode())
         data = b""
