@@ -20,7 +20,7 @@ Each figure is set against a baseline measured in the same run:
   apart; the default questions are ones whose explanation the bundled model writes, of several kinds.
   Each question also shows both times from the process's start, as a user waits for them.
 
-Run: .venv/bin/python bench/llm_first_token.py [--runs N] [--question Q]...
+Run: .venv/bin/python bench/llm_first_token.py [--runs N] [--question Q]... [--start-only]
 """
 
 from __future__ import annotations
@@ -243,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--question", action="append", help=f"repeatable; default: {'; '.join(QUESTIONS)}")
+    parser.add_argument("--start-only", action="store_true", help="measure the start only")
     args = parser.parse_args()
     model = get_paths("user", env={k: v for k, v in os.environ.items() if k != "CORTEX_HOME"}).models_dir
     home = tempfile.mkdtemp(prefix="cortex-bench-")
@@ -262,6 +263,8 @@ def main() -> None:
         f"start to ready: cortex llm start {ours * 1000:.0f} ms, bare llama-server {bare * 1000:.0f} ms, "
         f"ratio {ours / bare:.2f} (median of the pairs' ratios {statistics.median(o / b for b, o in pairs):.2f})"
     )
+    if args.start_only:
+        return
 
     server = LlamaServer(config)
     server.start()
