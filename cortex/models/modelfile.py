@@ -13,11 +13,14 @@ import contextlib
 import json
 import os
 import struct
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from cortex.files import MissingFile, UnreadableFile, open_regular
+
+TYPE_CHECKING = False  # on 'cortex llm start's path: typing is for type checkers only
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 GGUF_MAGIC = b"GGUF"
 FIX = "set CORTEX_LLM_MODEL_PATH in llm.env to a GGUF model, or 'cortex model pull smollm2-135m' for the bundled one"
@@ -50,14 +53,12 @@ class ModelFileError(ValueError):
     """The model file cannot be served; the message names the path and the fix."""
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    path: Path
-    size_bytes: int
-    version: int
-    tensors: int
-    metadata: dict[str, object]
-    parameters: int = 0  # elements of all tensors
+class ModelInfo(namedtuple("ModelInfo", "path size_bytes version tensors metadata parameters", defaults=(0,))):
+    """A GGUF file's header: its ``path``, ``size_bytes``, GGUF ``version``, ``tensors`` (a count), ``metadata``
+    (key -> value) and ``parameters`` (elements of all tensors). A named tuple, not a dataclass: 'cortex llm
+    start' checks the header before llama-server starts, and dataclasses (and inspect) cost it 6 ms to import."""
+
+    __slots__ = ()
 
     @property
     def architecture(self) -> str:
