@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fast_path import command, loaded, run
 from test_daemon_support import ThreadedDaemon, make_config
 
 # Each costs milliseconds to import, and status needs none of them.
@@ -36,26 +35,7 @@ HEAVY = {
     "cortex.cli.main",
 }
 
-# argv: the file to write sys.modules to at exit, then the status flags.
-RECORD = """
-import atexit, sys
-out = sys.argv[1]
-atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
-"""
-STATUS = """
-sys.argv = ["cortex", "daemon", "status", *sys.argv[2:]]
-from cortex.cli.entry import main
-main()
-"""
-
-
-def run(
-    code: str, flags: list[str], env: dict[str, str], out: Path
-) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``code`` in a fresh interpreter; return it and the modules it had at exit."""
-    argv = [sys.executable, "-c", code, str(out), *flags]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    return proc, set(out.read_text().splitlines())
+STATUS = command("daemon", "status")
 
 
 @pytest.fixture
@@ -66,8 +46,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def heavy(modules: set[str], env: dict[str, str], tmp_path: Path) -> set[str]:
-    _, bare = run(RECORD, [], env, tmp_path / "bare")
-    return (modules - bare) & HEAVY
+    return loaded(modules, HEAVY, env, tmp_path)
 
 
 @pytest.mark.parametrize("flags", [[], ["--json"]])
@@ -76,7 +55,7 @@ def test_status_of_a_running_daemon_imports_nothing_heavy(flags: list[str], env,
     socket = Path(env["CORTEX_HOME"]) / "run" / "cortex.sock"
     socket.parent.mkdir(parents=True)
     with ThreadedDaemon(config, socket, conf):
-        proc, modules = run(RECORD + STATUS, flags, env, tmp_path / "modules")
+        proc, modules = run(STATUS, flags, env, tmp_path / "modules")
     assert proc.returncode == 0, proc.stderr
     if flags:
         assert json.loads(proc.stdout)["pid"] == os.getpid()
@@ -86,7 +65,7 @@ def test_status_of_a_running_daemon_imports_nothing_heavy(flags: list[str], env,
 
 
 def test_status_without_a_daemon_imports_nothing_heavy(env, tmp_path: Path) -> None:
-    proc, modules = run(RECORD + STATUS, [], env, tmp_path / "modules")
+    proc, modules = run(STATUS, [], env, tmp_path / "modules")
     assert proc.returncode == 1 and "cortex daemon start" in proc.stderr and proc.stdout == ""
     assert "cortex.daemon_client" in modules  # it got as far as trying the socket
     assert heavy(modules, env, tmp_path) == set()

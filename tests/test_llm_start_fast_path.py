@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import bundled_model_path, free_port
+from fast_path import command, loaded, run
 
 # Each costs milliseconds to import, and the start needs none of them.
 HEAVY = {
@@ -35,26 +36,7 @@ HEAVY = {
     "cortex.cli.main",
 }
 
-# argv: the file to write sys.modules to at exit, then the command's flags.
-RECORD = """
-import atexit, sys
-out = sys.argv[1]
-atexit.register(lambda: open(out, "w").write("\\n".join(sys.modules)))
-"""
-START = """
-sys.argv = ["cortex", "llm", "start", *sys.argv[2:]]
-from cortex.cli.entry import main
-main()
-"""
-
-
-def run(
-    code: str, flags: list[str], env: dict[str, str], out: Path
-) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """Run ``code`` in a fresh interpreter; return it and the modules it had at exit."""
-    argv = [sys.executable, "-c", code, str(out), *flags]
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    return proc, set(out.read_text().splitlines())
+START = command("llm", "start")
 
 
 @pytest.fixture
@@ -71,8 +53,7 @@ def env(tmp_path: Path):
 
 
 def heavy(modules: set[str], env: dict[str, str], tmp_path: Path) -> set[str]:
-    _, bare = run(RECORD, [], env, tmp_path / "bare")
-    return (modules - bare) & HEAVY
+    return loaded(modules, HEAVY, env, tmp_path)
 
 
 @pytest.mark.parametrize("flags", [[], ["--json"]])
@@ -80,7 +61,7 @@ def test_a_start_and_a_start_of_a_running_server_import_nothing_heavy(
     flags: list[str], env: dict[str, str], tmp_path: Path
 ) -> None:
     for n, already in enumerate(["spawned", "running already"]):
-        proc, modules = run(RECORD + START, flags, env, tmp_path / f"modules{n}")
+        proc, modules = run(START, flags, env, tmp_path / f"modules{n}", timeout=120)
         assert proc.returncode == 0, proc.stderr
         pid = json.loads(proc.stdout)["pid"] if flags else int(proc.stdout.rsplit("pid ", 1)[1].rstrip(")\n"))
         assert pid == int((tmp_path / "home" / "run" / "cortex-llm.pid").read_text()), already
@@ -89,6 +70,6 @@ def test_a_start_and_a_start_of_a_running_server_import_nothing_heavy(
 
 def test_a_start_that_fails_its_checks_imports_nothing_heavy(env: dict[str, str], tmp_path: Path) -> None:
     env["CORTEX_LLM_MODEL_PATH"] = str(tmp_path / "nothing.gguf")
-    proc, modules = run(RECORD + START, [], env, tmp_path / "modules")
+    proc, modules = run(START, [], env, tmp_path / "modules", timeout=120)
     assert proc.returncode == 1 and "model file not found" in proc.stderr
     assert heavy(modules, env, tmp_path) == set()
