@@ -222,6 +222,7 @@ def test_the_installed_page_wins_over_an_archive_namesake() -> None:
         ("list the timers", "list-timers [PATTERN...]", "systemctl list-timers"),  # optional, not named: left out
         ("restart the nginx service", "restart UNIT...", "systemctl restart nginx"),
         ("show the status of the nginx service", "status [PATTERN...|PID...]", "systemctl status nginx"),
+        ("enable the nginx service at boot", "enable UNIT..., enable PATH...", "systemctl enable nginx"),  # a list
     ],
 )
 def test_a_sub_command_takes_an_optional_argument_only_when_the_question_names_it(

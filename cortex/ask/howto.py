@@ -172,7 +172,7 @@ class Values:
         return None
 
     def fill(self, placeholder: str, program: str = "") -> str | None:
-        name = placeholder.strip("[]<>").split("|")[0].strip(".").upper()  # [PATTERN...|PID...]
+        name = placeholder.rstrip(",;").strip("[]<>").split("|")[0].strip(".").upper()  # [PATTERN...|PID...], UNIT...,
         for kind, names in PLACEHOLDERS.items():
             if name in names and kind in self.by_kind:
                 return self.by_kind[kind]
