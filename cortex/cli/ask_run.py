@@ -6,11 +6,10 @@ click command calls the same ``run``, so there is one implementation.
 
 from __future__ import annotations
 
-import json
 import sys
 
+from cortex.cli.output import failure, print_json
 from cortex.config import ConfigError, load_config
-from cortex.redact import redact
 from cortex.terminal import printable
 
 
@@ -25,13 +24,13 @@ def run(
 
     text = question.strip()
     if not text:
-        return _fail('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
+        return failure('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
     try:
         config = load_config()
     except ConfigError as e:
-        return _fail(f"configuration error: {e}")
+        return failure(f"configuration error: {e}")
     if via_daemon and provider:
-        return _fail("--via-daemon uses cortexd's model; drop --provider", 2)
+        return failure("--via-daemon uses cortexd's model; drop --provider", 2)
     try:
         if via_daemon:
             from cortex.providers.daemon import DaemonProvider
@@ -41,7 +40,7 @@ def run(
             backend = get_provider(provider, config, model=model)
         result = answer(text, config, backend, max_tokens=max_tokens)
         if as_json:
-            print(json.dumps(result.to_dict(), indent=2, default=str))
+            print_json(result.to_dict())
             return 0
         if result.lead:
             sys.stdout.write(printable(result.lead))
@@ -52,11 +51,5 @@ def run(
             sys.stdout.flush()
         print()
     except ProviderError as e:
-        return _fail(str(e))
+        return failure(str(e))
     return 0
-
-
-def _fail(message: str, code: int = 1) -> int:
-    """One clear line on stderr, as ``cortex.cli.common.fail`` writes it (secrets and controls stripped)."""
-    print(f"cortex: {printable(redact(message))}", file=sys.stderr)
-    return code

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any, NoReturn
 
 import click
 
+from cortex.cli.output import failure, print_json
 from cortex.config import Config, ConfigError, load_config
-from cortex.redact import redact
-from cortex.terminal import printable
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else."
@@ -28,18 +26,12 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-def emit_json(data: Any) -> None:
-    """Print ``data`` as the command's only stdout output."""
-    click.echo(json.dumps(data, indent=2, default=str))
+emit_json = print_json  # the click commands' name for it
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Exit with one clear line on stderr: 1 = the user can fix it (the message says how).
-
-    Every error the CLI prints leaves here: known secrets are stripped (a provider may echo the key in its
-    error) and so are terminal controls (errors quote requests, files and answers)."""
-    click.echo(f"cortex: {printable(redact(message))}", err=True)
-    sys.exit(code)
+    """Exit with one clear line on stderr (:func:`cortex.cli.output.failure`)."""
+    sys.exit(failure(message, code))
 
 
 def get_config() -> Config:

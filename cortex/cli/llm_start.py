@@ -7,12 +7,8 @@ there is one implementation.
 
 from __future__ import annotations
 
-import json
-import sys
-
+from cortex.cli.output import failure, print_json
 from cortex.config import ConfigError, load_config
-from cortex.redact import redact
-from cortex.terminal import printable
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -24,13 +20,11 @@ def run(timeout: float, as_json: bool) -> int:
     try:
         st = LlamaServer(load_config()).start(timeout)
     except ConfigError as e:
-        print(f"cortex: configuration error: {printable(redact(str(e)))}", file=sys.stderr)
-        return 1
+        return failure(f"configuration error: {e}")
     except ServiceError as e:
-        print(f"cortex: {printable(redact(str(e)))}", file=sys.stderr)
-        return 1
+        return failure(str(e))
     if as_json:
-        print(json.dumps(st.to_dict(), indent=2, default=str))
+        print_json(st.to_dict())
     else:
         print(f"cortex-llm: {st.state} at {st.url} (model {st.model}, pid {st.pid})")
     return 0
