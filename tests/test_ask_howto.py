@@ -165,6 +165,71 @@ def test_examples_take_the_values_the_question_names(
     assert howto._adapt(example, howto.values(question, index)) == adapted
 
 
+JOURNALCTL_U = DocHit(
+    "journalctl", "1", "option", "-u, --unit=UNIT|PATTERN", "Show messages for the unit", ("UNIT",), 1.0
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "example", "adapted"),
+    [
+        ("tail the logs of myapp.service live", "journalctl -f -u apache", "journalctl -f -u myapp"),
+        ("errors of the cron service", "journalctl --unit=apache -p err", "journalctl --unit=cron -p err"),
+        ("logs of the ssh service", "journalctl -f", "journalctl -f"),  # no place for it in the example
+        ("list whats inside archive.zip", "unzip -l file.zip", "unzip -l archive.zip"),
+        ("unpack backup.tar.gz here", "tar -xzf foo.tar.gz", "tar -xzf backup.tar.gz"),
+        ("unpack backup.tar.gz here", "unzip -l file.zip", "unzip -l file.zip"),  # not the same kind of file
+    ],
+)
+def test_examples_take_the_values_their_options_and_files_stand_for(
+    small: tuple[PackageIndex, DocStore], question: str, example: str, adapted: str
+) -> None:
+    index, _ = small
+    places = howto._places([JOURNALCTL_U])
+    assert howto._adapt(example, howto.values(question, index), places) == adapted
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("tail the logs of myapp.service live", "myapp"),
+        ("when does logrotate.timer run next", "logrotate"),
+        ("restart the nginx service", "nginx"),
+    ],
+)
+def test_a_unit_named_with_its_suffix_is_the_unit(
+    small: tuple[PackageIndex, DocStore], question: str, unit: str
+) -> None:
+    index, _ = small
+    assert howto.values(question, index).by_kind["unit"] == unit
+
+
+PASSWD = howto._Page(ManualHit("passwd", "passwd", "1", ("passwd",), "change user password", True, 1.0))
+PASSWD.entries = [
+    DocHit("passwd", "1", "option", "-e, --expire", "Immediately expire an account's password", (), 1.0, row=1),
+    DocHit("passwd", "1", "option", "-R, --root DIR", "Run in the chroot DIR", ("DIR",), 1.0, row=2),
+    DocHit("passwd", "1", "usage", "passwd [options] [LOGIN]", "", (), 0.0),
+]
+PASSWD.sims = {1: 0.7, 2: 0.1}
+
+
+@pytest.mark.parametrize(
+    ("question", "command"),
+    [
+        ("force user dave to change password on next login", "passwd -e dave"),  # the synopsis' place for a user
+        ("expire the password now", "passwd -e"),  # no user named: nothing to add
+        ("expire the password of user dave in /srv/jail", "passwd -e dave"),  # -R takes the path, means nothing asked
+    ],
+)
+def test_a_value_the_question_names_goes_where_the_synopsis_has_a_place_for_it(
+    small: tuple[PackageIndex, DocStore], question: str, command: str
+) -> None:
+    index, _ = small
+    named = howto.values(question, index)
+    query = howto.question_query(question, index, named, None)
+    assert howto._invocation(PASSWD, "passwd", query, named, set())[0] == command
+
+
 @pytest.mark.parametrize(
     ("question", "placeholder", "value"),
     [

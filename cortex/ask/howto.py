@@ -55,6 +55,7 @@ WEIGHTS = {
     "installed": 3.2, "popularity": 0.5,
 }  # fmt: skip
 NEAREST = 40  # pages taken by closeness in meaning alone
+VALUED_MEANT = 0.3
 OPTION_MEANT = 0.65  # an option this close to the question is added even when it covers no new word (0.45 added noise)
 ALSO = 0.85  # other programs are suggested when they score this close to the best
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
@@ -202,6 +203,7 @@ def values(question: str, index: PackageIndex) -> Values:
     if m := re.search(r"\b(\d+(?:\.\d+)?)\s*([kmgt])i?b\b", q, re.I):
         found.words.update({m.group(0).lower().replace(" ", ""), m.group(1)})
     for pattern in (
+        r"\b([a-z0-9][\w@-]*)\.(?:service|socket|timer|target|mount|path)\b",  # "myapp.service": the unit's name
         r"\b([a-z0-9][a-z0-9@._-]*)\s+(?:service|daemon|unit)\b",
         r"\b(?:service|unit)\s+([a-z0-9][\w@.-]*)",
     ):
@@ -361,14 +363,58 @@ def _usage(line: str) -> str:
     return " ".join(words)
 
 
-def _adapt(example: str, named: Values) -> str:
+def _adapt(example: str, named: Values, places: dict[str, str] | None = None) -> str:
     """An example with its own values replaced by those the question names, kind for kind, in order:
-    ``date --date='@2147483647'`` for "timestamp 1700000000" -> ``date --date='@1700000000'``."""
+    ``date --date='@2147483647'`` for "timestamp 1700000000" -> ``date --date='@1700000000'``; an option's
+    argument by the value its placeholder stands for (``places``, from the page's options: ``-u apache`` ->
+    ``-u myapp`` for "the logs of myapp.service"); a file name by the question's of the same extension
+    (``unzip -l file.zip`` -> ``unzip -l archive.zip``)."""
     head, _, rest = example.partition(" ")
     for kind, pattern in VALUE_SHAPES.items():
         mine = iter(named.shaped.get(kind, ()))
         rest = re.sub(pattern, lambda m, mine=mine: next(mine, m.group(0)), rest)
-    return f"{head} {rest}".strip()
+    words = rest.split(" ")
+    for i, word in enumerate(words):
+        flag, eq, _ = word.partition("=")
+        placeholder = (places or {}).get(flag)
+        if placeholder and (eq or (i + 1 < len(words) and not words[i + 1].startswith("-"))):
+            value = named.fill(placeholder, head)
+            if value and value not in words:
+                words[i if eq else i + 1] = f"{flag}={value}" if eq else value
+        elif m := re.fullmatch(r"([\w-]+)\.([a-z][a-z0-9]{0,4}(?:\.[a-z][a-z0-9]{0,4})?)", word):
+            same = [e for e in named.entities if e.lower().endswith(f".{m.group(2)}") and e != word]
+            if same and same[0] not in words:
+                words[i] = same[0]
+    return f"{head} {' '.join(words)}".strip()
+
+
+def _places(entries: list[DocHit]) -> dict[str, str]:
+    """Each flag of a page's options and the placeholder of its argument: ``-u, --unit=UNIT|PATTERN`` ->
+    {"-u": "UNIT", "--unit": "UNIT"}."""
+    places: dict[str, str] = {}
+    for e in entries:
+        if e.kind == "option" and e.placeholders:
+            for flag in re.findall(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)", e.tag):
+                places.setdefault(flag, e.placeholders[0])
+    return places
+
+
+def _slot_values(entries: list[DocHit], program: str, command: str, named: Values) -> list[str]:
+    """The values the question names that ``command`` lacks and the page's synopsis has a place for:
+    ``passwd [options] [LOGIN]`` takes "dave" for "force user dave to change password" (``passwd -e dave``)."""
+    said = set(command.split())
+    out: list[str] = []
+    for e in entries:
+        words = e.tag.split()
+        if e.kind != "usage" or not words or words[0] != program.split()[0]:
+            continue
+        for word in words[1:]:
+            bare = word.strip("[]<>.").upper()
+            kind = next((k for k, names in PLACEHOLDERS.items() if bare in names), None)
+            value = named.by_kind.get(kind or "")
+            if value and value not in said and value not in out:
+                out.append(value)
+    return out
 
 
 def _invocation(page: _Page, program: str, query: Query, named: Values, name_cover: set[int]):
@@ -377,6 +423,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     best: tuple[float, int, float] = (_share(query, name_cover), -1, 0.0)
     choice: tuple[str, str, set[int], float] = (program, "", name_cover, 0.0)
     options = []
+    places = _places(page.entries)
     for e in page.entries:
         sim = page.sims.get(e.row, 0.0)
         cover = name_cover | _covered(query, f"{e.tag} {e.text}")
@@ -384,7 +431,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             options.append((e, cover - name_cover, sim))
             continue
         if e.kind == "example":
-            command = _adapt(e.tag, named)
+            command = _adapt(e.tag, named, places)
             if not _runs(command, program):
                 continue  # a udev rule, a config line, a heading: not something to type
         elif e.kind == "command":
@@ -415,8 +462,8 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     for e, gain, sim, flag, placeholder, value in valued:
         if value in used:
             value = None  # a value the question names fills one place
-        meant = sim >= max(OPTION_MEANT, closest) or value is not None
-        if not flag or flag in base or (not gain - cover and value is None and not meant):
+        meant = sim >= max(OPTION_MEANT, closest)
+        if not flag or flag in base or (not gain - cover and not meant and (value is None or sim < VALUED_MEANT)):
             continue
         used.add(value or "")
         chosen.append((flag, value or (placeholder.upper() if placeholder else ""), e.text))
@@ -424,13 +471,15 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         closest = max(closest, sim)
         if len(chosen) == 2:
             break
+    argv = [base]
+    for flag, value, _ in chosen:
+        argv += [flag, value] if value else [flag]
+    if base == program:  # the NAME line and options alone: the synopsis' place for what the question names
+        argv += _slot_values(page.entries, program, " ".join(argv), named)
     if chosen:
-        argv = [base]
-        for flag, value, _ in chosen:
-            argv += [flag, value] if value else [flag]
         detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
         return " ".join(argv), (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
-    return choice
+    return (" ".join(argv), *choice[1:])
 
 
 def _runs(command: str, program: str) -> bool:
