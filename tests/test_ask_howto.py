@@ -179,6 +179,9 @@ JOURNALCTL_U = DocHit(
         ("list whats inside archive.zip", "unzip -l file.zip", "unzip -l archive.zip"),
         ("unpack backup.tar.gz here", "tar -xzf foo.tar.gz", "tar -xzf backup.tar.gz"),
         ("unpack backup.tar.gz here", "unzip -l file.zip", "unzip -l file.zip"),  # not the same kind of file
+        ("which process is using port 8080", "fuser telnet/tcp", "fuser 8080/tcp"),
+        ("who listens on udp port 53", "fuser -v ntp/udp", "fuser -v 53/udp"),
+        ("who uses the ntp port", "fuser -v ntp/udp", "fuser -v ntp/udp"),  # no port number named
     ],
 )
 def test_examples_take_the_values_their_options_and_files_stand_for(

@@ -368,11 +368,13 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
     ``date --date='@2147483647'`` for "timestamp 1700000000" -> ``date --date='@1700000000'``; an option's
     argument by the value its placeholder stands for (``places``, from the page's options: ``-u apache`` ->
     ``-u myapp`` for "the logs of myapp.service"); a file name by the question's of the same extension
-    (``unzip -l file.zip`` -> ``unzip -l archive.zip``)."""
+    (``unzip -l file.zip`` -> ``unzip -l archive.zip``); a port named by its service (``fuser telnet/tcp``)."""
     head, _, rest = example.partition(" ")
     for kind, pattern in VALUE_SHAPES.items():
         mine = iter(named.shaped.get(kind, ()))
         rest = re.sub(pattern, lambda m, mine=mine: next(mine, m.group(0)), rest)
+    if port := named.by_kind.get("port"):  # "fuser telnet/tcp": a port by its service's name, and its protocol
+        rest = re.sub(r"(?<![\w/.-])[a-z][\w-]*/(tcp|udp)\b", rf"{port}/\1", rest)
     words = rest.split(" ")
     for i, word in enumerate(words):
         flag, eq, _ = word.partition("=")
