@@ -90,6 +90,24 @@ def test_a_blocked_command_is_never_suggested(
     assert all(s.program != first for s in howto.suggest(question, index, store).suggestions)
 
 
+@pytest.mark.parametrize(
+    ("question", "caution"),
+    [
+        ("How do I kill a process by its name?", "stops processes"),
+        ("how much memory is free?", None),  # read-only: nothing to mind
+    ],
+)
+def test_a_command_that_changes_the_system_says_so(
+    small: tuple[PackageIndex, DocStore], question: str, caution: str | None
+) -> None:
+    index, store = small
+    first = howto.suggest(question, index, store).suggestions[0]
+    if caution is None:
+        assert first.verdict == "allow" and "Careful" not in first.line()
+    else:
+        assert first.verdict == "confirm" and f"Careful: {caution}" in first.line()
+
+
 def test_nothing_grounded_says_so_in_one_line(small: tuple[PackageIndex, DocStore]) -> None:
     index, store = small
     result = howto.suggest("how do I frobnicate the quux gizmo", index, store)
@@ -205,6 +223,20 @@ def test_a_unit_named_with_its_suffix_is_the_unit(
 ) -> None:
     index, _ = small
     assert howto.values(question, index).by_kind["unit"] == unit
+
+
+@pytest.mark.parametrize(
+    ("command", "parts"),
+    [
+        ("find /tmp -name core -print | xargs rm -f", ("find /tmp -name core -print", "| xargs rm -f")),
+        ("start-stop-daemon --stop --name food \\", ("start-stop-daemon --stop --name food", "\\")),
+        ("make && make install", ("make", "&& make install")),
+        ("ls -l", ("ls -l", "")),
+        ("grep 'a|b' file", ("grep 'a|b' file", "")),  # a bar inside a word is no pipe
+    ],
+)
+def test_options_go_to_the_first_program_of_a_command_line(command: str, parts: tuple[str, str]) -> None:
+    assert howto._own_part(command) == parts
 
 
 PASSWD = howto._Page(ManualHit("passwd", "passwd", "1", ("passwd",), "change user password", True, 1.0))

@@ -81,7 +81,14 @@ class AskResult:
             "lead": self.lead,
             "facts": [f.text for f in self.facts],
             "commands": [
-                {"command": s.command, "source": s.cite, "package": s.package, "installed": s.installed}
+                {
+                    "command": s.command,
+                    "source": s.cite,
+                    "package": s.package,
+                    "installed": s.installed,
+                    "verdict": s.verdict,
+                    "caution": s.caution,
+                }
                 for s in (self.howto.suggestions if self.howto else [])
             ],
             **{k: v for k, v in self.response.stats().items() if k != "first_token_ms"},

@@ -111,11 +111,13 @@ class Suggestion:
     detail: str  # the option or example text the command comes from ("" for the NAME line alone)
     score: float
     verdict: str = "allow"
+    caution: str = ""  # what the validator says it changes, when it would ask before running it ("stops processes")
 
     def line(self) -> str:
-        """The suggestion as one fact: the command, its source, what it does."""
+        """The suggestion as one fact: the command, its source, what it does, and what to mind before typing it."""
         what = _sentence(self.detail or self.summary).replace("`", "'")  # man pages quote `like this'
-        return f"`{self.command}` ({self.source()}): {what}"
+        careful = f" Careful: {self.caution.rstrip('.')}." if self.caution else ""
+        return f"`{self.command}` ({self.source()}): {what}{careful}"
 
     def source(self) -> str:
         """Where the suggestion comes from, for the answer: the page, and the package when not installed."""
@@ -473,15 +475,26 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         closest = max(closest, sim)
         if len(chosen) == 2:
             break
-    argv = [base]
+    # The options go to this page's program: before a pipe or a line's continuation in an example
+    # ("find ... -print | xargs rm"), not after the next program's words.
+    head, tail = _own_part(base)
+    argv = [head]
     for flag, value, _ in chosen:
         argv += [flag, value] if value else [flag]
     if base == program:  # the NAME line and options alone: the synopsis' place for what the question names
         argv += _slot_values(page.entries, program, " ".join(argv), named)
+    command = " ".join([*argv, tail]) if tail else " ".join(argv)
     if chosen:
         detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
-        return " ".join(argv), (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
-    return (" ".join(argv), *choice[1:])
+        return command, (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
+    return (command, *choice[1:])
+
+
+def _own_part(command: str) -> tuple[str, str]:
+    """A command line split where its first program's words end: ``find . -print | xargs rm`` ->
+    ("find . -print", "| xargs rm"); ("ls -l", "") when one program has them all."""
+    m = re.search(r"\s(?:\||\|\||&&|;|\\)(?:\s|$)", command)
+    return (command[: m.start()], command[m.start() + 1 :]) if m else (command, "")
 
 
 def _runs(command: str, program: str) -> bool:
@@ -521,13 +534,25 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
     for value, grounded, f in scored:
         if not grounded or value < ALSO * top or f.program in seen:
             continue
-        verdict = validate(f.command).verdict
-        if verdict == "block":
+        checked = validate(f.command)
+        if checked.verdict == "block":
             continue
         seen.add(f.program)
         m = f.manual
+        caution = "; ".join(checked.reasons) if checked.verdict == "confirm" else ""
         result.suggestions.append(
-            Suggestion(f.command, f.program, m.cite, m.package, f.installed, m.description, f.detail, value, verdict)
+            Suggestion(
+                f.command,
+                f.program,
+                m.cite,
+                m.package,
+                f.installed,
+                m.description,
+                f.detail,
+                value,
+                checked.verdict,
+                caution,
+            )
         )
         if len(result.suggestions) == limit:
             break
