@@ -239,6 +239,42 @@ def test_options_go_to_the_first_program_of_a_command_line(command: str, parts: 
     assert howto._own_part(command) == parts
 
 
+@pytest.mark.parametrize(
+    ("question", "user"),
+    [
+        ("recursively chown /srv/www to www-data", "www-data"),  # an account whose name is no word
+        ("run psql as the postgres user", "postgres"),  # "the X user" when X is an account here
+        ("give root a new password", "root"),
+        ("lock the account of user dave", "dave"),
+        ("restore the backup files", None),  # "backup" is an account too, but here a word
+        ("add a new user", None),
+    ],
+)
+def test_an_account_of_this_machine_is_a_user_value(
+    small: tuple[PackageIndex, DocStore], question: str, user: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, _ = small
+    fake = {"root": 0, "backup": 34, "www-data": 33, "postgres": 108, "nobody": 65534}
+    monkeypatch.setattr(howto, "accounts", lambda: fake)
+    monkeypatch.setattr(howto, "people_accounts", lambda: frozenset({"root", "www-data"}))
+    assert howto.values(question, index).by_kind.get("user") == user
+
+
+def test_an_example_s_account_is_replaced_by_the_user_the_question_names(small: tuple[PackageIndex, DocStore]) -> None:
+    index, _ = small
+    named = howto.values("recursively chown /srv/www to user alice", index)
+    assert howto._adapt("chown -hR root /u", named) == "chown -hR alice /srv/www"
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "has"),
+    [("chown -hR root /u", "-R", True), ("chown -hR root /u", "-v", False), ("journalctl --unit=x", "--unit", True),
+     ("ps --pid 1", "-p", False), ("find . -exec rm", "-e", True)],
+)  # fmt: skip
+def test_a_flag_already_given_alone_or_in_a_cluster_is_not_added_again(command: str, flag: str, has: bool) -> None:
+    assert howto._has(command, flag) is has
+
+
 PASSWD = howto._Page(ManualHit("passwd", "passwd", "1", ("passwd",), "change user password", True, 1.0))
 PASSWD.entries = [
     DocHit("passwd", "1", "option", "-e, --expire", "Immediately expire an account's password", (), 1.0, row=1),

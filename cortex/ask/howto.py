@@ -213,6 +213,9 @@ def values(question: str, index: PackageIndex) -> Values:
             take("unit", m.group(1))
     if m := re.search(r"\buser\s+([a-z_][a-z0-9_-]*)", q, re.I):
         take("user", m.group(1))
+    for word in re.findall(r"(?<![\w.@/-])[a-z_][a-z0-9_-]*(?![\w.@/-])", q.lower()):  # "chown ... to www-data",
+        if word in people_accounts() or (word in accounts() and re.search(rf"\b{word}\s+user\b", q.lower())):
+            take("user", word)  # "the postgres user": an account of this machine
     if m := re.search(r"\b([a-z_][a-z0-9_-]*)\s+group\b", q, re.I):
         take("group", m.group(1))
     for word in re.findall(r"[a-z][a-z0-9.+-]*[a-z0-9]", q.lower()):  # "restart nginx": a package with a service
@@ -233,6 +236,21 @@ def values(question: str, index: PackageIndex) -> Values:
         if re.search(r"\d|\.|/", low) or index.names_software(low):
             found.entities.append(word)
     return found
+
+
+@functools.cache
+def accounts() -> dict[str, int]:
+    """This machine's accounts and their uids (the user values a question or an example may name)."""
+    import pwd
+
+    return {p.pw_name: p.pw_uid for p in pwd.getpwall()}
+
+
+@functools.cache
+def people_accounts() -> frozenset[str]:
+    """The accounts whose name alone says it is one: root, people's (uid 1000 and up), and names no word has
+    (``www-data``, ``_apt``); not ``backup``, ``mail`` or ``list``, which a question uses as words."""
+    return frozenset(n for n, uid in accounts().items() if uid == 0 or 1000 <= uid < 65534 or re.search(r"[-_]", n))
 
 
 # Retrieval and scoring ---------------------------------------------------------------------------------------
@@ -375,6 +393,8 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
     for kind, pattern in VALUE_SHAPES.items():
         mine = iter(named.shaped.get(kind, ()))
         rest = re.sub(pattern, lambda m, mine=mine: next(mine, m.group(0)), rest)
+    if user := named.by_kind.get("user"):  # "chown -hR root /u": an account the example names is its user
+        rest = " ".join(user if w in people_accounts() else w for w in rest.split(" "))
     if port := named.by_kind.get("port"):  # "fuser telnet/tcp": a port by its service's name, and its protocol
         rest = re.sub(r"(?<![\w/.-])[a-z][\w-]*/(tcp|udp)\b", rf"{port}/\1", rest)
     words = rest.split(" ")
@@ -467,7 +487,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         if value in used:
             value = None  # a value the question names fills one place
         meant = sim >= max(OPTION_MEANT, closest)
-        if not flag or flag in base or (not gain - cover and not meant and (value is None or sim < VALUED_MEANT)):
+        if not flag or _has(base, flag) or (not gain - cover and not meant and (value is None or sim < VALUED_MEANT)):
             continue
         used.add(value or "")
         chosen.append((flag, value or (placeholder.upper() if placeholder else ""), e.text))
@@ -488,6 +508,13 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
         return command, (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
     return (command, *choice[1:])
+
+
+def _has(command: str, flag: str) -> bool:
+    """Whether a command line already gives ``flag``, alone or in a cluster of short ones (``-R`` in ``-hR``)."""
+    if re.fullmatch(r"-[A-Za-z0-9]", flag):
+        return any(re.fullmatch(rf"-[A-Za-z0-9]*{flag[1]}[A-Za-z0-9]*", w) for w in command.split())
+    return any(w == flag or w.startswith(f"{flag}=") for w in command.split())
 
 
 def _own_part(command: str) -> tuple[str, str]:
