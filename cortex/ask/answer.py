@@ -19,6 +19,9 @@
   a token for SmolLM2's tokenizer, room left for the answer) go into the user
   message. The system prompt is one constant string, byte for byte the same on
   every ask, so llama-server's prompt cache serves its prefix every time.
+  The messages end with the user's, for every provider: given the lead as the
+  start of its own reply (a prefill), the bundled model ends its turn or copies
+  the prompt, and not every provider takes one (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
