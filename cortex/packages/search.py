@@ -505,7 +505,8 @@ def candidates(request: str, index: PackageIndex) -> list[tuple[Package, dict[st
                 f[k] *= fit
         for k in list(f):
             f[k + DESCRIBED] = f[k] * described
-            f[k + LONG] = f[k] * long
+            if long:  # (a short request's @long signals are all 0: not written, a plan need not sum them)
+                f[k + LONG] = f[k] * long
     return found
 
 
