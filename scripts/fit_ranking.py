@@ -7,8 +7,10 @@ For every request of the training sets, the ranking's candidates and their featu
 (``cortex.packages.search.candidates``) are computed once; the weights are then those of a listwise softmax
 model (cross-entropy of the right packages among the candidates, L2-regularised), fitted by gradient descent.
 It prints the top-1 and top-5 accuracy of each training set and of the ``--check`` sets (not fitted on) with
-the old and the new weights; ``--write`` saves the new ones. Requests that name packages exactly, or that are
-lists ("tree and htop"), never reach the ranking and are skipped.
+the old and the new weights; ``--write`` saves the new ones. ``--only @long`` fits only the weights of that
+copy of the signals and keeps the others (how the ``@long`` weights were fitted, on the five description
+sets). Requests that name packages exactly, or that are lists ("tree and htop"), never reach the ranking and
+are skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from cortex.install.exact import exact_packages  # noqa: E402
 from cortex.packages.index import open_index  # noqa: E402
-from cortex.packages.search import DESCRIBED, SIGNALS, WEIGHTS, WEIGHTS_FILE, candidates  # noqa: E402
+from cortex.packages.search import DESCRIBED, LONG, SIGNALS, WEIGHTS, WEIGHTS_FILE, candidates  # noqa: E402
 
 L2 = 0.005
 STEPS = 3000
@@ -74,9 +76,9 @@ def accuracy(data, w: np.ndarray) -> dict[str, tuple[int, int, int]]:
 TEMPERATURE = 3.0  # a sharper softmax: closer to what counts, the first place
 
 
-def fit(data, w0: np.ndarray) -> np.ndarray:
+def fit(data, w0: np.ndarray, free: np.ndarray | None = None) -> np.ndarray:
     """Listwise softmax regression, L2-regularised towards the current weights (a new signal starts at 0), by
-    Adam."""
+    Adam; only the weights where ``free`` is true move, if given."""
     sizes: dict[str, int] = {}
     for name, _, _y in data:
         sizes[name] = sizes.get(name, 0) + 1
@@ -93,6 +95,8 @@ def fit(data, w0: np.ndarray) -> np.ndarray:
             q = np.where(y, p, 0.0)
             q /= q.sum()
             grad += weight * (x.T @ (p - q)) / len(sizes)
+        if free is not None:
+            grad = np.where(free, grad, 0.0)
         m = 0.9 * m + 0.1 * grad
         v = 0.999 * v + 0.001 * grad**2
         w -= 0.05 * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
@@ -104,13 +108,14 @@ def main() -> int:
     parser.add_argument("train", nargs="+", type=Path)
     parser.add_argument("--check", nargs="*", type=Path, default=[])
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--only", help="fit only the weights of signals with this suffix (e.g. @long), keep the rest")
     args = parser.parse_args()
     index = open_index()
-    names = sorted([*SIGNALS, *(k + DESCRIBED for k in SIGNALS)])
+    names = sorted([*SIGNALS, *(k + suffix for k in SIGNALS for suffix in (DESCRIBED, LONG))])
     train = dataset(args.train, index, names)
     check = dataset(args.check, index, names)
     old = np.array([WEIGHTS.get(k, 0.0) for k in names])
-    new = fit(train, old)
+    new = fit(train, old, np.array([k.endswith(args.only) for k in names]) if args.only else None)
     for label, data in (("train", train), ("check", check)):
         before, after = accuracy(data, old), accuracy(data, new)
         for name in sorted(after):
