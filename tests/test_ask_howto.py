@@ -198,6 +198,8 @@ JOURNALCTL_U = DocHit(
         ("unpack backup.tar.gz here", "tar -xzf foo.tar.gz", "tar -xzf backup.tar.gz"),
         ("unpack backup.tar.gz here", "unzip -l file.zip", "unzip -l file.zip"),  # not the same kind of file
         ("which process is using port 8080", "fuser telnet/tcp", "fuser 8080/tcp"),
+        ("which process is using port 8080", "kill 123 543", "kill 123 543"),  # a port is no PID
+        ("stop process 4321", "kill 123 543", "kill 4321 543"),
         ("who listens on udp port 53", "fuser -v ntp/udp", "fuser -v 53/udp"),
         ("who uses the ntp port", "fuser -v ntp/udp", "fuser -v ntp/udp"),  # no port number named
     ],

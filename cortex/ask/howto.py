@@ -226,8 +226,8 @@ def values(question: str, index: PackageIndex) -> Values:
             take("unit", pkg.service.removesuffix(".service") if pkg.service else word)
         elif pkg is not None and "package" not in found.by_kind and re.search(r"\bpackage\b", q, re.I):
             take("package", word)
-    for kind, pattern in VALUE_SHAPES.items():
-        found.shaped[kind] = [v.rstrip(".") for v in re.findall(pattern, q)]
+    for kind, pattern in VALUE_SHAPES.items():  # a port is a port: not the PID or count an example shows
+        found.shaped[kind] = [v.rstrip(".") for v in re.findall(pattern, q) if v != found.by_kind.get("port")]
     for word in re.findall(r"(?<![/\w])[\w][\w.@/-]*[\w]", q):
         low = word.lower()
         size = re.fullmatch(r"\d+(\.\d+)?[kmgt]?i?b?", low)
