@@ -102,6 +102,18 @@ def test_reasons_name_what_was_found():
     assert any("fork bomb" in r for r in validate(":(){ :|:& };:").reasons)
 
 
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("systemctl --host web1 restart nginx", "systemctl restart changes services"),
+        ("systemctl -M box --signal KILL kill nginx", "systemctl kill changes services"),
+        ("systemctl --image /tmp/os.raw --runtime set-property nginx CPUQuota=20%", "systemctl set-property changes"),
+    ],
+)
+def test_an_option_s_value_before_the_verb_is_not_taken_for_the_verb(command: str, reason: str) -> None:
+    assert any(reason in r for r in validate(command).reasons), validate(command).reasons
+
+
 SAFE_WORDS = ["ls", "echo", "cat", "grep", "-l", "-a", "--help", "foo", "./build", "x.txt", "1", "sudo", "apt"]
 SAFE_WORDS += ["install", "nginx", "rm", "-rf", "/", "~", "|", ";", "&&", "$(id)", "'", '"', "*", "-c", "sh"]
 
@@ -140,6 +152,7 @@ def test_download_piped_or_substituted_into_a_shell_is_always_blocked(fetch, url
 
 SYSTEM_TREES = ["/", "/etc", "/usr", "/boot", "/var", "/bin", "/lib", "/home", "/root", "~", "$HOME", "/usr/lib"]
 WRAPPERS = ["", "sudo ", "sudo -u root ", "env ", "nohup ", "timeout 5 ", "nice -n 5 ", "doas "]
+WRAPPERS += ["strace --output /tmp/trace.txt ", "strace --attach 1 ", "ltrace --output /tmp/t "]
 
 
 @settings(max_examples=200, deadline=None)

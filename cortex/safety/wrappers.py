@@ -46,8 +46,14 @@ WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
     "busybox": (frozenset(), 0),
     "toybox": (frozenset(), 0),
     "run0": (names("-u --user -g --group -D --chdir --setenv --property --unit --description"), 0),
-    "strace": (names("-o -p -e -s -a -b -I -O -S -u -E -P -X"), 0),
-    "ltrace": (names("-o -p -e -s -a -n -u"), 0),
+    "strace": (
+        names(
+            "-o -p -e -s -a -b -I -O -S -u -E -P -X --output --attach --trace --string-limit --columns --user --env"
+            " --trace-path --signal --status --detach-on --summary-sort-by --const-print-style --decode-fds"
+        ),
+        0,
+    ),
+    "ltrace": (names("-o -p -e -s -a -n -u --output --indent --align"), 0),
     "systemd-run": (names("-u --unit -p --property -E --setenv --uid --gid -M -H --slice --description"), 0),
     "runuser": (names("-u -g -G -s --user --group --shell"), 0),
     "flock": (names("-w -E --timeout --conflict-exit-code"), 1),
@@ -177,7 +183,7 @@ def unwrap(words: list[Word], depth: int = 0) -> Invocation:
             break
         if name == "watch":
             inv.wrappers.append(name)
-            args = _skip_options(rest, frozenset({"-n", "--interval", "-d"}), inv, name)
+            args = _skip_options(rest, frozenset({"-n", "--interval"}), inv, name)  # -d[=permanent]: no value apart
             if args:
                 joined = " ".join(w.raw for w in args)
                 inv.strings.append(Word(joined, [joined], joined))

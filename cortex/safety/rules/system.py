@@ -119,6 +119,12 @@ SYSTEMCTL_READ = names(
     "status show cat list-units list-unit-files list-timers list-sockets list-dependencies list-jobs is-active "
     "is-enabled is-failed is-system-running get-default help --version --failed"
 )
+# systemctl's options that take a value apart ("--host web1 restart nginx" restarts nginx), from systemctl(1)
+SYSTEMCTL_VALUED = names(
+    "-t --type -p --property -n --lines -H --host -M --machine -s --signal -o --output --root --image --state"
+    " --kill-whom --job-mode --preset-mode --what --timestamp --message --boot-loader-entry --boot-loader-menu"
+    " --reboot-argument --check-inhibitors --legend -P --drop-in --image-policy --kill-value"
+)
 SYSTEMCTL_POWER = names("poweroff reboot halt kexec emergency rescue isolate suspend hibernate")
 
 
@@ -146,7 +152,7 @@ def lost_units(state: State) -> list[Finding]:
 
 @rule("systemctl")
 def systemctl(ctx: Context) -> list[Finding]:
-    _, operands = split_options(ctx.args, frozenset({"-t", "--type", "-p", "--property", "-n", "--lines", "-H"}))
+    _, operands = split_options(ctx.args, SYSTEMCTL_VALUED)
     verb = operands[0].text if operands else "list-units"
     if verb in SYSTEMCTL_READ:
         return []
