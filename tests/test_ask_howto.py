@@ -4,6 +4,7 @@ package; a blocked one is never suggested; when nothing grounds an answer it say
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -172,6 +173,7 @@ def test_only_synopsis_lines_that_are_commands_become_invocations(synopsis: str,
         ("convert unix timestamp 1700000000 to a date", "date --date='@2147483647'", "date --date='@1700000000'"),
         ("what is keeping /mnt/data busy", "findmnt --mountpoint /mnt/foo", "findmnt --mountpoint /mnt/data"),
         ("big files under /var and /srv", "find /tmp /home -size +100M", "find /var /srv -size +100M"),
+        ("big files under /var", "find /tmp /home -size +100M", "find /var -size +100M"),  # not the example's /home
         ("show the page size", "getconf PAGESIZE", "getconf PAGESIZE"),  # nothing to replace
         ("files under /var", "du -sh 2048", "du -sh 2048"),  # a number, but the question names none
     ],
@@ -199,7 +201,8 @@ JOURNALCTL_U = DocHit(
         ("unpack backup.tar.gz here", "unzip -l file.zip", "unzip -l file.zip"),  # not the same kind of file
         ("which process is using port 8080", "fuser telnet/tcp", "fuser 8080/tcp"),
         ("which process is using port 8080", "kill 123 543", "kill 123 543"),  # a port is no PID
-        ("stop process 4321", "kill 123 543", "kill 4321 543"),
+        ("stop process 4321", "kill 123 543 2341", "kill 4321"),  # the example's other PIDs are not the user's
+        ("kill 4321 and 4322", "kill 123 543 2341", "kill 4321 4322"),
         ("who listens on udp port 53", "fuser -v ntp/udp", "fuser -v 53/udp"),
         ("who uses the ntp port", "fuser -v ntp/udp", "fuser -v ntp/udp"),  # no port number named
     ],
@@ -415,3 +418,57 @@ def test_a_store_of_an_older_layout_is_parsed_again(
     assert before > 0
     monkeypatch.setattr(docs, "SCHEMA_VERSION", docs.SCHEMA_VERSION + 1)
     assert open_store(config, Installed()).count() == before
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("send SIGHUP to pid 1234", {"pid": "1234", "signal": "SIGHUP"}),
+        ("strace process 999 to see which files it opens", {"pid": "999"}),
+        ("lock the account tmpuser, dont delete it", {"user": "tmpuser"}),
+        ("lock the account of user dave", {"user": "dave"}),  # "account of" names no one
+        ("kill the process by its name", {}),
+        ("why does sigterm not stop it", {"signal": "SIGTERM"}),
+    ],
+)
+def test_pids_signals_and_accounts_are_values(
+    small: tuple[PackageIndex, DocStore], question: str, named: dict[str, str]
+) -> None:
+    index, _ = small
+    found = howto.values(question, index).by_kind
+    assert {k: v for k, v in found.items() if k in ("pid", "signal", "user")} == named
+
+
+@pytest.mark.parametrize(
+    ("question", "words"),
+    [
+        ("lock the account tmpuser, dont delete it", {"delete", "dont"}),
+        ("add 10.0.0.2/24 to eth1 (doesnt need to survive reboot)", {"survive", "doesnt"}),
+        ("remove the package but do not purge its config", {"purge", "do"}),
+        ("delete old files in /tmp", set()),
+    ],
+)
+def test_what_a_question_says_not_to_do_is_not_asked_for(question: str, words: set[str]) -> None:
+    assert howto.negated(question) == words
+
+
+@pytest.mark.parametrize(
+    ("line", "flags", "place"),
+    [
+        ("usermod [options] LOGIN", ["-L"], 1),
+        ("grep [OPTION...] PATTERNS [FILE...]", ["-r", "-l"], 1),
+        ("docker logs [OPTIONS] CONTAINER", ["-f"], 2),
+        ("mount -a [-fFnrsvw] [-t fstype] [-O optlist]", ["-t"], 2),
+        ("find [-H] [-L] [-P] [-D debugopts] [starting-point...] [expression]", ["-mtime"], None),  # after paths
+        ("passwd LOGIN", ["-e"], None),
+    ],
+)
+def test_options_go_where_the_synopsis_puts_them(line: str, flags: list[str], place: int | None) -> None:
+    assert howto._option_place(line, flags) == place
+
+
+def test_a_signal_and_a_pid_make_one_kill_command_with_its_options_first(small: tuple[PackageIndex, DocStore]) -> None:
+    index, store = small
+    first = howto.suggest("send SIGHUP to pid 1234", index, store).suggestions[0]
+    assert first.program == "kill"
+    assert re.fullmatch(r"kill (-s|--signal) SIGHUP 1234", first.command), first.command

@@ -64,6 +64,8 @@ PLACEHOLDERS = {
     "user": ("USER", "LOGIN", "USERNAME", "NEW_LOGIN"),
     "group": ("GROUP", "GROUPS", "GROUPNAME"),
     "port": ("PORT",),
+    "pid": ("PID", "PIDS", "PROCESS_ID"),
+    "signal": ("SIGNAL", "SIG"),
     "path": ("FILE", "PATH", "DIR", "DIRECTORY", "FILENAME", "ARCHIVE", "DEVICE", "MOUNTPOINT", "FILES"),
     "host": ("HOST", "HOSTNAME", "DESTINATION", "ADDRESS"),
     "package": ("PACKAGE", "PACKAGES", "PKG", "PACKAGE-NAME", "PACKAGE_NAME"),
@@ -95,6 +97,7 @@ VALUE_SHAPES = {  # values an example uses that the question's own replace
     "path": r"(?<![\w/.~=@-])/[\w.@%+-]+(?:/[\w.@%+*-]*)*",
     "number": r"(?<![\w.:/-])\d{2,}(?![\w.:/])",
 }
+NEGATION = re.compile(r"\b(?:don'?t|do not|doesn'?t|does not|never)\s+((?:need|want|have)\s+to\s+)?(\w+)", re.I)
 NOT_VALUES = STOP_WORDS | {"systemd", "account", "accounts", "primary", "every"}  # "the user when ..." names no one
 
 
@@ -211,8 +214,12 @@ def values(question: str, index: PackageIndex) -> Values:
     ):
         if m := re.search(pattern, q, re.I):
             take("unit", m.group(1))
-    if m := re.search(r"\buser\s+([a-z_][a-z0-9_-]*)", q, re.I):
+    for m in re.finditer(r"\b(?:user|account|login)\s+([a-z_][a-z0-9_-]*)", q, re.I):  # not "account of"
         take("user", m.group(1))
+    if m := re.search(r"\b(?:pid|process)\s+(\d+)\b", q, re.I):
+        take("pid", m.group(1))
+    if m := re.search(r"\bsig(?:hup|int|quit|kill|term|usr1|usr2|stop|cont|alrm|chld|winch)\b", q, re.I):
+        take("signal", m.group(0).upper())
     for word in re.findall(r"(?<![\w.@/-])[a-z_][a-z0-9_-]*(?![\w.@/-])", q.lower()):  # "chown ... to www-data",
         if word in people_accounts() or (word in accounts() and re.search(rf"\b{word}\s+user\b", q.lower())):
             take("user", word)  # "the postgres user": an account of this machine
@@ -261,9 +268,10 @@ def question_query(question: str, index: PackageIndex, named: Values, store: Doc
     rare it is in the documentation (NAME lines and installed pages' entries): "see" and "much" are
     everywhere there, "memory" is not."""
     query = build_query(question, join=True)
-    keep = [i for i, g in enumerate(query.groups) if g[0] not in ASKING and g[0] not in named.words]
+    unwanted = named.words | ASKING | negated(question)
+    keep = [i for i, g in enumerate(query.groups) if g[0] not in unwanted]
     query.groups = [query.groups[i] for i in keep]
-    query.words = [w for w in query.words if w not in ASKING and w not in named.words]
+    query.words = [w for w in query.words if w not in unwanted]
     query.terms = list(dict.fromkeys(t for g in query.groups for t in g))
     total = index.manual_count() + (store.count() if store else 0)
 
@@ -271,6 +279,15 @@ def question_query(question: str, index: PackageIndex, named: Values, store: Doc
         return index.manual_count(fts) + (store.count(fts) if store else 0)
 
     return weigh(query, index, counts, total)
+
+
+def negated(question: str) -> set[str]:
+    """The words a question says not to do: "lock the account, don't delete it" asks for no deletion, and
+    "doesnt need to survive reboot" for no persistence."""
+    out: set[str] = set()
+    for m in NEGATION.finditer(question):
+        out.update({m.group(2).lower(), m.group(0).split()[0].lower().replace("'", "")})
+    return out
 
 
 def _covered(query: Query, text: str) -> set[int]:
@@ -383,6 +400,20 @@ def _usage(line: str) -> str:
     return " ".join(words)
 
 
+def _option_place(line: str, flags: list[str]) -> int | None:
+    """How many of a synopsis line's words (:func:`_usage`'s) come before the options ``flags``: 1 for
+    ``usermod [options] LOGIN``, ``grep [OPTION...] PATTERNS [FILE...]`` or ``-L`` in ``mkswap [-L label] device``;
+    None when the line has no place for them (``find [-H] [-L] [starting-point...] [expression]``: ``-mtime`` is
+    part of the expression, after the paths)."""
+    for m in re.finditer(r"\[\s*([^\[\]]*)\]", line):
+        group = m.group(1)
+        generic = re.match(r"options?\b|option\.\.\.", group, re.I)
+        names = set(re.findall(r"(?<![\w-])--?[\w-]+", group)) if group.startswith("-") else set()
+        if generic or names & set(flags):
+            return max(1, len(_usage(line[: m.start()]).split()))
+    return None
+
+
 def _adapt(example: str, named: Values, places: dict[str, str] | None = None) -> str:
     """An example with its own values replaced by those the question names, kind for kind, in order:
     ``date --date='@2147483647'`` for "timestamp 1700000000" -> ``date --date='@1700000000'``; an option's
@@ -393,6 +424,7 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
     for kind, pattern in VALUE_SHAPES.items():
         mine = iter(named.shaped.get(kind, ()))
         rest = re.sub(pattern, lambda m, mine=mine: next(mine, m.group(0)), rest)
+        rest = _without_surplus(rest, pattern, named.shaped.get(kind, []))
     if user := named.by_kind.get("user"):  # "chown -hR root /u": an account the example names is its user
         rest = " ".join(user if w in people_accounts() else w for w in rest.split(" "))
     if port := named.by_kind.get("port"):  # "fuser telnet/tcp": a port by its service's name, and its protocol
@@ -410,6 +442,22 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
             if same and same[0] not in words:
                 words[i] = same[0]
     return f"{head} {' '.join(words)}".strip()
+
+
+def _without_surplus(command: str, pattern: str, mine: list[str]) -> str:
+    """An example's list of values of one shape, once the question's took its first places, without the
+    example's own after them: ``kill 4321 543 2341 3453`` for "process 4321" is ``kill 4321``, not four PIDs."""
+    words = command.split(" ")
+    shaped = [bool(re.fullmatch(pattern, w)) for w in words]
+    out = []
+    for i, word in enumerate(words):
+        run_start = i
+        while run_start > 0 and shaped[run_start - 1]:
+            run_start -= 1
+        if shaped[i] and word not in mine and any(w in mine for w in words[run_start:i]):
+            continue
+        out.append(word)
+    return " ".join(out)
 
 
 def _places(entries: list[DocHit]) -> dict[str, str]:
@@ -446,6 +494,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     entry that covers most of the question and is closest to it, with the options that add what it lacks."""
     best: tuple[float, int, float] = (_share(query, name_cover), -1, 0.0)
     choice: tuple[str, str, set[int], float] = (program, "", name_cover, 0.0)
+    usage = ""  # the synopsis line the command comes from, if it does
     options = []
     places = _places(page.entries)
     for e in page.entries:
@@ -470,6 +519,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
         if rank > best:
             best, choice = rank, (command, e.text if e.kind != "usage" else "", cover, sim)
+            usage = e.tag if e.kind == "usage" else ""
     # Options: those that cover what nothing else did, say what was asked, or take a value the question names;
     # at most two.
     chosen: list[tuple[str, str, str]] = []
@@ -498,9 +548,12 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     # The options go to this page's program: before a pipe or a line's continuation in an example
     # ("find ... -print | xargs rm"), not after the next program's words.
     head, tail = _own_part(base)
-    argv = [head]
-    for flag, value, _ in chosen:
-        argv += [flag, value] if value else [flag]
+    flags = [word for flag, value, _ in chosen for word in ((flag, value) if value else (flag,))]
+    words = head.split(" ")
+    lines = [usage] if usage else [e.tag for e in page.entries if e.kind == "usage" and _runs(e.tag, program)]
+    place = next((at for line in lines if (at := _option_place(line, [f for f, _, _ in chosen])) is not None), None)
+    at = len(words) if place is None else min(place, len(words))
+    argv = [" ".join(words[:at]), *flags, *words[at:]]
     if base == program:  # the NAME line and options alone: the synopsis' place for what the question names
         argv += _slot_values(page.entries, program, " ".join(argv), named)
     command = " ".join([*argv, tail]) if tail else " ".join(argv)
