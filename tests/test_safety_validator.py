@@ -153,6 +153,7 @@ def test_download_piped_or_substituted_into_a_shell_is_always_blocked(fetch, url
 SYSTEM_TREES = ["/", "/etc", "/usr", "/boot", "/var", "/bin", "/lib", "/home", "/root", "~", "$HOME", "/usr/lib"]
 WRAPPERS = ["", "sudo ", "sudo -u root ", "env ", "nohup ", "timeout 5 ", "nice -n 5 ", "doas "]
 WRAPPERS += ["strace --output /tmp/trace.txt ", "strace --attach 1 ", "ltrace --output /tmp/t "]
+WRAPPERS += ["unshare -r ", "fakeroot ", "valgrind ", "sudo --user root ", "time -f %e ", "nsenter -t 1 -m "]
 
 
 @settings(max_examples=200, deadline=None)

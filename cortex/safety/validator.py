@@ -10,6 +10,7 @@ same way, recursively. What cannot be parsed is blocked.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 
@@ -35,7 +36,7 @@ from cortex.safety.rules import (  # noqa: F401  (register rules)
 )
 from cortex.safety.shell import PARAM, Command, ParseFailure, Word, parse, simple
 from cortex.safety.verdict import Finding, Verdict
-from cortex.safety.wrappers import unwrap
+from cortex.safety.wrappers import base, unwrap
 
 SEARCHERS = frozenset({"grep", "egrep", "fgrep", "zgrep", "rg", "ag", "ack", "locate", "man", "apropos", "whatis"})
 MAX_DEPTH = 6
@@ -151,6 +152,25 @@ def _hidden_program(w: Word) -> list[Finding]:
     return []
 
 
+def _carried(cmd: Command, ctx: Context, words: list[Word], name: str, state: State) -> list[Finding]:
+    """What an unknown program may run for its arguments: many programs run a command given after their own
+    options (``unshare -r``, ``nsenter -t 1 -m``, ``valgrind``, ``fakeroot``, ``gdb --args``, an option's value
+    the wrapper table does not know). The arguments from each program with a rule on, and a string after
+    ``-c``, are judged as the command they would be; what blocks there blocks here."""
+    out: list[Finding] = []
+    for i, w in enumerate(words[1:], 1):
+        if canonical(base(w.text)) in RULES:
+            found = _check_command(dataclasses.replace(cmd, words=words[i:], redirects=[]), state)
+        elif words[i - 1].text in ("-c", "--command") and " " in w.text:
+            found = ctx.string_code(w, name)
+        else:
+            continue
+        blocks = [f for f in found if f.level == "block"]
+        if blocks:
+            return [dataclasses.replace(f, reason=f"{name} may run it: {f.reason}") for f in blocks]
+    return out
+
+
 def _check_command(cmd: Command, state: State) -> list[Finding]:
     inv = unwrap(cmd.words)
     ctx = Context(cmd, inv, state)
@@ -183,6 +203,7 @@ def _check_command(cmd: Command, state: State) -> list[Finding]:
     if fn is not None:
         out += fn(ctx)
     elif name not in READ_ONLY and not cmd.context.startswith("function:"):
+        out += _carried(cmd, ctx, inv.words, base(cmd.words[0].text), state)
         out.append(confirm(f"{name} may change the system (not known to be read-only)"))
     if inv.as_root and not any(f.level == "block" for f in out) and (fn is not None or name not in READ_ONLY):
         out.append(confirm("runs as root"))
