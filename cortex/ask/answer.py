@@ -222,15 +222,16 @@ def answer(
         except PackageIndexError:
             index = None  # package facts then come from dpkg-query and apt-cache alone
     howto = None
+    provider = provider or get_provider(config=config)
     if index is not None and not could_lead(question):  # a how-to: its facts are read meanwhile
         with Meanwhile(gather, question, index) as gathering:
-            howto = suggest_commands(question, config, index)
+            howto = suggest_commands(question, config, index, provider)
             facts = gathering.result()
     else:
         facts = gather(question, index=index)
     lead = lead_sentence(question, facts)
     if not lead and index is not None:
-        howto = howto if howto is not None else suggest_commands(question, config, index)
+        howto = howto if howto is not None else suggest_commands(question, config, index, provider)
         if howto.grounded or _subject(question, facts) is None:  # a subject's facts still let the model explain
             lead = howto.text()
         facts = [*(Fact("howto", s.line(), {"command": s.command}, 0) for s in howto.suggestions), *facts]
@@ -239,7 +240,6 @@ def answer(
     # The answer gets what it asked for, but never more than half of what the context has left.
     max_tokens = max(min(max_tokens, config["llm.max_tokens_per_request"], room // 2), 1)
     used = fit_facts(facts, room - max_tokens)
-    provider = provider or get_provider(config=config)
     options = Options(max_tokens=max_tokens, temperature=0.2)
     response = provider.prompt(build_messages(question, used, lead), options)
     truths = [lead, *(f.text for f in used)] if lead else [f.text for f in used]
@@ -248,10 +248,15 @@ def answer(
     return AskResult(question=question, lead=lead, response=response, facts=used, howto=howto)
 
 
-def suggest_commands(question: str, config: Any, index: PackageIndex) -> HowTo:
+def suggest_commands(question: str, config: Any, index: PackageIndex, provider: Provider | None = None) -> HowTo:
     """The grounded commands for a how-to question, from this machine's documentation (kept in step with
-    dpkg's status)."""
+    dpkg's status), after those a model larger than the bundled one proposes and this machine verifies
+    (:mod:`cortex.ask.proposals`)."""
     from cortex.ask.docs import open_store
     from cortex.ask.howto import suggest
+    from cortex.ask.proposals import propose, proposes, with_proposals
 
-    return suggest(question, index, open_store(config, index))
+    found = suggest(question, index, open_store(config, index))
+    if provider is not None and proposes(provider, config):
+        return with_proposals(found, propose(question, provider, index))
+    return found
