@@ -432,6 +432,14 @@ def editor(ctx: Context) -> list[Finding]:
     return out or [confirm(f"{ctx.inv.name} edits files")]
 
 
+# GNU parallel's options that take a value apart (parallel(1))
+PARALLEL_VALUED = names(
+    "-j --jobs -P --max-procs -S --sshlogin --joblog --results --res -a --arg-file --delay --timeout --retries -N"
+    " -n --max-args --colsep -C -d --delimiter -I -E --tmpdir --workdir --wd --basefile --bf -L --max-lines"
+    " --memfree --load --tag-string --tagstring"
+)
+
+
 @rule("parallel")
 def parallel(ctx: Context) -> list[Finding]:
     """GNU parallel runs its command once per argument after ':::' ({} marks where the argument goes)."""
@@ -439,7 +447,10 @@ def parallel(ctx: Context) -> list[Finding]:
     if ":::" not in texts:
         return [confirm("parallel runs a command for each line of its input")]
     cut = texts.index(":::")
-    command = [w for w in ctx.args[:cut] if not w.text.startswith("-")]
+    start = 0  # parallel's own options come first; the command keeps its own ("rm -rf {}")
+    while start < cut and texts[start].startswith("-"):
+        start += 2 if texts[start] in PARALLEL_VALUED else 1
+    command = list(ctx.args[start:cut])
     out: list[Finding] = []
     for arg in ctx.args[cut + 1 :]:
         if arg.text in (":::", "::::"):
