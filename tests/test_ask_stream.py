@@ -24,7 +24,7 @@ TRUTHS = [NOT_INSTALLED, MEMORY, INSTALLED, "This machine has 2 CPUs (2 cores)."
 WORDS = (
     "nginx is a debian package not installed on this machine no yes it the this answer user provides as an ai lie "
     "false wrong true isn't has have 16 GB 23.5 GiB 4 cores git running web server serves pages and but run try "
-    "docker.io Nginx It This The"
+    "docker.io Nginx It This The user's"
 )
 PLAIN = WORDS.split()
 COMMANDS = ["`ls -l`", "`frobnicate -x`", "`sudo nosuchtool`", "`ss -tlnp`"]
@@ -142,6 +142,21 @@ def test_an_echo_of_the_lead_is_held_while_it_copies_the_lead_and_dropped() -> N
     assert filtered(["This machine has room for more services."], MEMORY, []) == (
         "This machine has room for more services."
     )
+
+
+def test_a_sentence_printed_once_is_not_printed_again() -> None:
+    reply = "It sends a signal to the process. It is fast. It sends a signal to the process. Done now."
+    assert filtered(as_tokens(reply), "", []) == "It sends a signal to the process. It is fast. Done now."
+    assert filtered(list(reply), "", []) == filtered([reply], "", [])
+    # held while it copies the earlier sentence, printed in full once it goes elsewhere
+    assert filtered(["It sends a signal. It sends a message too."], "", []) == (
+        "It sends a signal. It sends a message too."
+    )
+
+
+def test_talk_about_the_user_s_answer_is_dropped() -> None:
+    reply = "The user's answer is: kill it. The user’s question was odd. The user's home holds the files."
+    assert filtered(as_tokens(reply), "", []) == "The user's home holds the files."
 
 
 def test_a_command_is_held_to_its_closing_backtick() -> None:

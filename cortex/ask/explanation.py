@@ -40,6 +40,7 @@ INSTALLED = re.compile(r"\b(is|are|was|been)\s+(already\s+|now\s+)?(installed|ru
 NOT_INSTALLED = re.compile(r"(\bnot|n't|\bnever)\s+(\w+\s+)?(installed|running|active)\b")
 AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(gib|gb|mib|mb|tib|tb|cpus?|cores?)\b")
 UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "tib": "bytes", "tb": "bytes"}
+REPEAT_MIN = 3  # words: a sentence printed whole this long is not printed again (small models loop)
 ECHO_MIN = 15  # characters: a shorter piece of the lead ("Nginx.") is not an echo
 
 # Words that may come before a pattern and go with it: "It has [16 GB]", "Nginx [is installed]", "Run [`x`]".
@@ -138,7 +139,9 @@ TALK: list[list[Slot]] = [
     [(OneOf("this the that my your"), False), (OneOf("answer response question explanation summary"), False)],
     [(OneOf("as"), False), (OneOf("an"), False), (OneOf("ai"), False)],
     [(OneOf("the"), False), (OneOf("user assistant"), False), (OneOf("also is"), True), (OneOf(TALK_VERBS), False)],
-]
+    [(OneOf("the this that your"), False), (OneOf("user's user’s assistant's assistant’s"), False),
+     (OneOf("answer response question request explanation input message"), False)],
+]  # fmt: skip
 DOUBT: list[list[Slot]] = [
     [(OneOf("lie lies lying false incorrect wrong mistake mistaken"), False)],
     [(OneOf("not"), False), (OneOf("true"), False)],
@@ -200,6 +203,7 @@ class ExplanationFilter:
         self.shown = 0  # characters of the current sentence printed (or decided)
         self.cut = ""  # "dropped" (the whole current sentence) or "closed" (early, with a full stop)
         self.started = False  # something of the explanation was printed
+        self.sentences: list[list[str]] = []  # those printed whole, as words: a sentence again is an echo too
 
     # What a completed pattern means ------------------------------------------------------------------------
 
@@ -221,29 +225,29 @@ class ExplanationFilter:
             self.known.get(family) and not numbers <= self.known[family] for family, numbers in _amounts(said).items()
         )
 
-    def _echo(self, ws: list[Word], i: int) -> Iterator[tuple[str, int]]:
-        """The lead, word for word (as its letters and digits), from word ``i``."""
+    def _echo(self, ws: list[Word], i: int, lead: list[str]) -> Iterator[tuple[str, int]]:
+        """``lead`` (the lead's words, or a sentence's already printed), word for word (as its letters and
+        digits), from word ``i``."""
         at, k = 0, i
-        while at < len(self.lead_words):
+        while at < len(lead):
             if k == len(ws):
                 yield PARTIAL, -1
                 return
             parts = _norm(ws[k].raw).split()
             if not ws[k].complete:  # may it still become the lead's next words?
                 n = at + len(parts) - 1
-                lead = self.lead_words
                 if parts and n < len(lead) and lead[at:n] == parts[:-1] and lead[n].startswith(parts[-1]):
                     yield PARTIAL, -1
                 return
-            if not parts or self.lead_words[at : at + len(parts)] != parts:
+            if not parts or lead[at : at + len(parts)] != parts:
                 return
             at, k = at + len(parts), k + 1
         yield FULL, k
 
     def _offences(self, ws: list[Word], i: int, text: str) -> Iterator[tuple[str, int]]:
         """Every match of a rule's pattern from word ``i`` (FULL only when the rule holds for it)."""
-        if self.lead_words:
-            yield from self._echo(ws, i)
+        for lead in (self.lead_words, *self.sentences) if self.lead_words else self.sentences:
+            yield from self._echo(ws, i, lead)
         for slots in (*TALK, *DOUBT):
             yield from _slots(slots, ws, i)
         for slots, contradicts in self.claims:
@@ -324,6 +328,8 @@ class ExplanationFilter:
         if final:
             if said and len(said) >= ECHO_MIN and said in self.lead_norm:
                 return ""  # the whole sentence is a piece of the lead
+            if len(said.split()) >= REPEAT_MIN:  # printed whole (a sentence cut short returned above)
+                self.sentences.append(said.split())
             return self._emit(text[self.shown :], len(text))
         if self.lead_norm and said in self.lead_norm:
             return ""  # held whole while it is a piece of the lead: it may turn out to be nothing else
