@@ -4,13 +4,14 @@ nothing printed is taken back.
 The rules (what the explanation may not say):
 
 * **echo**: the lead again, inside a sentence, or a whole sentence that is a piece of the lead (15
-  characters or more); small models like to repeat it;
+  characters or more), or a sentence of three words or more already printed; small models like to repeat;
 * **doubt**: "lie", "false", "wrong", "not true"... about the facts;
 * **contradiction**: "X is installed" (or running, active) where a fact says X is not, or the reverse;
 * **amount**: an amount of memory, disk or CPUs that no fact has;
 * **ungrounded command**: a command in backticks that is neither on this machine nor among the grounded
   suggestions (:func:`ungrounded`);
-* **talk about the conversation**: "The user provides...", "This answer is...", "As an AI...".
+* **talk about the conversation**: "The user provides...", "This answer is...", "The user's answer...",
+  "As an AI...".
 
 Each rule is a short pattern of words, which may follow up to two lead-in words ("It has 16 GB", "Nginx is
 installed", "Run `x`"). A word is printed as soon as no pattern can begin at it (or at a word still held
