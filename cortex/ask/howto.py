@@ -447,14 +447,14 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
 def _without_surplus(command: str, pattern: str, mine: list[str]) -> str:
     """An example's list of values of one shape, once the question's took its first places, without the
     example's own after them: ``kill 4321 543 2341 3453`` for "process 4321" is ``kill 4321``, not four PIDs."""
-    words = command.split(" ")
-    shaped = [bool(re.fullmatch(pattern, w)) for w in words]
-    out = []
-    for i, word in enumerate(words):
-        run_start = i
-        while run_start > 0 and shaped[run_start - 1]:
-            run_start -= 1
-        if shaped[i] and word not in mine and any(w in mine for w in words[run_start:i]):
+    out: list[str] = []
+    taken = False  # the run of such values so far holds one of the question's
+    for word in command.split(" "):
+        if not re.fullmatch(pattern, word):
+            taken = False
+        elif word in mine:
+            taken = True
+        elif taken:
             continue
         out.append(word)
     return " ".join(out)
@@ -548,12 +548,15 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     # The options go to this page's program: before a pipe or a line's continuation in an example
     # ("find ... -print | xargs rm"), not after the next program's words.
     head, tail = _own_part(base)
-    flags = [word for flag, value, _ in chosen for word in ((flag, value) if value else (flag,))]
-    words = head.split(" ")
-    lines = [usage] if usage else [e.tag for e in page.entries if e.kind == "usage" and _runs(e.tag, program)]
-    place = next((at for line in lines if (at := _option_place(line, [f for f, _, _ in chosen])) is not None), None)
-    at = len(words) if place is None else min(place, len(words))
-    argv = [" ".join(words[:at]), *flags, *words[at:]]
+    argv = [head]
+    if chosen:  # where the synopsis puts options, else after the line's own words
+        flags = [word for flag, value, _ in chosen for word in ((flag, value) if value else (flag,))]
+        words = head.split(" ")
+        lines = [usage] if usage else [e.tag for e in page.entries if e.kind == "usage" and _runs(e.tag, program)]
+        names = [flag for flag, _, _ in chosen]
+        place = next((at for line in lines if (at := _option_place(line, names)) is not None), None)
+        at = len(words) if place is None else min(place, len(words))
+        argv = [" ".join(words[:at]), *flags, *words[at:]]
     if base == program:  # the NAME line and options alone: the synopsis' place for what the question names
         argv += _slot_values(page.entries, program, " ".join(argv), named)
     command = " ".join([*argv, tail]) if tail else " ".join(argv)

@@ -157,7 +157,6 @@ def _carried(cmd: Command, ctx: Context, words: list[Word], name: str, state: St
     options (``unshare -r``, ``nsenter -t 1 -m``, ``valgrind``, ``fakeroot``, ``gdb --args``, an option's value
     the wrapper table does not know). The arguments from each program with a rule on, and a string after
     ``-c``, are judged as the command they would be; what blocks there blocks here."""
-    out: list[Finding] = []
     for i, w in enumerate(words[1:], 1):
         if canonical(base(w.text)) in RULES:
             found = _check_command(dataclasses.replace(cmd, words=words[i:], redirects=[]), state)
@@ -168,7 +167,7 @@ def _carried(cmd: Command, ctx: Context, words: list[Word], name: str, state: St
         blocks = [f for f in found if f.level == "block"]
         if blocks:
             return [dataclasses.replace(f, reason=f"{name} may run it: {f.reason}") for f in blocks]
-    return out
+    return []
 
 
 def _check_command(cmd: Command, state: State) -> list[Finding]:
