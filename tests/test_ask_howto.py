@@ -18,6 +18,7 @@ from cortex.ask.docs import DocHit, DocStore, open_store
 from cortex.ask.facts import gather
 from cortex.config import Config, load_config
 from cortex.packages.index import ManualHit, PackageIndex
+from cortex.packages.search import build_query
 from cortex.providers.fake import FakeProvider
 from cortex.safety import validator
 from cortex.safety.verdict import Verdict
@@ -472,3 +473,44 @@ def test_a_signal_and_a_pid_make_one_kill_command_with_its_options_first(small: 
     first = howto.suggest("send SIGHUP to pid 1234", index, store).suggestions[0]
     assert first.program == "kill"
     assert re.fullmatch(r"kill (-s|--signal) SIGHUP 1234", first.command), first.command
+
+
+def _concepts(question: str, text: str) -> tuple[set[str], set[str]]:
+    query = build_query(question, join=True)
+    query.unwanted = howto.without(question, query)
+    covered, against = howto._coverage(query, text)
+    return {query.groups[i][0] for i in covered}, {query.groups[i][0] for i in against}
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "covered", "against"),
+    [  # an option that does the opposite of what was asked
+        ("hold linux-image-amd64", "--ignore-hold Ignore package holds; this causes apt-get to ignore a hold", set(),
+         {"hold"}),
+        ("create a user with a home directory", "--no-create-home Do not create the home directory", set(),
+         {"create", "home", "directory"}),
+        ("show the journal", "--no-pager Do not pipe output into a pager.", set(), set()),
+        # ...is what was asked when the question asks to be without it
+        ("create system user prometheus, no home dir", "-M Do not create the user's home directory, even if set",
+         {"create", "user", "home"}, set()),
+        ("show the journal without the pager", "--no-pager Do not pipe output into a pager.", {"pager"}, set()),
+        ("prevent linux-image-amd64 from being upgraded", "--no-upgrade Do not upgrade packages", {"upgraded"}, set()),
+        # a later sentence qualifies what the first one does
+        ("reload nginx config", "reload PATTERN Asks units to reload their configuration. Note that this reloads "
+         "the service's configuration, not the unit configuration file.", {"reload", "config"}, set()),
+    ],
+)  # fmt: skip
+def test_an_entry_that_says_it_does_not_do_what_was_asked_contradicts_it(
+    question: str, text: str, covered: set[str], against: set[str]
+) -> None:
+    got_covered, got_against = _concepts(question, text)
+    assert got_covered >= covered and not got_covered & against
+    assert got_against >= against and (got_against or not against)
+    assert against or not got_against
+
+
+def test_an_option_that_does_the_opposite_is_never_added(small: tuple[PackageIndex, DocStore]) -> None:
+    """ss(8) has "-r, --resolve" and "-n, --numeric: Do not try to resolve service names"."""
+    index, store = small
+    for suggestion in howto.suggest("show listening sockets and resolve the host names", index, store).suggestions:
+        assert not re.search(r"\s(-n|--numeric)\b", suggestion.command), suggestion.command

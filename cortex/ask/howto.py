@@ -98,6 +98,13 @@ VALUE_SHAPES = {  # values an example uses that the question's own replace
     "number": r"(?<![\w.:/-])\d{2,}(?![\w.:/])",
 }
 NEGATION = re.compile(r"\b(?:don'?t|do not|doesn'?t|does not|never)\s+((?:need|want|have)\s+to\s+)?(\w+)", re.I)
+# What a text says it does not do: "--ignore-hold: Ignore package holds", "-M: Do not create the user's home
+# directory". The scope runs to the end of the clause, at most twelve words. A question may say it so too, or
+# as what something is to be kept from ("prevent linux-image-amd64 from being upgraded").
+NOT_DOING = re.compile(
+    r"\b(?:not|no|never|without|ignor(?:e|es|ed|ing)|don'?t|doesn'?t|cannot)\b((?:[\s-]+[^\s,;:.()\[\]-]+){1,12})", re.I
+)
+KEPT_FROM = re.compile(r"\b(?:prevent|stop|keep|block|avoid)\w*\s+(?:\S+\s+){0,3}?from\s+(?:being\s+)?(\w+)", re.I)
 NOT_VALUES = STOP_WORDS | {"systemd", "account", "accounts", "primary", "every"}  # "the user when ..." names no one
 
 
@@ -273,6 +280,7 @@ def question_query(question: str, index: PackageIndex, named: Values, store: Doc
     query.groups = [query.groups[i] for i in keep]
     query.words = [w for w in query.words if w not in unwanted]
     query.terms = list(dict.fromkeys(t for g in query.groups for t in g))
+    query.unwanted = without(question, query)
     total = index.manual_count() + (store.count() if store else 0)
 
     def counts(fts: str) -> int:
@@ -290,11 +298,38 @@ def negated(question: str) -> set[str]:
     return out
 
 
-def _covered(query: Query, text: str) -> set[int]:
-    if not _starts(tuple(map(tuple, query.groups))).search(text.lower()):
-        return set()  # most of a page's entries: no word of theirs can match, and stemming them is the cost
-    keys = text_keys(text)
+def without(question: str, query: Query) -> set[int]:
+    """The concepts a question asks to be without: "no home dir", "prevent X from being upgraded"."""
+    keys = text_keys(" ".join(m.group(m.lastindex) for p in (NOT_DOING, KEPT_FROM) for m in p.finditer(question)))
     return {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
+
+
+def _covered(query: Query, text: str) -> set[int]:
+    return _coverage(query, text)[0]
+
+
+def _coverage(query: Query, text: str) -> tuple[set[int], set[int]]:
+    """The concepts a text covers, and those its first sentence names only as what it does not do
+    ("--ignore-hold: Ignore package holds" for "hold a package"), which it contradicts unless that is what the
+    question asks to be without ("-M: Do not create the user's home directory" for "no home dir"). Later
+    sentences qualify ("reload: ... reload their configuration. ..., not the unit configuration file")."""
+    if not _starts(tuple(map(tuple, query.groups))).search(text.lower()):
+        return set(), set()  # most of a page's entries: no word of theirs can match, and stemming them is the cost
+    keys = text_keys(text)
+    covered = {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
+    gist = re.split(r"[.;](?:\s|$)", text, maxsplit=1)[0]
+    if not covered or not NOT_DOING.search(gist):
+        return covered, set()
+    undone = text_keys(" ".join(m.group(1) for m in NOT_DOING.finditer(gist)))
+    done = text_keys(NOT_DOING.sub(" ", gist))
+    denied = {
+        i
+        for i in covered
+        if any(covers(t, undone) for t in query.groups[i]) and not any(covers(t, done) for t in query.groups[i])
+    }
+    if denied & query.unwanted:
+        return covered, set()
+    return covered - denied, denied
 
 
 @functools.lru_cache(maxsize=64)
@@ -499,9 +534,11 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     places = _places(page.entries)
     for e in page.entries:
         sim = page.sims.get(e.row, 0.0)
-        cover = name_cover | _covered(query, f"{e.tag} {e.text}")
+        covered, against = _coverage(query, f"{e.tag} {e.text}")
+        cover = name_cover | covered
         if e.kind == "option":
-            options.append((e, cover - name_cover, sim))
+            if not against:  # not "--no-create-home" for "a user with a home directory", however close in meaning
+                options.append((e, cover - name_cover, sim))
             continue
         if e.kind == "example":
             command = _adapt(e.tag, named, places)

@@ -71,6 +71,7 @@ class Query:
     phrases: list[str] = field(default_factory=list)  # the request's word pairs and their intent phrases
     context: set[str] = field(default_factory=set)  # words of "on my laptop", "for my kids": where, not what
     likeness: set[str] = field(default_factory=set)  # "a matlab alternative", "minecraft-like": the model, not it
+    unwanted: set[int] = field(default_factory=set)  # groups the request asks to be without ("no home dir")
 
     @property
     def wants_dev(self) -> bool:
