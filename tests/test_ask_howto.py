@@ -204,6 +204,13 @@ JOURNALCTL_U = DocHit(
         ("which process is using port 8080", "kill 123 543", "kill 123 543"),  # a port is no PID
         ("stop process 4321", "kill 123 543 2341", "kill 4321"),  # the example's other PIDs are not the user's
         ("kill 4321 and 4322", "kill 123 543 2341", "kill 4321 4322"),
+        # options that name more of the example's own targets go with them; options that do not stay
+        ("lower the priority of pid 4711", "renice +1 987 -u daemon root -p 32", "renice +1 4711"),
+        (
+            "delete core files in /srv",
+            "find /tmp -name core -print | xargs /bin/rm -f",
+            "find /srv -name core -print | xargs /bin/rm -f",
+        ),
         ("who listens on udp port 53", "fuser -v ntp/udp", "fuser -v 53/udp"),
         ("who uses the ntp port", "fuser -v ntp/udp", "fuser -v ntp/udp"),  # no port number named
     ],
@@ -514,3 +521,19 @@ def test_an_option_that_does_the_opposite_is_never_added(small: tuple[PackageInd
     index, store = small
     for suggestion in howto.suggest("show listening sockets and resolve the host names", index, store).suggestions:
         assert not re.search(r"\s(-n|--numeric)\b", suggestion.command), suggestion.command
+
+
+@pytest.mark.parametrize(
+    ("synopsis", "acts"),
+    [
+        (["kill [options] <pid> [...]"], True),
+        (["ps [options]"], True),  # only options: a PID option is how it is told the process
+        (["taskset [options] mask command [argument...]", "taskset [options] -p [mask] pid"], True),
+        ([], True),  # no synopsis: nothing says otherwise
+        (["tail [OPTION]... [FILE]..."], False),  # tail --pid=PID: stop following when that process dies
+        (["pgrep [options] pattern"], False),  # pgrep --ns PID: processes in the same namespaces as it
+        (["skill [signal] [options] expression"], False),
+    ],
+)
+def test_a_pid_fills_an_option_only_where_the_program_acts_on_that_process(synopsis: list[str], acts: bool) -> None:
+    assert howto._acts_on_pids(synopsis) is acts

@@ -481,18 +481,26 @@ def _adapt(example: str, named: Values, places: dict[str, str] | None = None) ->
 
 def _without_surplus(command: str, pattern: str, mine: list[str]) -> str:
     """An example's list of values of one shape, once the question's took its first places, without the
-    example's own after them: ``kill 4321 543 2341 3453`` for "process 4321" is ``kill 4321``, not four PIDs."""
+    example's own after them: ``kill 4321 543 2341 3453`` for "process 4321" is ``kill 4321``, not four PIDs;
+    and without the options after them that name more of the example's own (``renice +1 987 -u daemon root -p
+    32`` for "pid 4711" is ``renice +1 4711``, not also every process of daemon, root and 32)."""
+    own, tail = _own_part(command)
     out: list[str] = []
     taken = False  # the run of such values so far holds one of the question's
-    for word in command.split(" "):
+    placed = 0  # words up to the question's last value
+    for word in own.split(" "):
         if not re.fullmatch(pattern, word):
             taken = False
         elif word in mine:
             taken = True
+            placed = len(out) + 1
         elif taken:
             continue
         out.append(word)
-    return " ".join(out)
+    rest = out[placed:]
+    if placed and rest and rest[0].startswith("-") and any(re.fullmatch(pattern, w) for w in rest):
+        out = out[:placed]
+    return " ".join([*out, tail]) if tail else " ".join(out)
 
 
 def _places(entries: list[DocHit]) -> dict[str, str]:
@@ -563,8 +571,11 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     cover = set(choice[2])
     base, closest = choice[0], choice[3]
     valued = []
+    pids = _acts_on_pids([e.tag for e in page.entries if e.kind == "usage"])
     for e, gain, sim in options:
         flag, placeholder = _flag(e.tag)
+        if placeholder.upper() in PLACEHOLDERS["pid"] and not pids:
+            placeholder = ""  # tail's "--pid=PID: terminate after PID dies" for "terminate pid 777": not that process
         value = (named.fill(placeholder, program) or named.listed(e.text)) if placeholder else None
         valued.append((e, gain, sim, flag, placeholder, value))
     # Those taking a value the question names first, then by what they add.
@@ -601,6 +612,22 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         detail = "; ".join(f"{flag}: {_sentence(text)}" for flag, _, text in chosen)
         return command, (f"{choice[1]} " if choice[1] else "") + detail, cover, closest
     return (command, *choice[1:])
+
+
+def _acts_on_pids(synopsis: list[str]) -> bool:
+    """Whether a program's options that take a PID act on that process: its synopsis takes a PID
+    (``kill [options] <pid>``, ``strace ... -p pid``) or only options (``ps [options]``), or it has none. When
+    it takes something else (``tail [OPTION]... [FILE]...``, ``pgrep [options] pattern``), a PID option is a
+    condition on what it does to that (``tail --pid``: stop when the process dies; ``pgrep --ns``: processes
+    in the same namespaces)."""
+    if not synopsis:
+        return True
+    for line in synopsis:
+        words = [w.strip("[]<>{}.,|") for w in line.split()[1:]]
+        operands = [w for w in words if w and w[0] not in "-+" and not re.fullmatch(r"options?", w, re.I)]
+        if not operands or any(w.upper() in PLACEHOLDERS["pid"] for w in words):
+            return True
+    return False
 
 
 def _has(command: str, flag: str) -> bool:
