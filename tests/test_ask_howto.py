@@ -537,3 +537,31 @@ def test_an_option_that_does_the_opposite_is_never_added(small: tuple[PackageInd
 )
 def test_a_pid_fills_an_option_only_where_the_program_acts_on_that_process(synopsis: list[str], acts: bool) -> None:
     assert howto._acts_on_pids(synopsis) is acts
+
+
+@pytest.mark.parametrize(
+    ("example", "command", "text", "retold"),
+    [
+        ("find /tmp -name core -print", "find /srv -name core -print", "Find files named core in /tmp.",
+         "Find files named core in /srv."),
+        ("journalctl -f -u apache", "journalctl -f -u myapp", "Show a live log of the service apache.service:",
+         "Show a live log of the service myapp.service:"),
+        # it names what the command no longer has: the page's NAME line is shown instead
+        ("renice +1 987 -u daemon root -p 32", "renice +1 4711", "Change the priority of PIDs 987 and 32, plus all "
+         "processes of the users daemon and root.", ""),
+        ("kill 123 543 2341", "kill 4321", "Send SIGTERM to 123, 543 and 2341.", ""),
+        ("ls -l", "ls -l --sort=size", "List in long format.", "List in long format."),  # an option added
+    ],
+)  # fmt: skip
+def test_an_adapted_example_is_described_with_the_question_s_values(
+    example: str, command: str, text: str, retold: str
+) -> None:
+    assert howto._retold(example, command, text) == retold
+
+
+def test_a_unit_named_with_its_suffix_is_a_value_not_a_concept(small: tuple[PackageIndex, DocStore]) -> None:
+    index, store = small
+    named = howto.values("tail the logs of myapp.service live", index)
+    query = howto.question_query("tail the logs of myapp.service live", index, named, store)
+    assert named.by_kind["unit"] == "myapp"
+    assert all("myapp.service" not in group for group in query.groups)

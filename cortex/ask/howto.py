@@ -221,6 +221,7 @@ def values(question: str, index: PackageIndex) -> Values:
     ):
         if m := re.search(pattern, q, re.I):
             take("unit", m.group(1))
+            found.words.add(m.group(0).lower())  # "myapp.service" is the value, not a concept to cover
     for m in re.finditer(r"\b(?:user|account|login)\s+([a-z_][a-z0-9_-]*)", q, re.I):  # not "account of"
         take("user", m.group(1))
     if m := re.search(r"\b(?:pid|process)\s+(\d+)\b", q, re.I):
@@ -503,6 +504,27 @@ def _without_surplus(command: str, pattern: str, mine: list[str]) -> str:
     return " ".join([*out, tail]) if tail else " ".join(out)
 
 
+def _retold(example: str, command: str, text: str) -> str:
+    """An example's description for the command adapted from it: with the values the command took in its
+    place ("in or below the directory /tmp" -> "/var/backups/db"), or none (the page's NAME line is shown) when
+    it names what the command no longer has (renice's "PIDs 987 and 32, plus all processes owned by the users
+    daemon and root" for ``renice +1 4711``)."""
+    if command == example:
+        return text
+    import difflib
+
+    old, new = example.split(), command.split()
+    for op, i, j, k, m in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        gone = old[i:j] if op == "delete" or (op == "replace" and j - i != m - k) else []
+        pairs = zip(old[i:j], new[k:m], strict=True) if op == "replace" and j - i == m - k else ()
+        for word in gone:
+            if not word.startswith("-") and re.search(rf"(?<![\w/-]){re.escape(word)}(?![\w/-])", text):
+                return ""
+        for was, now in pairs:
+            text = re.sub(rf"(?<![\w/-]){re.escape(was)}(?![\w/-])", lambda _, now=now: now, text)
+    return text
+
+
 def _places(entries: list[DocHit]) -> dict[str, str]:
     """Each flag of a page's options and the placeholder of its argument: ``-u, --unit=UNIT|PATTERN`` ->
     {"-u": "UNIT", "--unit": "UNIT"}."""
@@ -563,7 +585,8 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
                 continue
         rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
         if rank > best:
-            best, choice = rank, (command, e.text if e.kind != "usage" else "", cover, sim)
+            text = _retold(e.tag, command, e.text) if e.kind == "example" else e.text if e.kind != "usage" else ""
+            best, choice = rank, (command, text, cover, sim)
             usage = e.tag if e.kind == "usage" else ""
     # Options: those that cover what nothing else did, say what was asked, or take a value the question names;
     # at most two.
