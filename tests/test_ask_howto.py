@@ -565,3 +565,20 @@ def test_a_unit_named_with_its_suffix_is_a_value_not_a_concept(small: tuple[Pack
     query = howto.question_query("tail the logs of myapp.service live", index, named, store)
     assert named.by_kind["unit"] == "myapp"
     assert all("myapp.service" not in group for group in query.groups)
+
+
+@pytest.mark.parametrize(
+    ("question", "spelt"),
+    [
+        ("show free memroy", "show free memory"),  # two letters swapped
+        ("kill a proces by its name", "kill a process by its name"),  # one left out
+        ("oops, the backup is hogging memory", "oops, the backup is hogging memory"),  # not "loops", not "logging"
+        ("list block devices", "list block devices"),
+    ],
+)
+def test_a_misspelt_word_is_put_right_from_the_documentation_and_the_embedder_s_words(
+    small: tuple[PackageIndex, DocStore], question: str, spelt: str
+) -> None:
+    index, store = small
+    query = howto.question_query(question, index, howto.values(question, index), store)
+    assert howto.respelt(question, query, index, store) == spelt

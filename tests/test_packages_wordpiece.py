@@ -62,3 +62,10 @@ def test_every_word_piece_has_the_librarys_id_and_others_none(tokenizers: tuple[
     assert {piece: mine.vocab.get(piece) for piece in vocabulary} == vocabulary
     for stranger in ["zzzzqq", "##vocab", "vocab", "unk_token", "type", "WordPiece", '"', "\\", "", "[unk]"]:
         assert mine.vocab.get(stranger) == vocabulary.get(stranger), stranger
+
+
+def test_the_whole_words_are_the_vocabulary_s_lower_case_words(tokenizers: tuple[WordPiece, Tokenizer]) -> None:
+    ours, library = tokenizers
+    vocab = library.get_vocab()
+    assert ours.vocab.words == {w for w in vocab if w.isalpha() and w.isascii() and w.islower()}
+    assert {"journal", "which", "temporarily"} <= ours.vocab.words and "jounral" not in ours.vocab.words

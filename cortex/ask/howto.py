@@ -299,6 +299,32 @@ def negated(question: str) -> set[str]:
     return out
 
 
+def respelt(question: str, query: Query, index: PackageIndex, store: DocStore | None) -> str:
+    """The question with its misspelt words put right: "jounral" -> "journal", "wich" -> "which", "temporarly" ->
+    "temporarily". A word is misspelt when neither the documentation nor the embedder's vocabulary (BERT's
+    English words) has it, and swapping two neighbouring letters or adding one after the first makes a word both
+    have; the one the documentation has most wins. Other edits are not tried: a changed letter would make
+    "hogging" "logging", a letter before the first "oops" "loops"."""
+    from cortex.packages import semantic
+
+    unknown = [g[0] for g, f in zip(query.groups, query.frequencies, strict=True) if not f and g[0].isalpha()]
+    unknown = [w for w in unknown if len(w) >= 4]
+    if not unknown or not semantic.available(index.vectors.models_dir):
+        return question
+    english = semantic.query_encoder(index.vectors.models_dir).tokenizer.vocab.words
+    for word in unknown:
+        if word in english:
+            continue
+        edits = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(1, len(word) - 1)}
+        edits |= {word[:i] + c + word[i:] for i in range(1, len(word) + 1) for c in "abcdefghijklmnopqrstuvwxyz"}
+        found = {e: index.manual_count(fts_query([e])) + (store.count(fts_query([e])) if store else 0)
+                 for e in edits & english}  # fmt: skip
+        if found and max(found.values()):
+            best = max(found, key=lambda e: found[e])
+            question = re.sub(rf"\b{word}\b", best, question, flags=re.I)
+    return question
+
+
 def without(question: str, query: Query) -> set[int]:
     """The concepts a question asks to be without: "no home dir", "prevent X from being upgraded"."""
     keys = text_keys(" ".join(m.group(m.lastindex) for p in (NOT_DOING, KEPT_FROM) for m in p.finditer(question)))
@@ -690,6 +716,10 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
 
     named = values(question, index)
     query = question_query(question, index, named, store)
+    if (spelt := respelt(question, query, index, store)) != question:
+        question = spelt
+        named = values(question, index)
+        query = question_query(question, index, named, store)
     result = HowTo(question)
     if not query.groups:
         return result

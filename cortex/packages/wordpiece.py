@@ -10,6 +10,7 @@ entry of the vocabulary. Index builds still use the library (``semantic.BulkEnco
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import string
@@ -85,6 +86,12 @@ class Vocabulary:
         self.data = data
         self.start = data.index(b'"vocab":{')
         assert data.rstrip().endswith(b"}}}"), "the vocabulary is not the file's last object"
+
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        """The whole words among the pieces (not ``##ing``): an English word list, for spelling (~10 ms)."""
+        keys = re.findall(rb'[{,]"([a-z]+)":\d+', self.data[self.start :])
+        return frozenset(k.decode() for k in keys)
 
     def get(self, piece: str) -> int | None:
         key = json.dumps(piece, ensure_ascii=False).encode() + b":"
