@@ -437,6 +437,10 @@ def test_a_store_of_an_older_layout_is_parsed_again(
         ("lock the account of user dave", {"user": "dave"}),  # "account of" names no one
         ("kill the process by its name", {}),
         ("why does sigterm not stop it", {"signal": "SIGTERM"}),
+        ("lock bob's account, he left", {"user": "bob"}),  # what belongs to an account names it
+        ("expire carol’s password now", {"user": "carol"}),
+        ("show alice's crontab", {"user": "alice"}),
+        ("where is nginx's config file", {}),  # a program's, not an account's
     ],
 )
 def test_pids_signals_and_accounts_are_values(

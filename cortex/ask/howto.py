@@ -105,6 +105,7 @@ NOT_DOING = re.compile(
     r"\b(?:not|no|never|without|ignor(?:e|es|ed|ing)|don'?t|doesn'?t|cannot)\b((?:[\s-]+[^\s,;:.()\[\]-]+){1,12})", re.I
 )
 KEPT_FROM = re.compile(r"\b(?:prevent|stop|keep|block|avoid)\w*\s+(?:\S+\s+){0,3}?from\s+(?:being\s+)?(\w+)", re.I)
+OWNED = "account|password|passwd|home|shell|crontab|groups?|processes|files|quota|login|uid|sessions?|mailbox"
 NOT_VALUES = STOP_WORDS | {"systemd", "account", "accounts", "primary", "every"}  # "the user when ..." names no one
 
 
@@ -223,6 +224,8 @@ def values(question: str, index: PackageIndex) -> Values:
             take("unit", m.group(1))
             found.words.add(m.group(0).lower())  # "myapp.service" is the value, not a concept to cover
     for m in re.finditer(r"\b(?:user|account|login)\s+([a-z_][a-z0-9_-]*)", q, re.I):  # not "account of"
+        take("user", m.group(1))
+    if m := re.search(rf"\b([a-z_][a-z0-9_-]*)['’]s\s+({OWNED})\b", q, re.I):  # "lock bob's account"
         take("user", m.group(1))
     if m := re.search(r"\b(?:pid|process)\s+(\d+)\b", q, re.I):
         take("pid", m.group(1))
