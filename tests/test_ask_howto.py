@@ -586,3 +586,20 @@ def test_a_misspelt_word_is_put_right_from_the_documentation_and_the_embedder_s_
     index, store = small
     query = howto.question_query(question, index, howto.values(question, index), store)
     assert howto.respelt(question, query, index, store) == spelt
+
+
+@pytest.mark.parametrize(
+    ("question", "command", "foreign"),
+    [
+        ("follow the journal for postgresql.service",
+         "journalctl _SYSTEMD_UNIT=avahi-daemon.service _PID=28097 + _SYSTEMD_UNIT=dbus.service", True),
+        ("follow the journal for postgresql.service", "journalctl -f -u postgresql", False),
+        ("follow the journal for postgresql.service", "journalctl _SYSTEMD_UNIT=postgresql.service", False),
+        ("show the kernel log", "journalctl _SYSTEMD_UNIT=dbus.service", False),  # no unit asked: an example
+    ],
+)  # fmt: skip
+def test_an_example_about_other_units_than_the_question_s_is_not_its_answer(
+    small: tuple[PackageIndex, DocStore], question: str, command: str, foreign: bool
+) -> None:
+    index, _ = small
+    assert howto._foreign_units(command, howto.values(question, index)) is foreign

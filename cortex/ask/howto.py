@@ -533,6 +533,15 @@ def _without_surplus(command: str, pattern: str, mine: list[str]) -> str:
     return " ".join([*out, tail]) if tail else " ".join(out)
 
 
+def _foreign_units(command: str, named: Values) -> bool:
+    """Whether a command still names units the question did not, when it names one: the example
+    ``journalctl _SYSTEMD_UNIT=avahi-daemon.service + _SYSTEMD_UNIT=dbus.service`` is about those two, not
+    about postgresql.service."""
+    unit = named.by_kind.get("unit")
+    units = re.findall(r"([\w@.-]+)\.(?:service|socket|timer|target|mount|path)\b", command)
+    return bool(unit) and any(u.rsplit("=", 1)[-1] != unit for u in units)
+
+
 def _retold(example: str, command: str, text: str) -> str:
     """An example's description for the command adapted from it: with the values the command took in its
     place ("in or below the directory /tmp" -> "/var/backups/db"), or none (the page's NAME line is shown) when
@@ -601,8 +610,8 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
             continue
         if e.kind == "example":
             command = _adapt(e.tag, named, places)
-            if not _runs(command, program):
-                continue  # a udev rule, a config line, a heading: not something to type
+            if not _runs(command, program) or _foreign_units(command, named):
+                continue  # a udev rule, a config line, a heading: not something to type; or about other units
         elif e.kind == "command":
             words = [w.strip(". ") for w in e.tag.split()[:2]]
             if words[1:] and words[1].startswith("[") and named.fill(words[1], f"{program} {words[0]}") is None:
