@@ -603,3 +603,17 @@ def test_an_example_about_other_units_than_the_question_s_is_not_its_answer(
 ) -> None:
     index, _ = small
     assert howto._foreign_units(command, howto.values(question, index)) is foreign
+
+
+@pytest.mark.parametrize(
+    ("tag", "flag"),
+    [
+        ("-u, --unit=UNIT|PATTERN", ("-u", "UNIT")),
+        ("-E, --expiredate\xa0EXPIRE_DATE", ("-E", "EXPIRE_DATE")),  # mandoc keeps an option and its argument
+        ("-n\xa0NUM", ("-n", "NUM")),  # together with a no-break space
+        ("-d, --lastday LAST_DAY", ("-d", "LAST_DAY")),
+        ("-f, --follow", ("-f", "")),
+    ],
+)
+def test_an_option_s_flag_and_placeholder(tag: str, flag: tuple[str, str]) -> None:
+    assert howto._flag(tag) == flag

@@ -419,12 +419,12 @@ def program_of(manual: ManualHit) -> tuple[str, bool]:
 
 def _flag(tag: str) -> tuple[str, str]:
     """The flag to type and its placeholder: ``-u, --unit=UNIT|PATTERN`` -> ("-u", "UNIT")."""
-    m = re.match(r"([-+]{1,2}[A-Za-z0-9?][\w-]*)(?:[ =]\[?<?([A-Za-z][\w-]*)>?\]?)?", tag)
+    m = re.match(r"([-+]{1,2}[A-Za-z0-9?][\w-]*)(?:[\s=]\[?<?([A-Za-z][\w-]*)>?\]?)?", tag)
     if not m:
         return "", ""
     flag, placeholder = m.group(1), m.group(2) or ""
     if not placeholder:
-        long = re.search(r"--[\w-]+[ =]\[?<?([A-Za-z][\w-]*)", tag)
+        long = re.search(r"--[\w-]+[\s=]\[?<?([A-Za-z][\w-]*)", tag)
         placeholder = long.group(1) if long else ""
     if placeholder and not (placeholder.isupper() or placeholder.islower()):
         placeholder = ""
