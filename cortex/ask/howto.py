@@ -330,7 +330,7 @@ def respelt(question: str, query: Query, index: PackageIndex, store: DocStore | 
 
 def without(question: str, query: Query) -> set[int]:
     """The concepts a question asks to be without: "no home dir", "prevent X from being upgraded"."""
-    keys = text_keys(" ".join(m.group(m.lastindex) for p in (NOT_DOING, KEPT_FROM) for m in p.finditer(question)))
+    keys = text_keys(" ".join(m.group(1) for p in (NOT_DOING, KEPT_FROM) for m in p.finditer(question)))
     return {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
 
 
@@ -347,10 +347,13 @@ def _coverage(query: Query, text: str) -> tuple[set[int], set[int]]:
         return set(), set()  # most of a page's entries: no word of theirs can match, and stemming them is the cost
     keys = text_keys(text)
     covered = {i for i, group in enumerate(query.groups) if any(covers(t, keys) for t in group)}
-    gist = re.split(r"[.;](?:\s|$)", text, maxsplit=1)[0]
-    if not covered or not NOT_DOING.search(gist):
+    if not covered:
         return covered, set()
-    undone = text_keys(" ".join(m.group(1) for m in NOT_DOING.finditer(gist)))
+    gist = re.split(r"[.;](?:\s|$)", text, maxsplit=1)[0]
+    scopes = [m.group(1) for m in NOT_DOING.finditer(gist)]
+    if not scopes:
+        return covered, set()
+    undone = text_keys(" ".join(scopes))
     done = text_keys(NOT_DOING.sub(" ", gist))
     denied = {
         i
@@ -539,7 +542,7 @@ def _foreign_units(command: str, named: Values) -> bool:
     about postgresql.service."""
     unit = named.by_kind.get("unit")
     units = re.findall(r"([\w@.-]+)\.(?:service|socket|timer|target|mount|path)\b", command)
-    return bool(unit) and any(u.rsplit("=", 1)[-1] != unit for u in units)
+    return bool(unit) and any(u != unit for u in units)
 
 
 def _retold(example: str, command: str, text: str) -> str:
@@ -598,6 +601,7 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     best: tuple[float, int, float] = (_share(query, name_cover), -1, 0.0)
     choice: tuple[str, str, set[int], float] = (program, "", name_cover, 0.0)
     usage = ""  # the synopsis line the command comes from, if it does
+    example = ""  # ...or the example
     options = []
     places = _places(page.entries)
     for e in page.entries:
@@ -623,9 +627,11 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
                 continue
         rank = (_share(query, cover) + SEMANTIC * sim, KIND_ORDER[e.kind], e.relevance)
         if rank > best:
-            text = _retold(e.tag, command, e.text) if e.kind == "example" else e.text if e.kind != "usage" else ""
-            best, choice = rank, (command, text, cover, sim)
+            best, choice = rank, (command, e.text if e.kind != "usage" else "", cover, sim)
             usage = e.tag if e.kind == "usage" else ""
+            example = e.tag if e.kind == "example" else ""
+    if example:  # told once, for the entry chosen
+        choice = (choice[0], _retold(example, choice[0], choice[1]), *choice[2:])
     # Options: those that cover what nothing else did, say what was asked, or take a value the question names;
     # at most two.
     chosen: list[tuple[str, str, str]] = []
