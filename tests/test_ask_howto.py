@@ -527,6 +527,24 @@ def test_an_option_that_does_the_opposite_is_never_added(small: tuple[PackageInd
         assert not re.search(r"\s(-n|--numeric)\b", suggestion.command), suggestion.command
 
 
+TAIL = howto._Page(ManualHit("coreutils", "tail", "1", ("tail",), "output the last part of files", True, 1.0))
+TAIL.entries = [
+    DocHit("tail", "1", "option", "--pid=PID", "with -f, terminate after process ID, PID dies", ("PID",), 1.0, row=1),
+    DocHit("tail", "1", "usage", "tail [OPTION]... [FILE]...", "", (), 0.0),
+]
+TAIL.sims = {1: 0.7}
+
+
+@pytest.mark.parametrize("question", ["terminate pid 777", "terminate the process when it is done"])
+def test_a_pid_option_of_a_program_acting_on_something_else_shows_its_placeholder_unfilled(
+    small: tuple[PackageIndex, DocStore], question: str
+) -> None:
+    index, _ = small
+    named = howto.values(question, index)
+    query = howto.question_query(question, index, named, None)
+    assert howto._invocation(TAIL, "tail", query, named, set())[0] == "tail --pid PID"
+
+
 @pytest.mark.parametrize(
     ("synopsis", "acts"),
     [

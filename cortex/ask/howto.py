@@ -638,12 +638,12 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
     cover = set(choice[2])
     base, closest = choice[0], choice[3]
     valued = []
-    pids = _acts_on_pids([e.tag for e in page.entries if e.kind == "usage"])
+    # tail's "--pid=PID: terminate after PID dies" is not for "terminate pid 777": it shows PID, unfilled
+    pids = "pid" not in named.by_kind or _acts_on_pids([e.tag for e in page.entries if e.kind == "usage"])
     for e, gain, sim in options:
         flag, placeholder = _flag(e.tag)
-        if placeholder.upper() in PLACEHOLDERS["pid"] and not pids:
-            placeholder = ""  # tail's "--pid=PID: terminate after PID dies" for "terminate pid 777": not that process
-        value = (named.fill(placeholder, program) or named.listed(e.text)) if placeholder else None
+        fills = placeholder and (pids or placeholder.upper() not in PLACEHOLDERS["pid"])
+        value = (named.fill(placeholder, program) or named.listed(e.text)) if fills else None
         valued.append((e, gain, sim, flag, placeholder, value))
     # Those taking a value the question names first, then by what they add.
     valued.sort(key=lambda o: (o[5] is None, -len(o[1]) - SEMANTIC * o[2], -o[0].relevance))
