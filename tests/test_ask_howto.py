@@ -635,3 +635,13 @@ def test_an_example_about_other_units_than_the_question_s_is_not_its_answer(
 )
 def test_an_option_s_flag_and_placeholder(tag: str, flag: tuple[str, str]) -> None:
     assert howto._flag(tag) == flag
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "value"),
+    [("LOGIN", "bob"), ("[LOGIN]", "bob"), ("USER", "bob"), ("NEW_LOGIN", None)],  # usermod -l: the name to get
+)
+def test_the_account_a_question_names_fills_its_placeholders_not_the_name_it_is_to_get(
+    placeholder: str, value: str | None
+) -> None:
+    assert howto.Values(by_kind={"user": "bob"}).fill(placeholder) == value

@@ -61,7 +61,7 @@ ALSO = 0.85  # other programs are suggested when they score this close to the be
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
     "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
-    "user": ("USER", "LOGIN", "USERNAME", "NEW_LOGIN"),
+    "user": ("USER", "LOGIN", "USERNAME"),  # not NEW_LOGIN (usermod -l): the name an account is to get
     "group": ("GROUP", "GROUPS", "GROUPNAME"),
     "port": ("PORT",),
     "pid": ("PID", "PIDS", "PROCESS_ID"),
