@@ -20,6 +20,12 @@ Each figure is set against a baseline measured in the same run:
   questions' ratios. Runs whose whole explanation the rules dropped have no such character and are counted
   apart; the default questions are ones whose explanation the bundled model writes, of several kinds.
   Each question also shows both times from the process's start, as a user waits for them.
+* two cache states, each question measured in both: "asked again" (its prompt whole in llama-server's cache,
+  as when the same question was asked before: the direct first token is then one token's generation, the
+  state in which the look-ahead weighs most) and "new question" (before each measured request, cortex ask's
+  and the direct one alike, every slot is given another question's prompt, so the system prompt is cached
+  and the rest is read, as when a user asks something new; llama-server's host-memory prompt cache is off
+  in this run, or it would hand the evicted prompt back).
 
 Run: .venv/bin/python bench/llm_first_token.py [--runs N] [--question Q]... [--start-only]
 """
@@ -29,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import json
 import os
 import socket
 import statistics
@@ -204,25 +211,53 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def first_explanation(env: dict[str, str], config, server: LlamaServer, question: str, runs: int) -> float | None:
+def evict(config, key: str, others: list[str]) -> None:
+    """Give every slot of llama-server another question's prompt (one token answered; ``id_slot`` pins each to
+    its slot, or a prompt llama-server has seen would go back to the slot holding it): a measured request then
+    finds the system prompt cached and reads the rest."""
+    from cortex.ask.answer import build_messages
+
+    for slot in range(config["llm.parallel"]):
+        messages = build_messages(others[slot % len(others)], [], "")
+        body = json.dumps({"messages": messages, "max_tokens": 1, "cache_prompt": True, "id_slot": slot})
+        conn = http.client.HTTPConnection("127.0.0.1", config["service.port"])
+        conn.request(
+            "POST", "/v1/chat/completions", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+        )
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"llama-server answered {response.status} to a prompt meant to evict")
+
+
+def first_explanation(
+    env: dict[str, str], config, server: LlamaServer, question: str, runs: int, new: bool
+) -> float | None:
     """Print one question's figures; its ratio (median first explanation character over median direct first
-    token), None when the rules dropped every explanation."""
+    token), None when the rules dropped every explanation. ``new``: each measured request as a new question's
+    (see the module)."""
     from cortex.ask.answer import answer
 
     relay = Relay(config["service.port"])
     ask_env = {**env, "LLAMA_CPP_BASE_URL": f"http://127.0.0.1:{relay.port}"}
     warm = answer(question, config)  # builds the package index once, like a first ask would,
     warm.response.text()  # and puts the prompt in llama-server's cache, as a user's earlier ask would
+    others = [f"{q} (asked before)" for q in QUESTIONS if q != question]
     asks, direct, bodies = [], [], set()
     for _ in range(runs):  # each cortex ask, then its own request again straight to llama-server
+        if new:
+            evict(config, server.key, others)
         asks.append(cli_ask(ask_env, question, warm.lead, relay))
         bodies.add(relay.last_chat()[1])
+        if new:
+            evict(config, server.key, others)
         direct.append(direct_first_token(relay, relay.last_chat()[1], server.key))
     kept = [a for a in asks if a.explained is not None]
     head = (
-        f"{question!r}: first output {ms(statistics.median(a.first_output for a in asks))} after the start; "
-        f"direct first token {ms(statistics.median(direct))}; "
-        f"{len(bodies)} different request(s) in {runs} runs (one: every prompt was in the cache)"
+        f"{question!r} ({'new question' if new else 'asked again'}): first output "
+        f"{ms(statistics.median(a.first_output for a in asks))} after the start; "
+        f"direct first token {ms(statistics.median(direct))}; {len(bodies)} different request(s) in {runs} runs"
     )
     if not kept:
         print(f"{head}; the rules dropped every explanation")
@@ -270,16 +305,25 @@ def main() -> None:
     if args.start_only:
         return
 
+    # No host-memory prompt cache (llama-server's --cache-ram): it would give an evicted prompt back, and a
+    # new question is in no cache. A slot still keeps the last prompt it read, so "asked again" is as before.
+    os.environ["LLAMA_ARG_CACHE_RAM"] = "0"
     server = LlamaServer(config)
     server.start()
     try:
         questions = args.question or QUESTIONS
-        ratios = [r for q in questions if (r := first_explanation(env, config, server, q, args.runs)) is not None]
-        if ratios:
-            print(
-                f"first explanation character against the direct first token: median ratio "
-                f"{statistics.median(ratios):.2f} over {len(ratios)} question(s) with one (of {len(questions)})"
-            )
+        ratios: dict[bool, list[float]] = {False: [], True: []}
+        for q in questions:
+            for new in (False, True):
+                if (r := first_explanation(env, config, server, q, args.runs, new)) is not None:
+                    ratios[new].append(r)
+        for new, found in ratios.items():
+            if found:
+                print(
+                    f"first explanation character against the direct first token, "
+                    f"{'new question' if new else 'asked again'}: median ratio {statistics.median(found):.2f} "
+                    f"over {len(found)} question(s) with one (of {len(questions)})"
+                )
     finally:
         server.stop()
 
