@@ -8,6 +8,8 @@ whole ``cortex ask`` answer with the configured (bundled) model's sentence, as a
 ``--propose``, the configured model's verified command lines first (:mod:`cortex.ask.proposals`), as with a
 model larger than the bundled one. Ungrounded:
 a command in backticks that is not on this machine's PATH and not shown with ``apt install`` (the goal is 0).
+"Not sure": answers whose best command scores below ``cortex.ask.howto.SURE`` and says it is only the closest
+match, with how many of them are right anyway.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from cortex.ask.answer import answer
 from cortex.ask.docs import open_store
-from cortex.ask.howto import commands_in, suggest
+from cortex.ask.howto import NOT_SURE, commands_in, suggest
 from cortex.ask.proposals import propose, with_proposals
 from cortex.config import load_config
 from cortex.packages.index import on_path, open_index
@@ -54,7 +56,7 @@ def main() -> int:
     store = open_store(config, index)
     provider = get_provider(config=config) if args.propose else None
     for path in args.sets:
-        right, invented, times = 0, 0, []
+        right, invented, times, unsure, unsure_right = 0, 0, [], 0, 0
         for question, regex in rows(path):
             start = time.perf_counter()
             if args.model:
@@ -66,13 +68,17 @@ def main() -> int:
             times.append(time.perf_counter() - start)
             ok = bool(re.search(regex, text, re.I))
             bad = ungrounded(text)
+            weak = text.startswith(NOT_SURE)
+            unsure, unsure_right = unsure + weak, unsure_right + (weak and ok)
             right += ok
             invented += bool(bad)
             if args.verbose and (not ok or bad):
                 print(f"{'MISS' if not ok else 'UNGROUNDED ' + ' '.join(bad)}: {question}\n    {text[:400]!r}")
         n = len(times)
-        print(f"{path.name}: right {right}/{n} = {right / n:.1%}; answers naming an ungrounded command {invented};"
-              f" median {statistics.median(times) * 1000:.0f} ms")  # fmt: skip
+        print(
+            f"{path.name}: right {right}/{n} = {right / n:.1%}; answers naming an ungrounded command {invented};"
+            f" not sure {unsure} (right {unsure_right}); median {statistics.median(times) * 1000:.0f} ms"
+        )
     return 0
 
 

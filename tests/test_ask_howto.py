@@ -117,6 +117,36 @@ def test_nothing_grounded_says_so_in_one_line(small: tuple[PackageIndex, DocStor
     assert len(result.text().splitlines()) == 1 and "cortex model pull" in result.text()
 
 
+def _suggestion(program: str, score: float) -> howto.Suggestion:
+    return howto.Suggestion(f"{program} -x", program, f"{program}(1)", program, True, "Does things.", "", score)
+
+
+@pytest.mark.parametrize(
+    ("scores", "sure"),
+    [((howto.SURE + 4, 1.0), True), ((howto.SURE - 4, howto.SURE + 9), False), ((0.0, howto.SURE - 4), True)],
+)
+def test_a_weak_best_match_is_shown_as_the_closest_not_as_the_way(scores: tuple[float, float], sure: bool) -> None:
+    """The best suggestion leads; below SURE it is called the closest match (a proposal, score 0, is sure)."""
+    found = howto.HowTo("q", [_suggestion("one", scores[0]), _suggestion("two", scores[1])])
+    first, second = found.text().splitlines()
+    assert found.sure is sure
+    assert first.startswith("Use `one -x`" if sure else f"{howto.NOT_SURE} `one -x`")
+    assert second.startswith("Or `two -x`")
+
+
+def test_ask_json_says_when_its_commands_are_only_the_closest_match(
+    small: tuple[PackageIndex, DocStore], monkeypatch: pytest.MonkeyPatch, config: Config
+) -> None:
+    index, _ = small
+    question = "How do I kill a process by its name?"
+    sure = answer(question, config, FakeProvider(reply="Ok."), index=index).to_dict()
+    monkeypatch.setattr(howto, "SURE", 10_000.0)  # every real score is below it
+    weak = answer(question, config, FakeProvider(reply="Ok."), index=index).to_dict()
+    assert sure["weak_match"] is False and sure["lead"].startswith("Use `")
+    assert weak["weak_match"] is True and weak["lead"].startswith(howto.NOT_SURE)
+    assert [c["command"] for c in weak["commands"]] == [c["command"] for c in sure["commands"]]
+
+
 @pytest.fixture
 def config(embedder_dir: Path) -> Config:
     """This test's home, with the bundled embedder in its models directory."""

@@ -94,6 +94,7 @@ class AskResult:
                 }
                 for s in (self.howto.suggestions if self.howto else [])
             ],
+            "weak_match": bool(self.howto and self.howto.grounded and not self.howto.sure),  # "Not sure; ..."
             **{k: v for k, v in self.response.stats().items() if k != "first_token_ms"},
         }
 

@@ -58,6 +58,10 @@ NEAREST = 40  # pages taken by closeness in meaning alone
 VALUED_MEANT = 0.3
 OPTION_MEANT = 0.65  # an option this close to the question is added even when it covers no new word (0.45 added noise)
 ALSO = 0.85  # other programs are suggested when they score this close to the best
+# Below this score the best suggestion is shown as the closest match, not as the way: of the 334 answers of the
+# dev set and blind sets A-F, the 63 below it were right 5 times; of set G's 39, 1 of 15 (docs/ARCHITECTURE.md).
+SURE = 16.0
+NOT_SURE = "Not sure; the closest match:"
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
     "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
@@ -146,14 +150,22 @@ class HowTo:
     def grounded(self) -> bool:
         return bool(self.suggestions)
 
+    @property
+    def sure(self) -> bool:
+        """Whether the best suggestion scores as right answers do (``SURE``); a model's proposal, which this
+        machine verified, scores 0 and counts as sure."""
+        return bool(self.suggestions) and not 0 < self.suggestions[0].score < SURE
+
     def text(self) -> str:
-        """The answer's grounded part: the commands, each with what it does and its source."""
+        """The answer's grounded part: the commands, each with what it does and its source; a weak best match
+        says it is one."""
         if not self.suggestions:
             return (
                 "Nothing in this machine's manual pages or Debian's package index answers that; a larger model may"
                 " know (cortex model list shows them, cortex model pull NAME fetches one)."
             )
-        return "\n".join(f"{'Use' if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions))
+        first = "Use" if self.sure else NOT_SURE
+        return "\n".join(f"{first if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions))
 
 
 def _sentence(text: str) -> str:
