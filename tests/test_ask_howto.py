@@ -428,7 +428,7 @@ def test_pages_are_composed_only_while_they_can_still_be_suggested(
     index, store = small
     named = howto.values(question, index)
     query = howto.question_query(question, index, named, store)
-    pages = howto._candidates(query, index, store, index.vectors.encode(question))
+    pages = howto._candidates(howto._word_hits(query, index, store), index, store, index.vectors.encode(question))
     composed = {f.manual.cite: howto.score(f) for f in howto.features(pages, query, named, index)}
     assert 0 < len(composed) <= len(pages)
     for page in pages.values():

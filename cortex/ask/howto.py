@@ -753,8 +753,10 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
     result = HowTo(question)
     if not query.groups:
         return result
-    vector = index.vectors.encode(question)
-    pages = _candidates(query, index, store, vector)
+    with Meanwhile(_word_hits, query, index, store) as by_words:  # SQLite leaves the lock to numpy's import
+        vector = index.vectors.encode(question)
+        words = by_words.result()
+    pages = _candidates(words, index, store, vector)
     if not pages:
         return result
     scored = [(score(f), f.grounded, f) for f in features(pages, query, named, index)]
@@ -873,12 +875,29 @@ def score_of(signals: dict[str, float]) -> float:
     return sum(WEIGHTS[name] * value for name, value in signals.items())
 
 
-def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
+@dataclass
+class _WordHits:
+    """What shares the question's words: NAME lines, and entries of installed pages by their row."""
+
+    manuals: list[ManualHit]
+    entries: dict[int, DocHit]
+
+
+def _word_hits(query: Query, index: PackageIndex, store: DocStore | None) -> _WordHits:
+    """Full-text search alone, which needs no vector: it runs while the question's vector is made."""
+    entries: dict[int, DocHit] = {}
+    for n, fts in enumerate(_entry_queries(query) if store is not None else []):
+        for hit in store.search(fts, limit=200 if n == 0 else 30):
+            entries.setdefault(hit.row, hit)
+    return _WordHits(index.search_manuals(query.terms, limit=300, per_package=4), entries)
+
+
+def _candidates(words: _WordHits, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
     """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
     are close to it in meaning, each with how close it and each of its entries are."""
     pages: dict[tuple[str, str], _Page] = {}
     with Meanwhile(_nearest_packages, index, vector) as packages:  # ~100 MB of vectors, on the other core
-        for manual in index.search_manuals(query.terms, limit=300, per_package=4):
+        for manual in words.manuals:
             _add_page(pages, manual)
         if vector is not None:
             for manual, sim in index.nearest_manuals(vector, NEAREST):
@@ -888,7 +907,7 @@ def _candidates(query: Query, index: PackageIndex, store: DocStore | None, vecto
         for manual in index.manuals_of(near, per_package=3):
             _add_page(pages, manual)
     if store is not None:
-        _add_entries(pages, query, index, store, vector)
+        _add_entries(pages, words.entries, index, store, vector)
     if vector is not None:
         missing = [p for p in pages.values() if not p.name_sim]
         for page, sim in zip(missing, index.vectors.similarity(vector, "manuals", [p.manual.row for p in missing]),
@@ -915,14 +934,11 @@ def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
 
 
 def _add_entries(
-    pages: dict[tuple[str, str], _Page], query: Query, index: PackageIndex, store: DocStore, vector
+    pages: dict[tuple[str, str], _Page], by_words: dict[int, DocHit], index: PackageIndex, store: DocStore, vector
 ) -> None:
-    """The installed pages whose entries share the question's words or meaning, with how close each of their
-    entries is (the entries themselves are read when needed: :attr:`_Page.entries`)."""
-    hits: dict[int, DocHit] = {}
-    for n, fts in enumerate(_entry_queries(query)):
-        for hit in store.search(fts, limit=200 if n == 0 else 30):
-            hits.setdefault(hit.row, hit)
+    """The installed pages whose entries share the question's words (``by_words``) or meaning, with how close
+    each of their entries is (the entries themselves are read when needed: :attr:`_Page.entries`)."""
+    hits = dict(by_words)
     if vector is not None:  # the closest entries, but not boilerplate ("--version: display version information")
         texts: set[str] = set()
         per_page: Counter[tuple[str, str]] = Counter()
