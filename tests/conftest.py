@@ -59,6 +59,14 @@ def embedder_dir() -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, embedder_dir: Path):
+    """A small real index and manual store with vectors (howto_support.py), once per module."""
+    from howto_support import build_small
+
+    return build_small(tmp_path_factory.mktemp("howto"), embedder_dir)
+
+
 @pytest.fixture(autouse=True)
 def cortex_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own empty CORTEX_HOME (user mode) and none of the developer's variables."""

@@ -16,13 +16,13 @@ from cortex.ask.answer import (
     SYSTEM_PROMPT,
     answer,
     build_messages,
-    could_lead,
     fit_facts,
     grounded_stream,
     lead_sentence,
     tokens,
 )
 from cortex.ask.facts import Fact, gather, os_release, subject_words
+from cortex.ask.questions import could_lead
 from cortex.config import load_config
 from cortex.packages.index import PackageIndex
 from cortex.providers.fake import FakeProvider

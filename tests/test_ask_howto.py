@@ -11,42 +11,19 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
+from howto_support import PAGES
 
 from cortex.ask import docs, howto
-from cortex.ask.answer import answer, could_lead
+from cortex.ask.answer import answer
 from cortex.ask.docs import DocHit, DocStore, open_store
 from cortex.ask.facts import gather
+from cortex.ask.questions import could_lead
 from cortex.config import Config, load_config
 from cortex.packages.index import ManualHit, PackageIndex
 from cortex.packages.search import build_query
 from cortex.providers.fake import FakeProvider
 from cortex.safety import validator
 from cortex.safety.verdict import Verdict
-
-PACKAGES = ["procps", "psmisc", "iproute2", "coreutils", "systemd", "util-linux", "ldnsutils", "passwd"]
-PAGES = [("pkill", "1"), ("killall", "1"), ("kill", "1"), ("ss", "8"), ("df", "1"), ("free", "1"), ("lsblk", "8")]
-
-
-def stanza(name: str) -> str:
-    return f"Package: {name}\nVersion: 1.0\nSection: admin\nPriority: optional\nDescription: {name} tools\n"
-
-
-@pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory, embedder_dir: Path) -> tuple[PackageIndex, DocStore]:
-    for page, _ in PAGES:
-        if not shutil.which(page) and not Path("/usr/sbin", page).exists():
-            pytest.skip(f"{page} is not installed here")
-    root = tmp_path_factory.mktemp("howto")
-    (root / "lists").mkdir()
-    lists = root / "lists" / "deb.example.org_debian_dists_stable_main_binary-amd64_Packages"
-    lists.write_text("\n".join(stanza(p) for p in PACKAGES), encoding="utf-8")
-    (root / "status").write_text("", encoding="utf-8")
-    index = PackageIndex(root / "state" / "packages.db", root / "lists", root / "status", models_dir=embedder_dir)
-    index.ensure()
-    store = DocStore(root / "state" / "manuals.db", embedder_dir)
-    report = store.refresh(PAGES)
-    assert report.parsed == len(PAGES)
-    return index, store
 
 
 @pytest.mark.parametrize(
@@ -428,7 +405,9 @@ def test_pages_are_composed_only_while_they_can_still_be_suggested(
     index, store = small
     named = howto.values(question, index)
     query = howto.question_query(question, index, named, store)
-    pages = howto._candidates(howto._word_hits(query, index, store), index, store, index.vectors.encode(question))
+    vector = index.vectors.encode(question)
+    near = howto._near_hits(index, store, vector)
+    pages = howto._candidates(howto._word_hits(query, index, store), near, index, store, vector)
     composed = {f.manual.cite: howto.score(f) for f in howto.features(pages, query, named, index)}
     assert 0 < len(composed) <= len(pages)
     for page in pages.values():

@@ -8,7 +8,7 @@
   how-to: :mod:`cortex.ask.howto` finds the commands in this machine's manual
   pages and Debian's index, and they lead, each with its source. When nothing
   grounds one, the lead says so in one line; the model never picks a command.
-  A question that says none of the words a lead needs (:func:`could_lead`) is
+  A question that says none of the words a lead needs (:func:`cortex.ask.questions.could_lead`) is
   a how-to before any fact is read, so its facts' commands (``dpkg-query``,
   ``man -f``) run in another thread while the commands are searched.
 * **The model's explanation** streams word by word through
@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cortex.ask.explanation import grounded_stream
-from cortex.ask.facts import TOPICS, Fact, gather, gib
+from cortex.ask.facts import Fact, gather, gib
 from cortex.ask.howto import HowTo
+from cortex.ask.questions import ASKS, could_lead
 from cortex.meanwhile import Meanwhile
 from cortex.packages.index import PackageIndex, PackageIndexError, open_index
 from cortex.providers import Options, Provider, Response, get_provider
@@ -46,18 +47,6 @@ CHARS_PER_TOKEN = 4  # SmolLM2's tokenizer on English and shell text
 TEMPLATE_TOKENS = 24  # chat-template markers around the two messages
 ANSWER_TOKENS = 128  # room kept for the model's explanation
 SCAFFOLD_TOKENS = 24  # "Facts about this machine:", "Question:", "Answer:" and the closing instruction
-# What a question must say for the facts to answer it outright (lead_sentence), besides the topics whose fact
-# alone leads (LEADING_TOPICS): a question that says none of them is a how-to before any fact is read.
-ASKS = {
-    "version": re.compile(r"\bversion\b"),
-    "installed": re.compile(r"\binstalled\b"),
-    "running": re.compile(r"\b(running|active|started|up)\b"),
-    "amount": re.compile(r"\b(how much|amount|total|size)\b"),
-    "count": re.compile(r"\b(how many|number|count)\b"),
-    "room": re.compile(r"\b(free|space|left|available|full|used)\b"),
-    "meaning": re.compile(r"\b(what|explain|describe)\b"),
-}
-LEADING_TOPICS = ("kernel", "arch", "os")
 
 
 @dataclass
@@ -187,13 +176,6 @@ def lead_sentence(question: str, facts: list[Fact]) -> str:
         state = "installed" if d["installed"] else "not installed"
         return f"{d['name']} is a Debian package ({state}): {d['summary']}."
     return ""
-
-
-def could_lead(question: str) -> bool:
-    """Whether the facts may answer ``question`` outright: False means :func:`lead_sentence` is "" whatever they
-    are (every one of its sentences needs one of ``ASKS`` or a fact of ``LEADING_TOPICS`` the question names)."""
-    q = question.lower()
-    return any(p.search(q) for p in ASKS.values()) or any(TOPICS[t].search(q) for t in LEADING_TOPICS)
 
 
 def build_messages(question: str, facts: list[Fact], lead: str) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cortex.ask.questions import TOPICS
 from cortex.packages.index import PackageIndex, PackageIndexError
 from cortex.packages.vocabulary import ALIASES
 
@@ -35,15 +36,6 @@ NOT_SUBJECTS = frozenset({
     "work", "works", "mean", "means", "explain", "tell", "me", "you", "your", "with", "from", "up", "all",
 })
 # fmt: on
-TOPICS: dict[str, re.Pattern[str]] = {
-    "memory": re.compile(r"\b(memory|ram|swap)\b"),
-    "cpu": re.compile(r"\b(cpus?|cores?|processors?|threads)\b"),
-    "os": re.compile(r"\b(os|operating system|distro|distribution|debian|ubuntu|release|linux version)\b"),
-    "kernel": re.compile(r"\bkernel\b"),
-    "arch": re.compile(r"\b(arch|architecture|32.bit|64.bit)\b"),
-    "disk": re.compile(r"\b(disk|disks|storage|filesystems?|partitions?|space|mounted)\b"),
-    "service": re.compile(r"\b(running|active|service|started|enabled|up)\b"),
-}
 
 
 @dataclass

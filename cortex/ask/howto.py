@@ -326,7 +326,7 @@ def respelt(question: str, query: Query, index: PackageIndex, store: DocStore | 
     unknown = [w for w in unknown if len(w) >= 4]
     if not unknown or not semantic.available(index.vectors.models_dir):
         return question
-    english = semantic.query_encoder(index.vectors.models_dir).tokenizer.vocab.words
+    english = semantic.vocabulary(index.vectors.models_dir).vocab.words
     for word in unknown:
         if word in english:
             continue
@@ -753,10 +753,11 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
     result = HowTo(question)
     if not query.groups:
         return result
-    with Meanwhile(_word_hits, query, index, store) as by_words:  # SQLite leaves the lock to numpy's import
+    with Meanwhile(_word_hits, query, index, store) as by_words:  # SQLite and numpy leave the lock to each other
         vector = index.vectors.encode(question)
+        near = _near_hits(index, store, vector)
         words = by_words.result()
-    pages = _candidates(words, index, store, vector)
+    pages = _candidates(words, near, index, store, vector)
     if not pages:
         return result
     scored = [(score(f), f.grounded, f) for f in features(pages, query, named, index)]
@@ -883,8 +884,18 @@ class _WordHits:
     entries: dict[int, DocHit]
 
 
+@dataclass
+class _NearHits:
+    """What is closest to the question in meaning: NAME lines, packages' summaries, installed pages' entries
+    (none without the question's vector)."""
+
+    manuals: list[tuple[ManualHit, float]] = field(default_factory=list)
+    packages: list[str] = field(default_factory=list)
+    entries: list[tuple[DocHit, float]] = field(default_factory=list)
+
+
 def _word_hits(query: Query, index: PackageIndex, store: DocStore | None) -> _WordHits:
-    """Full-text search alone, which needs no vector: it runs while the question's vector is made."""
+    """Full-text search alone, which needs no vector: it runs while the question's vector is made and scanned."""
     entries: dict[int, DocHit] = {}
     for n, fts in enumerate(_entry_queries(query) if store is not None else []):
         for hit in store.search(fts, limit=200 if n == 0 else 30):
@@ -892,22 +903,32 @@ def _word_hits(query: Query, index: PackageIndex, store: DocStore | None) -> _Wo
     return _WordHits(index.search_manuals(query.terms, limit=300, per_package=4), entries)
 
 
-def _candidates(words: _WordHits, index: PackageIndex, store: DocStore | None, vector) -> dict[tuple[str, str], _Page]:
+def _near_hits(index: PackageIndex, store: DocStore | None, vector) -> _NearHits:
+    """The scans of ~200 MB of vectors (numpy's, or the vector worker's on the other core)."""
+    if vector is None:
+        return _NearHits()
+    return _NearHits(
+        index.nearest_manuals(vector, NEAREST),
+        [name for name, _ in index.nearest_packages(vector, NEAREST // 2)],
+        store.nearest(vector, 8 * NEAREST) if store is not None else [],
+    )
+
+
+def _candidates(
+    words: _WordHits, near: _NearHits, index: PackageIndex, store: DocStore | None, vector
+) -> dict[tuple[str, str], _Page]:
     """The pages that may answer: NAME lines and installed pages' entries that share the question's words or
     are close to it in meaning, each with how close it and each of its entries are."""
     pages: dict[tuple[str, str], _Page] = {}
-    with Meanwhile(_nearest_packages, index, vector) as packages:  # ~100 MB of vectors, on the other core
-        for manual in words.manuals:
-            _add_page(pages, manual)
-        if vector is not None:
-            for manual, sim in index.nearest_manuals(vector, NEAREST):
-                _add_page(pages, manual).name_sim = sim
-        near = packages.result()
+    for manual in words.manuals:
+        _add_page(pages, manual)
+    for manual, sim in near.manuals:
+        _add_page(pages, manual).name_sim = sim
     if vector is not None:
-        for manual in index.manuals_of(near, per_package=3):
+        for manual in index.manuals_of(near.packages, per_package=3):
             _add_page(pages, manual)
     if store is not None:
-        _add_entries(pages, words.entries, index, store, vector)
+        _add_entries(pages, words.entries, near.entries, index, store, vector)
     if vector is not None:
         missing = [p for p in pages.values() if not p.name_sim]
         for page, sim in zip(missing, index.vectors.similarity(vector, "manuals", [p.manual.row for p in missing]),
@@ -917,11 +938,6 @@ def _candidates(words: _WordHits, index: PackageIndex, store: DocStore | None, v
         for page in pages.values():
             page.package_sim = sims.get(page.manual.package, 0.0)
     return pages
-
-
-def _nearest_packages(index: PackageIndex, vector) -> list[str]:
-    """The packages whose summary is closest in meaning to the question (none without its vector)."""
-    return [name for name, _ in index.nearest_packages(vector, NEAREST // 2)] if vector is not None else []
 
 
 def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
@@ -934,15 +950,20 @@ def _add_page(pages: dict[tuple[str, str], _Page], manual: ManualHit) -> _Page:
 
 
 def _add_entries(
-    pages: dict[tuple[str, str], _Page], by_words: dict[int, DocHit], index: PackageIndex, store: DocStore, vector
+    pages: dict[tuple[str, str], _Page],
+    by_words: dict[int, DocHit],
+    nearest: list[tuple[DocHit, float]],
+    index: PackageIndex,
+    store: DocStore,
+    vector,
 ) -> None:
-    """The installed pages whose entries share the question's words (``by_words``) or meaning, with how close
-    each of their entries is (the entries themselves are read when needed: :attr:`_Page.entries`)."""
+    """The installed pages whose entries share the question's words (``by_words``) or meaning (``nearest``),
+    with how close each of their entries is (the entries themselves are read when needed: :attr:`_Page.entries`)."""
     hits = dict(by_words)
-    if vector is not None:  # the closest entries, but not boilerplate ("--version: display version information")
+    if nearest:  # the closest entries, but not boilerplate ("--version: display version information")
         texts: set[str] = set()
         per_page: Counter[tuple[str, str]] = Counter()
-        for hit, _ in store.nearest(vector, 8 * NEAREST):
+        for hit, _ in nearest:
             key = (hit.page, hit.section)
             if hit.text not in texts and per_page[key] < 2:
                 hits.setdefault(hit.row, hit)

@@ -7,9 +7,10 @@ click command calls the same ``run``, so there is one implementation.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 from cortex.cli.output import failure, print_json
-from cortex.config import ConfigError, load_config
+from cortex.config import Config, ConfigError, load_config
 from cortex.terminal import printable
 
 
@@ -19,9 +20,6 @@ def run(
 ) -> int:  # fmt: skip
     """Print the answer to ``question`` as it streams (or its JSON document); return the exit code (1 or 2
     with one line on stderr)."""
-    from cortex.ask.answer import answer
-    from cortex.providers import ProviderError, get_provider
-
     text = question.strip()
     if not text:
         return failure('ask needs a question, e.g. cortex ask "What is nginx?"', 2)
@@ -29,6 +27,24 @@ def run(
         config = load_config()
     except ConfigError as e:
         return failure(f"configuration error: {e}")
+    from cortex.ask.questions import could_lead
+    from cortex.packages import vector_worker
+
+    # A how-to needs the question's vector: numpy and the scans go to the other core. A question the facts may
+    # answer outright needs that core for the facts' commands.
+    worker = nullcontext() if could_lead(text) else vector_worker.started(config.paths.models_dir, text)
+    with worker:
+        return _answer(text, config, provider, model, max_tokens, via_daemon, as_json)
+
+
+def _answer(
+    text: str, config: Config, provider: str | None, model: str | None, max_tokens: int, via_daemon: bool,
+    as_json: bool,
+) -> int:  # fmt: skip
+    from cortex.ask.answer import answer
+    from cortex.packages import vector_worker
+    from cortex.providers import ProviderError, get_provider
+
     if via_daemon and provider:
         return failure("--via-daemon uses cortexd's model; drop --provider", 2)
     try:
@@ -39,6 +55,7 @@ def run(
         else:
             backend = get_provider(provider, config, model=model)
         result = answer(text, config, backend, max_tokens=max_tokens)
+        vector_worker.stop()  # the lead is made: the model's stream needs no vectors
         if as_json:
             print_json(result.to_dict())
             return 0

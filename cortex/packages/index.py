@@ -96,6 +96,7 @@ CREATE VIRTUAL TABLE manuals_fts USING fts5(
 """
 # bm25 weights of the FTS columns: a word in the name matters most, then provides and the summary.
 BM25_WEIGHTS = (20.0, 4.0, 5.0, 1.0, 1.5, 3.0, 4.0)
+_BY_IDS = "SELECT {} FROM {} WHERE id IN (SELECT value FROM json_each(?))"  # rows by a JSON list of ids, in one query
 MANUAL_WEIGHTS = (5.0, 3.0)  # a manual page's command names, its NAME line's description
 
 
@@ -613,21 +614,16 @@ class PackageIndex:
 
     def nearest_manuals(self, vector: Any, limit: int = 40) -> list[tuple[ManualHit, float]]:
         """The manual pages whose NAME line is closest in meaning to ``vector`` (an encoded question)."""
-        out = []
-        for row, sim in self.vectors.nearest(vector, "manuals", limit):
-            found = self.conn.execute("SELECT * FROM manuals WHERE id = ?", (row,)).fetchone()
-            if found is not None:
-                out.append((_manual_hit(found, 0.0), sim))
-        return out
+        found = self.vectors.nearest(vector, "manuals", limit)
+        ids = json.dumps([i for i, _ in found])
+        rows = {r["id"]: r for r in self.conn.execute(_BY_IDS.format("*", "manuals"), (ids,))}
+        return [(_manual_hit(rows[i], 0.0), sim) for i, sim in found if i in rows]
 
     def nearest_packages(self, vector: Any, limit: int = 20) -> list[tuple[str, float]]:
         """The packages whose summary is closest in meaning to ``vector``: (name, cosine)."""
-        out = []
-        for row, sim in self.vectors.nearest(vector, "packages", limit):
-            found = self.conn.execute("SELECT name FROM packages WHERE id = ?", (row,)).fetchone()
-            if found is not None:
-                out.append((found[0], sim))
-        return out
+        found = self.vectors.nearest(vector, "packages", limit)
+        names = dict(self.conn.execute(_BY_IDS.format("id, name", "packages"), (json.dumps([i for i, _ in found]),)))
+        return [(names[i], sim) for i, sim in found if i in names]
 
     def package_similarity(self, vector: Any, names: Collection[str]) -> dict[str, float]:
         """{package: cosine of ``vector`` with its summary} for ``names`` that have a vector."""

@@ -34,12 +34,13 @@ import os
 import sqlite3
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cortex.models import bundled
+from cortex.packages import vector_worker
 from cortex.packages.wordpiece import WordPiece
 
 # One BLAS thread, unless the user chose: a request's vector is a few small matrix products, where OpenBLAS's
@@ -145,7 +146,7 @@ class QueryEncoder:
     HEADS = 12
 
     def __init__(self, models_dir: Path):
-        self.tokenizer = WordPiece(Path(models_dir) / bundled.TOKENIZER.name, MAX_TOKENS)
+        self.tokenizer = vocabulary(Path(models_dir))
         path = Path(models_dir) / bundled.EMBEDDER_WEIGHTS.name
         with path.open("rb") as f:
             size = struct.unpack("<Q", f.read(8))[0]
@@ -212,6 +213,14 @@ class QueryEncoder:
 
 
 _query_encoders: dict[Path, QueryEncoder] = {}
+_vocabularies: dict[Path, WordPiece] = {}
+
+
+def vocabulary(models_dir: Path) -> WordPiece:
+    """The encoder's tokenizer alone (its English words), without numpy or the weights."""
+    if models_dir not in _vocabularies:
+        _vocabularies[models_dir] = WordPiece(Path(models_dir) / bundled.TOKENIZER.name, MAX_TOKENS)
+    return _vocabularies[models_dir]
 
 
 def query_encoder(models_dir: Path) -> QueryEncoder:
@@ -233,6 +242,7 @@ class Vectors:
     the index's package and manual page ids."""
 
     def __init__(self, db_path: Path, models_dir: Path):
+        self.db_path = Path(db_path)
         self.directory = Path(db_path).with_suffix(".vectors")
         self.cache_path = Path(db_path).with_name("vectors.db")
         self.models_dir = Path(models_dir)
@@ -288,14 +298,35 @@ class Vectors:
             self._arrays[kind] = np.load(path, mmap_mode="r")
         return self._arrays[kind]
 
-    def encode(self, text: str) -> np.ndarray | None:
-        """The vector of a request, or None when there are no vectors here or the embedder is missing."""
+    def encode(self, text: str) -> np.ndarray | vector_worker.Encoded | None:
+        """The vector of a request (held by this process's vector worker when it has one), or None when there
+        are no vectors here or the embedder is missing."""
         if not (self.directory / "stamp").is_file() or not available(self.models_dir):
             return None
+        if (worker := vector_worker.current()) is not None and worker.models_dir == self.models_dir:
+            try:
+                worker.call("encode", text)
+                return vector_worker.Encoded(text)
+            except vector_worker.WorkerError:
+                vector_worker.stop()
         return query_encoder(self.models_dir).encode(text)
 
-    def similarity(self, query: np.ndarray, kind: str, ids: list[int]) -> np.ndarray:
+    def _remote(self, method: str, query: vector_worker.Encoded, *args: Any) -> Any:
+        """``method`` of the worker's copy of these vectors, or None when it cannot answer (then this process
+        does it)."""
+        if (worker := vector_worker.current()) is not None:
+            try:
+                return worker.call(method, str(self.db_path), query.text, *args)
+            except vector_worker.WorkerError:
+                vector_worker.stop()
+        return None
+
+    def similarity(self, query: np.ndarray | vector_worker.Encoded, kind: str, ids: list[int]) -> Sequence[float]:
         """Cosine of ``query`` with rows ``ids`` of ``kind`` (packages or manuals); NaN for a row without one."""
+        if isinstance(query, vector_worker.Encoded):
+            if (found := self._remote("similarity", query, kind, ids)) is not None:
+                return found
+            query = query_encoder(self.models_dir).encode(query.text)
         matrix = self._load(kind)
         if matrix is None or not ids:
             return np.full(len(ids), np.nan, np.float32)
@@ -304,8 +335,12 @@ class Vectors:
         out[~rows.any(axis=1)] = np.nan
         return out
 
-    def nearest(self, query: np.ndarray, kind: str, limit: int) -> list[tuple[int, float]]:
+    def nearest(self, query: np.ndarray | vector_worker.Encoded, kind: str, limit: int) -> list[tuple[int, float]]:
         """The ``limit`` rows of ``kind`` closest to ``query``: (row id, cosine)."""
+        if isinstance(query, vector_worker.Encoded):
+            if (found := self._remote("nearest", query, kind, limit)) is not None:
+                return found
+            query = query_encoder(self.models_dir).encode(query.text)
         matrix = self._load(kind)
         if matrix is None:
             return []
