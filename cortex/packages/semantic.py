@@ -312,21 +312,18 @@ class Vectors:
         return query_encoder(self.models_dir).encode(text)
 
     def _remote(self, method: str, query: vector_worker.Encoded, *args: Any) -> Any:
-        """``method`` of the worker's copy of these vectors, or None when it cannot answer (then this process
-        does it)."""
+        """``method`` for a vector the worker holds, as the worker answers it or, when it cannot, this process."""
         if (worker := vector_worker.current()) is not None:
             try:
                 return worker.call(method, str(self.db_path), query.text, *args)
             except vector_worker.WorkerError:
                 vector_worker.stop()
-        return None
+        return getattr(self, method)(query_encoder(self.models_dir).encode(query.text), *args)
 
     def similarity(self, query: np.ndarray | vector_worker.Encoded, kind: str, ids: list[int]) -> Sequence[float]:
         """Cosine of ``query`` with rows ``ids`` of ``kind`` (packages or manuals); NaN for a row without one."""
         if isinstance(query, vector_worker.Encoded):
-            if (found := self._remote("similarity", query, kind, ids)) is not None:
-                return found
-            query = query_encoder(self.models_dir).encode(query.text)
+            return self._remote("similarity", query, kind, ids)
         matrix = self._load(kind)
         if matrix is None or not ids:
             return np.full(len(ids), np.nan, np.float32)
@@ -338,9 +335,7 @@ class Vectors:
     def nearest(self, query: np.ndarray | vector_worker.Encoded, kind: str, limit: int) -> list[tuple[int, float]]:
         """The ``limit`` rows of ``kind`` closest to ``query``: (row id, cosine)."""
         if isinstance(query, vector_worker.Encoded):
-            if (found := self._remote("nearest", query, kind, limit)) is not None:
-                return found
-            query = query_encoder(self.models_dir).encode(query.text)
+            return self._remote("nearest", query, kind, limit)
         matrix = self._load(kind)
         if matrix is None:
             return []
