@@ -72,8 +72,12 @@ class Cortexd:
 @pytest.fixture
 def cortexd(cortex_home: Path, tmp_path: Path):
     cortex_home.mkdir(parents=True, exist_ok=True)
+    # Disk alerts only: pending security updates (found by a slower check), a failed unit or a busy CPU would
+    # raise others at any moment, and the counts below would then differ for reasons of the machine's own.
     (cortex_home / "daemon.conf").write_text(
-        "[monitor]\ninterval: 1\n[thresholds]\ndisk_warning: 1\ndisk_critical: 100\n[alerts]\nrepeat_interval: 3600\n"
+        "[monitor]\ninterval: 1\n[thresholds]\ndisk_warning: 1\ndisk_critical: 100\nsecurity_updates: 0\n"
+        "failed_units: false\ncpu_duration: 86400\nmemory_warning: 100\nmemory_critical: 100\n"
+        "[alerts]\nrepeat_interval: 3600\n"
     )
     d = Cortexd(cortex_home, tmp_path / "run" / "cortex.sock")
     yield d
