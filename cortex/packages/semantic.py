@@ -318,7 +318,9 @@ class Vectors:
                 return worker.call(method, str(self.db_path), query.text, *args)
             except vector_worker.WorkerError:
                 vector_worker.stop()
-        return getattr(self, method)(query_encoder(self.models_dir).encode(query.text), *args)
+        if query.here is None:
+            query.here = query_encoder(self.models_dir).encode(query.text)
+        return getattr(self, method)(query.here, *args)
 
     def similarity(self, query: np.ndarray | vector_worker.Encoded, kind: str, ids: list[int]) -> Sequence[float]:
         """Cosine of ``query`` with rows ``ids`` of ``kind`` (packages or manuals); NaN for a row without one."""

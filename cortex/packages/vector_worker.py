@@ -32,12 +32,13 @@ class WorkerError(RuntimeError):
 
 
 class Encoded:
-    """A text whose vector the child holds (what :meth:`semantic.Vectors.encode` returns through it)."""
+    """A text whose vector the child holds (what :meth:`semantic.Vectors.encode` returns through it), and the
+    vector made here once the child could not answer (``here``: made once, not at every call after)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("here", "text")
 
     def __init__(self, text: str):
-        self.text = text
+        self.text, self.here = text, None
 
 
 class VectorWorker:
