@@ -654,3 +654,43 @@ def test_the_account_a_question_names_fills_its_placeholders_not_the_name_it_is_
     placeholder: str, value: str | None
 ) -> None:
     assert howto.Values(by_kind={"user": "bob"}).fill(placeholder) == value
+
+
+@pytest.mark.parametrize(
+    ("question", "tag", "text", "named"),
+    [
+        ("journal of cron.service since yesterday", "-S, --since=, -U, --until=",
+         'Start showing entries on or newer than the specified date. The strings "yesterday", "today" are understood.',
+         ("--since", "yesterday")),
+        ("nginx logs until 2024-05-01 please", "-S, --since=, -U, --until=", "", ("--until", "2024-05-01")),
+        ("du of /var with max depth 1", "-d, --max-depth=N", "", ("--max-depth", "1")),
+        ("find files under /srv, maxdepth 2", "-maxdepth levels", "", ("-maxdepth", "2")),
+        ("show the last 50 lines of the journal", "-n, --lines=", "", ("--lines", "50")),
+        ("create bob with a home dir", "-d, --home-dir HOME_DIR", "", None),  # "dir" is no value
+        ("logs since the last boot", "-S, --since=, -U, --until=", "", None),  # "the" is no value either
+        ("compress /var/log/huge.log", "-z, --compress", "Compress.", None),  # an option that takes none
+        ("remove apache2 completely", "--remove", "Remove the files.", None),
+    ],
+)  # fmt: skip
+def test_an_option_the_question_names_with_a_value_takes_it(
+    small: tuple[PackageIndex, DocStore], question: str, tag: str, text: str, named: tuple[str, str] | None
+) -> None:
+    index, _ = small
+    assert howto.values(question, index).by_name(tag, text) == named
+
+
+@pytest.mark.parametrize(
+    ("question", "value"),
+    [
+        ("change ownership of /var/www/shop to www-data:www-data", "www-data"),
+        ("restart the redis-server service", "redis-server"),
+        ("add user deploy-bot to the docker group", "deploy-bot"),
+    ],
+)
+def test_a_value_with_a_hyphen_is_not_also_a_concept_to_cover(
+    small: tuple[PackageIndex, DocStore], question: str, value: str
+) -> None:
+    index, store = small
+    named = howto.values(question, index)
+    assert value in named.by_kind.values()
+    assert all(value not in group for group in howto.question_query(question, index, named, store).groups)

@@ -188,6 +188,7 @@ class Values:
     asked: set[str] = field(default_factory=set)  # every word of the question, for values an option lists
     entities: list[str] = field(default_factory=list)  # package names and names with digits or dots it says
     shaped: dict[str, list[str]] = field(default_factory=dict)  # its paths and numbers, for examples' own
+    said: list[str] = field(default_factory=list)  # its words in order, for values that follow an option's name
 
     def listed(self, text: str) -> str | None:
         """A value the question names that an option's description lists in quotes: "ed25519" for
@@ -196,6 +197,29 @@ class Values:
             if value.lower() in self.asked:
                 return value
         return None
+
+    def by_name(self, tag: str, text: str) -> tuple[str, str] | None:
+        """A long option the question names with its value: "since yesterday" -> ("--since", "yesterday") for
+        ``-S, --since=, -U, --until=``, "max depth 1" -> ("--max-depth", "1"), "the last 50 lines" -> ("--lines",
+        "50"), for an option that takes a value. The value must look like one (digits, a path, an address) or be
+        one the option's text lists ("yesterday"), so "a home dir" gives ``--home`` nothing."""
+        low = [w.lower() for w in self.said]
+        for flag in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z-]{2,})(?:=|\s+\[?<?[A-Za-z])", tag):  # takes a value
+            name = flag.lstrip("-").lower()
+            for i in range(len(low)):
+                n = next((n for n in (1, 2, 3) if "".join(low[i : i + n]) == name.replace("-", "")), 0)
+                if not n:
+                    continue
+                after = self.said[i + n] if i + n < len(low) else ""
+                if after and (re.search(r"[\d/@:]", after) or after.lower() in self._quoted(text)):
+                    return flag, after
+                if i and re.fullmatch(r"\d+", low[i - 1]):
+                    return flag, low[i - 1]
+        return None
+
+    @staticmethod
+    def _quoted(text: str) -> set[str]:
+        return {v.lower() for v in re.findall(r"[\"'“‘`]([\w.+-]{2,})[\"'”’`]", text)}
 
     def fill(self, placeholder: str, program: str = "") -> str | None:
         name = placeholder.rstrip(",;").strip("[]<>").split("|")[0].strip(".").upper()  # [PATTERN...|PID...], UNIT...,
@@ -214,12 +238,12 @@ class Values:
 def values(question: str, index: PackageIndex) -> Values:
     """The ports, paths, sizes, services, users and groups a question names."""
     q = question.strip().rstrip("?")
-    found = Values(asked=set(re.findall(r"[\w.+-]+", q.lower())))
+    found = Values(asked=set(re.findall(r"[\w.+-]+", q.lower())), said=[w.strip(".,;!?'\"") for w in q.split()])
 
     def take(kind: str, value: str) -> None:
         if value.lower() not in NOT_VALUES and kind not in found.by_kind:
             found.by_kind[kind] = value
-            found.words.update(re.findall(r"[a-z0-9]+", value.lower()))
+            found.words.update({value.lower(), *re.findall(r"[a-z0-9]+", value.lower())})  # "www-data" and its parts
 
     if m := re.search(r"\bport\s+(\d{1,5})\b", q, re.I):
         take("port", m.group(1))
@@ -656,14 +680,17 @@ def _invocation(page: _Page, program: str, query: Query, named: Values, name_cov
         flag, placeholder = _flag(e.tag)
         fills = placeholder and (pids or placeholder.upper() not in PLACEHOLDERS["pid"])
         value = (named.fill(placeholder, program) or named.listed(e.text)) if fills else None
-        valued.append((e, gain, sim, flag, placeholder, value))
+        said = value is None and (fills or not placeholder) and (by_name := named.by_name(e.tag, e.text)) is not None
+        if said:
+            flag, value = by_name  # the flag as the question says it: "--since yesterday", not "-S"
+        valued.append((e, gain, sim, flag, placeholder, value, said))
     # Those taking a value the question names first, then by what they add.
     valued.sort(key=lambda o: (o[5] is None, -len(o[1]) - SEMANTIC * o[2], -o[0].relevance))
     used = set(base.split())
-    for e, gain, sim, flag, placeholder, value in valued:
+    for e, gain, sim, flag, placeholder, value, said in valued:
         if value in used:
-            value = None  # a value the question names fills one place
-        meant = sim >= max(OPTION_MEANT, closest)
+            value, said = None, False  # a value the question names fills one place
+        meant = said or sim >= max(OPTION_MEANT, closest)  # named with its value, or as close as the entry
         if not flag or _has(base, flag) or (not gain - cover and not meant and (value is None or sim < VALUED_MEANT)):
             continue
         used.add(value or "")
