@@ -93,7 +93,7 @@ def test_words_are_printed_before_their_sentence_ends() -> None:
     ("lead", "truths", "token", "printed"),
     [
         (NOT_INSTALLED, [NOT_INSTALLED], "Apt", "Apt"),  # no rule begins at any word "Apt" may become
-        ("", [], "To", "To"),
+        ("", [], "Do", "Do"),  # ("To" may still become "Tool", which may say what a subject is)
         (MEMORY, [MEMORY], "Curl", "Curl"),
         (NOT_INSTALLED, [NOT_INSTALLED], "Th", ""),  # "The answer...", "This is wrong"
         (NOT_INSTALLED, [NOT_INSTALLED], "wro", ""),  # "wrong"
@@ -142,6 +142,14 @@ def test_an_echo_of_the_lead_is_held_while_it_copies_the_lead_and_dropped() -> N
     assert filtered(["This machine has room for more services."], MEMORY, []) == (
         "This machine has room for more services."
     )
+
+
+@pytest.mark.parametrize("subject", ["The package", "The command", "This tool", "The program", "The utility"])
+def test_an_echo_after_the_words_that_say_what_the_subject_is_drops_the_whole_sentence(subject: str) -> None:
+    lead = "htop is an interactive process viewer."
+    reply = f"{subject} htop is an interactive process viewer. It shows processes."
+    assert filtered(as_tokens(reply), lead, []) == "It shows processes."  # not "The package. It shows ..."
+    assert filtered([f"{subject} is small. It is fast."], lead, []) == f"{subject} is small. It is fast."
 
 
 def test_a_sentence_printed_once_is_not_printed_again() -> None:

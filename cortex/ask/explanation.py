@@ -44,12 +44,16 @@ UNIT_FAMILY = {"gib": "bytes", "gb": "bytes", "mib": "bytes", "mb": "bytes", "ti
 REPEAT_MIN = 3  # words: a sentence printed whole this long is not printed again (small models loop)
 ECHO_MIN = 15  # characters: a shorter piece of the lead ("Nginx.") is not an echo
 
-# Words that may come before a pattern and go with it: "It has [16 GB]", "Nginx [is installed]", "Run [`x`]".
+# Words that may come before a pattern and go with it: "It has [16 GB]", "Nginx [is installed]", "Run [`x`]",
+# "The package [htop is an interactive process viewer]".
 LEAD_IN = frozenset({
     "it", "this", "that", "these", "those", "they", "you", "we", "i", "he", "she", "there", "here", "its", "their",
     "your", "my", "the", "a", "an", "is", "are", "was", "were", "has", "have", "had", "with", "uses", "use", "run",
     "try", "type", "and", "but", "so", "or", "which", "while", "because", "then", "also", "now", "machine", "system",
     "computer", "server",
+    # what the subject is: "The package [htop is ...]" would otherwise be left as "The package." when the echo
+    # after it is dropped
+    "package", "command", "program", "tool", "utility", "application", "software", "daemon", "service",
 })  # fmt: skip
 LEAD_INS = 2
 
