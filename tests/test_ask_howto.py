@@ -450,6 +450,11 @@ def test_a_store_of_an_older_layout_is_parsed_again(
         ("expire carol’s password now", {"user": "carol"}),
         ("show alice's crontab", {"user": "alice"}),
         ("where is nginx's config file", {}),  # a program's, not an account's
+        ("add alice to the sudo group", {"user": "alice", "group": "sudo"}),  # who joins which group
+        ("remove bob from group web-admins", {"user": "bob", "group": "web-admins"}),
+        ("add user deploy to group docker", {"user": "deploy", "group": "docker"}),
+        ("put carol in the adm group", {"user": "carol", "group": "adm"}),
+        ("add a user to the sudo group", {"group": "sudo"}),  # "a user" names no one
     ],
 )
 def test_pids_signals_and_accounts_are_values(
@@ -457,7 +462,7 @@ def test_pids_signals_and_accounts_are_values(
 ) -> None:
     index, _ = small
     found = howto.values(question, index).by_kind
-    assert {k: v for k, v in found.items() if k in ("pid", "signal", "user")} == named
+    assert {k: v for k, v in found.items() if k in ("pid", "signal", "user", "group")} == named
 
 
 @pytest.mark.parametrize(

@@ -270,6 +270,15 @@ def values(question: str, index: PackageIndex) -> Values:
     for word in re.findall(r"(?<![\w.@/-])[a-z_][a-z0-9_-]*(?![\w.@/-])", q.lower()):  # "chown ... to www-data",
         if word in people_accounts() or (word in accounts() and re.search(rf"\b{word}\s+user\b", q.lower())):
             take("user", word)  # "the postgres user": an account of this machine
+    joins = re.search(  # "add alice to the sudo group", "remove bob from group web-admins"
+        r"\b(?:add|put|remove|delete|drop)\s+(?:user\s+)?([a-z_][a-z0-9_-]*)\s+(?:to|in|into|from)\s+(?:the\s+)?"
+        r"(?:(?:supplementary\s+)?group\s+([a-z_][a-z0-9_-]*)|([a-z_][a-z0-9_-]*)\s+group\b)",
+        q,
+        re.I,
+    )
+    if joins:
+        take("user", joins.group(1))
+        take("group", joins.group(2) or joins.group(3))
     if m := re.search(r"\b([a-z_][a-z0-9_-]*)\s+group\b", q, re.I):
         take("group", m.group(1))
     for word in re.findall(r"[a-z][a-z0-9.+-]*[a-z0-9]", q.lower()):  # "restart nginx": a package with a service
