@@ -671,6 +671,8 @@ def test_the_account_a_question_names_fills_its_placeholders_not_the_name_it_is_
         ("du of /var with max depth 1", "-d, --max-depth=N", "", ("--max-depth", "1")),
         ("find files under /srv, maxdepth 2", "-maxdepth levels", "", ("-maxdepth", "2")),
         ("show the last 50 lines of the journal", "-n, --lines=", "", ("--lines", "50")),
+        ("ed25519 key with comment admin@web01", "-C comment", "Provides a new comment.", ("-C", "admin@web01")),
+        ("make a 4096 bits rsa key", "-b bits", "", ("-b", "4096")),  # by its argument's name
         ("create bob with a home dir", "-d, --home-dir HOME_DIR", "", None),  # "dir" is no value
         ("logs since the last boot", "-S, --since=, -U, --until=", "", None),  # "the" is no value either
         ("compress /var/log/huge.log", "-z, --compress", "Compress.", None),  # an option that takes none

@@ -199,13 +199,19 @@ class Values:
         return None
 
     def by_name(self, tag: str, text: str) -> tuple[str, str] | None:
-        """A long option the question names with its value: "since yesterday" -> ("--since", "yesterday") for
-        ``-S, --since=, -U, --until=``, "max depth 1" -> ("--max-depth", "1"), "the last 50 lines" -> ("--lines",
-        "50"), for an option that takes a value. The value must look like one (digits, a path, an address) or be
-        one the option's text lists ("yesterday"), so "a home dir" gives ``--home`` nothing."""
+        """An option the question names, by its long name or its argument's, with its value: "since yesterday"
+        -> ("--since", "yesterday") for ``-S, --since=, -U, --until=``, "max depth 1" -> ("--max-depth", "1"),
+        "the last 50 lines" -> ("--lines", "50"), "with comment admin@web01" -> ("-C", "admin@web01") for
+        ``-C comment``; for an option that takes a value. The value must look like one (digits, a path, an
+        address) or be one the option's text lists ("yesterday"), so "a home dir" gives ``--home`` nothing."""
         low = [w.lower() for w in self.said]
-        for flag in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z-]{2,})(?:=|\s+\[?<?[A-Za-z])", tag):  # takes a value
-            name = flag.lstrip("-").lower()
+        names = [
+            (flag, flag.lstrip("-"))
+            for flag in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z-]{2,})(?:=|\s+\[?<?[A-Za-z])", tag)
+        ]
+        names += re.findall(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)[\s=]+\[?<?([A-Za-z][A-Za-z_-]{2,})\b", tag)  # -C comment
+        for flag, name in names:
+            name = name.lower().replace("_", "-")
             for i in range(len(low)):
                 n = next((n for n in (1, 2, 3) if "".join(low[i : i + n]) == name.replace("-", "")), 0)
                 if not n:
