@@ -205,15 +205,18 @@ class Values:
         ``-C comment``; for an option that takes a value. The value must look like one (digits, a path, an
         address) or be one the option's text lists ("yesterday"), so "a home dir" gives ``--home`` nothing."""
         low = [w.lower() for w in self.said]
+        bare = tag.lower()
+        if not any(w in bare for w in low if len(w) >= 3):  # most options: no word of the question in them
+            return None
         names = [
             (flag, flag.lstrip("-"))
             for flag in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z-]{2,})(?:=|\s+\[?<?[A-Za-z])", tag)
         ]
         names += re.findall(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)[\s=]+\[?<?([A-Za-z][A-Za-z_-]{2,})\b", tag)  # -C comment
         for flag, name in names:
-            name = name.lower().replace("_", "-")
+            name = name.lower().replace("_", "").replace("-", "")
             for i in range(len(low)):
-                n = next((n for n in (1, 2, 3) if "".join(low[i : i + n]) == name.replace("-", "")), 0)
+                n = next((n for n in (1, 2, 3) if "".join(low[i : i + n]) == name), 0)
                 if not n:
                     continue
                 after = self.said[i + n] if i + n < len(low) else ""
