@@ -105,6 +105,21 @@ def test_reasons_name_what_was_found():
 @pytest.mark.parametrize(
     ("command", "reason"),
     [
+        ("su", "starts an interactive shell"),  # a wrapper's own shell: not "starts an interactive ."
+        ("su - bob", "starts an interactive shell"),
+        ("sudo -i", "starts an interactive shell"),
+        ("chroot /mnt", "starts an interactive shell"),
+        ("echo id | su", "pipes the output of echo into shell"),
+        ("bash", "starts an interactive bash"),
+    ],
+)
+def test_a_shell_is_named_in_the_reason_even_when_a_wrapper_starts_it(command: str, reason: str) -> None:
+    assert any(r.startswith(reason) for r in validate(command).reasons), validate(command).reasons
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
         ("systemctl --host web1 restart nginx", "systemctl restart changes services"),
         ("systemctl -M box --signal KILL kill nginx", "systemctl kill changes services"),
         ("systemctl --image /tmp/os.raw --runtime set-property nginx CPUQuota=20%", "systemctl set-property changes"),

@@ -179,7 +179,7 @@ def written_script(ctx: Context, w: Word, what: str) -> list[Finding]:
 
 @rule(*SHELLS)
 def shell(ctx: Context) -> list[Finding]:
-    what = ctx.inv.name
+    what = ctx.inv.name or "shell"  # 'su', 'sudo -i', 'chroot DIR': a wrapper's own shell has no name here
     downloaders = [c.argv[0] for c in ctx.cmd.upstream if c.argv and c.argv[0].rsplit("/", 1)[-1] in DOWNLOADERS]
     if ctx.cmd.piped_in and downloaders:
         return [block(f"feeds what {downloaders[0]} downloads into {what}", "critical")]
