@@ -63,10 +63,28 @@ def test_a_blocked_command_is_never_suggested(
     real = validator.validate
 
     def blocking_it(command: str) -> Verdict:
-        return Verdict(command, "block", "high", ["test"]) if command.startswith(first) else real(command)
+        return Verdict(command, "block", "high", ["it ends the world"]) if command.startswith(first) else real(command)
 
     monkeypatch.setattr(validator, "validate", blocking_it)
-    assert all(s.program != first for s in howto.suggest(question, index, store).suggestions)
+    answer = howto.suggest(question, index, store)
+    assert all(s.program != first for s in answer.suggestions)
+    # The best match is not replaced in silence: the answer says why it is missing, and what follows is further off.
+    assert answer.blocked == "it ends the world"
+    assert answer.text().startswith("The closest match is blocked here (it ends the world), so it is not shown.")
+    assert first not in answer.text().split("\n", 1)[0]
+    lines = answer.text().split("\n")
+    assert len(lines) == 1 + len(answer.suggestions)
+    assert all(line.startswith(howto.ALLOWED if n == 0 else "Or") for n, line in enumerate(lines[1:]))
+
+
+def test_when_every_match_is_blocked_the_answer_says_so_not_that_nothing_matched(
+    small: tuple[PackageIndex, DocStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, store = small
+    monkeypatch.setattr(validator, "validate", lambda c: Verdict(c, "block", "high", ["no"]))
+    answer = howto.suggest("How do I kill a process by its name?", index, store)
+    assert not answer.suggestions and answer.blocked == "no"
+    assert answer.text() == "The closest match is blocked here (no), so it is not shown."
 
 
 @pytest.mark.parametrize(

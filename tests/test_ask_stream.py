@@ -73,7 +73,7 @@ def test_nothing_a_rule_drops_is_printed(text: str) -> None:
     assert not words & {"lie", "false", "wrong"}, out
     assert "frobnicate" not in out and "nosuchtool" not in out, out
     assert "16 gb" not in out and "4 cores" not in out, out
-    assert "the user provides" not in out and "as an ai" not in out and "this answer" not in out, out
+    assert not re.search(r"\b(the user provides|as an ai|this answer)\b", out), out  # not "has an ai"
 
 
 def test_words_are_printed_before_their_sentence_ends() -> None:

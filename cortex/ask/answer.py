@@ -84,6 +84,7 @@ class AskResult:
                 for s in (self.howto.suggestions if self.howto else [])
             ],
             "weak_match": bool(self.howto and self.howto.grounded and not self.howto.sure),  # "Not sure; ..."
+            "blocked": (self.howto.blocked or None) if self.howto else None,  # why the best match is not shown
             **{k: v for k, v in self.response.stats().items() if k != "first_token_ms"},
         }
 

@@ -62,6 +62,12 @@ ALSO = 0.85  # other programs are suggested when they score this close to the be
 # dev set and blind sets A-F, the 63 below it were right 5 times; of set G's 39, 1 of 15 (docs/ARCHITECTURE.md).
 SURE = 16.0
 NOT_SURE = "Not sure; the closest match:"
+NOTHING = (
+    "Nothing in this machine's manual pages or Debian's package index answers that; a larger model may know"
+    " (cortex model list shows them, cortex model pull NAME fetches one)."
+)
+BLOCKED = "The closest match is blocked here ({}), so it is not shown."  # the validator's reasons
+ALLOWED = "Further off:"  # what follows a blocked best match
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
     "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
@@ -145,6 +151,7 @@ class Suggestion:
 class HowTo:
     question: str
     suggestions: list[Suggestion] = field(default_factory=list)
+    blocked: str = ""  # why the validator blocks the best match, when it does ("puts an account into sudo...")
 
     @property
     def grounded(self) -> bool:
@@ -158,14 +165,12 @@ class HowTo:
 
     def text(self) -> str:
         """The answer's grounded part: the commands, each with what it does and its source; a weak best match
-        says it is one."""
+        says it is one, and a blocked one why it is not shown."""
         if not self.suggestions:
-            return (
-                "Nothing in this machine's manual pages or Debian's package index answers that; a larger model may"
-                " know (cortex model list shows them, cortex model pull NAME fetches one)."
-            )
-        first = "Use" if self.sure else NOT_SURE
-        return "\n".join(f"{first if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions))
+            return f"{BLOCKED.format(self.blocked.rstrip('.'))}" if self.blocked else NOTHING
+        first = ALLOWED if self.blocked else "Use" if self.sure else NOT_SURE
+        lines = [f"{first if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions)]
+        return "\n".join([BLOCKED.format(self.blocked.rstrip(".")), *lines] if self.blocked else lines)
 
 
 def _sentence(text: str) -> str:
@@ -814,6 +819,8 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
             continue
         checked = validate(f.command)
         if checked.verdict == "block":
+            if not result.suggestions and not result.blocked:  # the best match: say why it is not there
+                result.blocked = "; ".join(checked.reasons)
             continue
         seen.add(f.program)
         m = f.manual
