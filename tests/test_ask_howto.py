@@ -87,6 +87,15 @@ def test_when_every_match_is_blocked_the_answer_says_so_not_that_nothing_matched
     assert answer.text() == "The closest match is blocked here (no), so it is not shown."
 
 
+def test_a_line_composed_amiss_is_not_reported_as_blocked_for_safety(
+    small: tuple[PackageIndex, DocStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, store = small
+    monkeypatch.setattr(validator, "validate", lambda c: Verdict(c, "block", "high", [f"{validator.UNPARSEABLE}: x"]))
+    answer = howto.suggest("How do I kill a process by its name?", index, store)
+    assert not answer.suggestions and not answer.blocked and answer.text() == howto.NOTHING
+
+
 @pytest.mark.parametrize(
     ("question", "caution"),
     [

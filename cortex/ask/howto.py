@@ -792,7 +792,7 @@ def _entry_queries(query: Query) -> list[str]:
 
 def suggest(question: str, index: PackageIndex, store: DocStore | None = None, limit: int = 3) -> HowTo:
     """The grounded commands for a how-to ``question``, best first (none when nothing covers it)."""
-    from cortex.safety.validator import validate
+    from cortex.safety.validator import UNPARSEABLE, validate
 
     named = values(question, index)
     query = question_query(question, index, named, store)
@@ -819,7 +819,8 @@ def suggest(question: str, index: PackageIndex, store: DocStore | None = None, l
             continue
         checked = validate(f.command)
         if checked.verdict == "block":
-            if not result.suggestions and not result.blocked:  # the best match: say why it is not there
+            unsafe = not checked.reasons[0].startswith(UNPARSEABLE)  # a line composed amiss is no safety matter
+            if unsafe and not result.suggestions and not result.blocked:  # the best match: say why it is not there
                 result.blocked = "; ".join(checked.reasons)
             continue
         seen.add(f.program)

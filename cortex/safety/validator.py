@@ -79,13 +79,16 @@ def judge(text: str, argv: list[str] | None = None) -> list[Finding]:
     return findings + firewall.lockout(state) + system.lost_units(state)
 
 
+UNPARSEABLE = "cannot be parsed, so it cannot be checked"
+
+
 def _check_text(text: str, state: State, lenient: bool) -> list[Finding]:
     if state.depth > MAX_DEPTH:
         return [block(f"commands nested more than {MAX_DEPTH} levels deep")]
     try:
         script = parse(text)
     except (ParseFailure, RecursionError) as e:
-        return [] if lenient else [block(f"cannot be parsed, so it cannot be checked: {e}")]
+        return [] if lenient else [block(f"{UNPARSEABLE}: {e}")]
     findings = list(script.findings)
     for cmd in script.commands:
         findings += _check_command(cmd, state)
