@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cortex.packages import appstream, contents, debian, descriptions
+from cortex.packages import index as index_module
 from cortex.packages.index import PackageIndex, PackageIndexError, tag_words
 
 PACKAGES = """\
@@ -404,3 +405,21 @@ def test_unreadable_contents_leave_the_index_without_commands(apt_dir: Path) -> 
     index = make_index(apt_dir)
     assert index.ensure().action == "built"
     assert index.get("tree").commands == () and index.get("tree").summary  # built, just without them
+
+
+def test_on_path_sees_executables_only_and_a_program_installed_since_the_last_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tool").write_text("#!/bin/sh\n")
+    (bin_dir / "tool").chmod(0o755)
+    (bin_dir / "notes").write_text("not a program\n")  # listed, but not executable
+    monkeypatch.setattr(index_module, "COMMAND_DIRS", (str(bin_dir),))
+    monkeypatch.setattr(index_module, "_commands", (float("-inf"), {}))
+    assert index_module.on_path("tool") and not index_module.on_path("notes")
+    assert not index_module.on_path("later") and not index_module.on_path(f"{bin_dir}/tool")  # a path is no name
+    (bin_dir / "later").write_text("#!/bin/sh\n")
+    (bin_dir / "later").chmod(0o755)
+    monkeypatch.setattr(index_module, "COMMANDS_TTL", 0.0)  # the listing is read again once it is this old
+    assert index_module.on_path("later")

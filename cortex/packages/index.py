@@ -756,9 +756,26 @@ class PackageIndex:
 COMMAND_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/games")
 
 
+COMMANDS_TTL = 5.0  # seconds a listing of the command directories is trusted: a program installed meanwhile shows
+_commands: tuple[float, dict[str, list[str]]] = (-math.inf, {})  # name -> the directories listing it, in order
+
+
 def on_path(command: str) -> bool:
-    """Whether ``command`` is a program in the usual command directories."""
-    return "/" not in command and any(os.access(f"{d}/{command}", os.X_OK) for d in COMMAND_DIRS)
+    """Whether ``command`` is a program in the usual command directories. A how-to question asks this of some
+    500 pages, most of them not installed: a name the directories' listing lacks costs no system call."""
+    global _commands
+    if "/" in command:
+        return False
+    if time.monotonic() - _commands[0] > COMMANDS_TTL:
+        where: dict[str, list[str]] = {}
+        for d in COMMAND_DIRS:
+            try:
+                for name in os.listdir(d):
+                    where.setdefault(name, []).append(d)
+            except OSError:
+                continue
+        _commands = (time.monotonic(), where)
+    return any(os.access(f"{d}/{command}", os.X_OK) for d in _commands[1].get(command, ()))
 
 
 def _manual_hit(row: sqlite3.Row, relevance: float) -> ManualHit:
