@@ -68,6 +68,7 @@ NOTHING = (
 )
 BLOCKED = "The closest match is blocked here ({}), so it is not shown."  # the validator's reasons
 ALLOWED = "Further off:"  # what follows a blocked best match
+QUOTED = re.compile(r"[\"'“‘`]([\w.+-]{2,})[\"'”’`]")  # a value an option's text lists: "ed25519", "yesterday"
 KIND_ORDER = {"example": 3, "command": 2, "option": 1, "usage": 0}  # at equal cover, the more complete entry
 PLACEHOLDERS = {
     "unit": ("UNIT", "SERVICE", "UNITS", "PATTERN", "NAME"),
@@ -166,11 +167,13 @@ class HowTo:
     def text(self) -> str:
         """The answer's grounded part: the commands, each with what it does and its source; a weak best match
         says it is one, and a blocked one why it is not shown."""
+        blocked = [BLOCKED.format(self.blocked.rstrip("."))] if self.blocked else []
         if not self.suggestions:
-            return f"{BLOCKED.format(self.blocked.rstrip('.'))}" if self.blocked else NOTHING
+            return blocked[0] if blocked else NOTHING
         first = ALLOWED if self.blocked else "Use" if self.sure else NOT_SURE
-        lines = [f"{first if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions)]
-        return "\n".join([BLOCKED.format(self.blocked.rstrip(".")), *lines] if self.blocked else lines)
+        return "\n".join(
+            [*blocked, *(f"{first if n == 0 else 'Or'} {s.line()}" for n, s in enumerate(self.suggestions))]
+        )
 
 
 def _sentence(text: str) -> str:
@@ -198,7 +201,7 @@ class Values:
     def listed(self, text: str) -> str | None:
         """A value the question names that an option's description lists in quotes: "ed25519" for
         ``ssh-keygen -t`` ("The possible values are "dsa", "ecdsa", ... "ed25519"")."""
-        for value in re.findall(r"[\"'“‘`]([\w.+-]{2,})[\"'”’`]", text):
+        for value in QUOTED.findall(text):
             if value.lower() in self.asked:
                 return value
         return None
@@ -209,7 +212,7 @@ class Values:
         "the last 50 lines" -> ("--lines", "50"), "with comment admin@web01" -> ("-C", "admin@web01") for
         ``-C comment``; for an option that takes a value. The value must look like one (digits, a path, an
         address) or be one the option's text lists ("yesterday"), so "a home dir" gives ``--home`` nothing."""
-        low = [w.lower() for w in self.said]
+        low = self._low
         bare = tag.lower()
         if not any(w in bare for w in low if len(w) >= 3):  # most options: no word of the question in them
             return None
@@ -225,15 +228,17 @@ class Values:
                 if not n:
                     continue
                 after = self.said[i + n] if i + n < len(low) else ""
-                if after and (re.search(r"[\d/@:]", after) or after.lower() in self._quoted(text)):
+                if after and (
+                    re.search(r"[\d/@:]", after) or after.lower() in {v.lower() for v in QUOTED.findall(text)}
+                ):
                     return flag, after
                 if i and re.fullmatch(r"\d+", low[i - 1]):
                     return flag, low[i - 1]
         return None
 
-    @staticmethod
-    def _quoted(text: str) -> set[str]:
-        return {v.lower() for v in re.findall(r"[\"'“‘`]([\w.+-]{2,})[\"'”’`]", text)}
+    @functools.cached_property
+    def _low(self) -> list[str]:
+        return [w.lower() for w in self.said]
 
     def fill(self, placeholder: str, program: str = "") -> str | None:
         name = placeholder.rstrip(",;").strip("[]<>").split("|")[0].strip(".").upper()  # [PATTERN...|PID...], UNIT...,
